@@ -1,0 +1,250 @@
+//! Stream framing (spec §2): `u32 LE length` (flags byte + payload), one
+//! flags byte, the payload.
+//!
+//! [`FrameDecoder`] is incremental: feed it whatever the transport delivered
+//! (one byte, or many frames at once) and pull whole frames out. A declared
+//! length over 16 MiB is refused as soon as the 4 length bytes are in, before
+//! any of the body is buffered.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::limits::MAX_FRAME_SIZE;
+
+/// The flags byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(pub u8);
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+    /// The payload is one zstd frame.
+    pub const COMPRESSED: Flags = Flags(0x01);
+    /// The payload is an `RpcStatus`: the last frame of a call.
+    pub const TRAILER: Flags = Flags(0x02);
+    /// The payload is a `StreamHeader`: the first frame of a stream.
+    pub const HEADER: Flags = Flags(0x04);
+    /// A Fory row schema. Defined, never sent by the reference; skipped.
+    pub const ROW_SCHEMA: Flags = Flags(0x08);
+    /// The payload is a `CallHeader`: starts a call on a session stream.
+    pub const CALL: Flags = Flags(0x10);
+    /// Cancel the current session call; empty payload.
+    pub const CANCEL: Flags = Flags(0x20);
+    /// Defined by the reference's unreleased second wire generation only;
+    /// carried through, never interpreted.
+    pub const END_STREAM: Flags = Flags(0x40);
+
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.union(rhs)
+    }
+}
+
+/// One frame off the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub flags: Flags,
+    pub payload: Bytes,
+}
+
+/// A framing violation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame length is zero: a frame holds at least its flags byte")]
+    ZeroLength,
+    #[error("frame length {0} exceeds the 16 MiB limit (16777216)")]
+    TooLarge(u64),
+    #[error("empty payload with flags {0:#04x}: only TRAILER and CANCEL frames may be empty")]
+    EmptyPayload(u8),
+    #[error("stream ended inside a frame: {buffered} of {expected} bytes received")]
+    Incomplete { buffered: usize, expected: usize },
+}
+
+/// Appends one frame to `out`.
+///
+/// Spec §2.3: the encoder refuses an empty payload unless TRAILER or CANCEL is
+/// set, and a body (flags + payload) over 16 MiB.
+pub fn encode_frame(flags: Flags, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
+    let body = payload.len() as u64 + 1;
+    if body > u64::from(MAX_FRAME_SIZE) {
+        return Err(FrameError::TooLarge(body));
+    }
+    if payload.is_empty() && flags.0 & (Flags::TRAILER.0 | Flags::CANCEL.0) == 0 {
+        return Err(FrameError::EmptyPayload(flags.0));
+    }
+    out.reserve(5 + payload.len());
+    out.put_u32_le(body as u32);
+    out.put_u8(flags.0);
+    out.put_slice(payload);
+    Ok(())
+}
+
+/// Starts a frame whose payload the caller appends next, so a payload can be
+/// serialized straight into the output buffer. Returns the offset to pass to
+/// [`finish_frame`].
+pub fn begin_frame(flags: Flags, out: &mut BytesMut) -> usize {
+    let at = out.len();
+    out.put_u32_le(0);
+    out.put_u8(flags.0);
+    at
+}
+
+/// Completes a frame started with [`begin_frame`], writing its length.
+/// On error the partial frame is removed from `out`.
+pub fn finish_frame(at: usize, out: &mut BytesMut) -> Result<(), FrameError> {
+    let body = (out.len() - at - 4) as u64;
+    let flags = out[at + 4];
+    if body > u64::from(MAX_FRAME_SIZE) {
+        out.truncate(at);
+        return Err(FrameError::TooLarge(body));
+    }
+    if body == 1 && flags & (Flags::TRAILER.0 | Flags::CANCEL.0) == 0 {
+        out.truncate(at);
+        return Err(FrameError::EmptyPayload(flags));
+    }
+    out[at..at + 4].copy_from_slice(&(body as u32).to_le_bytes());
+    Ok(())
+}
+
+/// Incremental frame decoder.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: BytesMut,
+    /// Body length of the frame being assembled, once its prefix is in.
+    pending: Option<usize>,
+}
+
+impl FrameDecoder {
+    pub fn new() -> FrameDecoder {
+        FrameDecoder::default()
+    }
+
+    /// Adds received bytes. Fails if a length prefix that is now complete
+    /// declares an invalid length; the decoder is then unusable.
+    pub fn push(&mut self, data: &[u8]) -> Result<(), FrameError> {
+        self.buf.extend_from_slice(data);
+        self.check_prefix()
+    }
+
+    fn check_prefix(&mut self) -> Result<(), FrameError> {
+        if self.pending.is_none() && self.buf.len() >= 4 {
+            let len = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
+            if len == 0 {
+                return Err(FrameError::ZeroLength);
+            }
+            if len > MAX_FRAME_SIZE {
+                return Err(FrameError::TooLarge(u64::from(len)));
+            }
+            self.pending = Some(len as usize);
+        }
+        Ok(())
+    }
+
+    /// The next whole frame, if one is buffered.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+        self.check_prefix()?;
+        let Some(len) = self.pending else { return Ok(None) };
+        if self.buf.len() < 4 + len {
+            // Make room for the rest of the body in one allocation.
+            self.buf.reserve(4 + len - self.buf.len());
+            return Ok(None);
+        }
+        self.buf.advance(4);
+        let flags = Flags(self.buf.get_u8());
+        let payload = self.buf.split_to(len - 1).freeze();
+        self.pending = None;
+        self.check_prefix()?;
+        Ok(Some(Frame { flags, payload }))
+    }
+
+    /// Bytes held that do not yet form a whole frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Call at end of stream: fails if a partial frame is buffered.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(FrameError::Incomplete {
+                buffered: self.buf.len(),
+                expected: self.pending.map_or(4, |l| l + 4),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(flags: Flags, payload: &[u8]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        encode_frame(flags, payload, &mut out).unwrap();
+        out.to_vec()
+    }
+
+    #[test]
+    fn encodes_reference_layout() {
+        assert_eq!(frame(Flags::NONE, b"Hello"), hex_literal("060000000048656c6c6f"));
+        assert_eq!(frame(Flags::TRAILER, b""), hex_literal("0100000002"));
+        assert_eq!(frame(Flags::CANCEL, b""), hex_literal("0100000020"));
+    }
+
+    fn hex_literal(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn rejects_empty_data_frame_on_encode_but_accepts_on_decode() {
+        let mut out = BytesMut::new();
+        assert_eq!(encode_frame(Flags::HEADER, b"", &mut out), Err(FrameError::EmptyPayload(4)));
+        let mut d = FrameDecoder::new();
+        d.push(&[1, 0, 0, 0, 4]).unwrap();
+        assert_eq!(d.next_frame().unwrap(), Some(Frame { flags: Flags::HEADER, payload: Bytes::new() }));
+    }
+
+    #[test]
+    fn oversize_is_refused_before_the_body() {
+        let mut d = FrameDecoder::new();
+        assert_eq!(d.push(&[0x01, 0x00, 0x00, 0x01]), Err(FrameError::TooLarge(16_777_217)));
+        let mut d = FrameDecoder::new();
+        assert_eq!(d.push(&[0, 0, 0, 0]), Err(FrameError::ZeroLength));
+        let mut d = FrameDecoder::new();
+        d.push(&[0x00, 0x00, 0x00, 0x01, 0x00]).unwrap();
+        assert_eq!(d.buffered(), 5);
+    }
+
+    #[test]
+    fn begin_and_finish_frame() {
+        let mut out = BytesMut::new();
+        let at = begin_frame(Flags::HEADER, &mut out);
+        out.put_slice(b"abc");
+        finish_frame(at, &mut out).unwrap();
+        assert_eq!(out.to_vec(), frame(Flags::HEADER, b"abc"));
+        let at = begin_frame(Flags::NONE, &mut out);
+        assert!(finish_frame(at, &mut out).is_err());
+        assert_eq!(out.len(), 8);
+    }
+
+    #[test]
+    fn incomplete_at_end_of_stream() {
+        let mut d = FrameDecoder::new();
+        d.push(&[3, 0, 0, 0, 0, 1]).unwrap();
+        assert_eq!(d.next_frame().unwrap(), None);
+        assert!(matches!(d.finish(), Err(FrameError::Incomplete { buffered: 6, expected: 7 })));
+    }
+}

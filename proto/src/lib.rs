@@ -1,0 +1,10 @@
+//! The sans-IO protocol core of Aster RPC.
+pub mod codec;
+pub mod frame;
+pub mod limits;
+pub mod message;
+pub mod status;
+pub mod ticket;
+pub mod xlang;
+
+pub use status::{Status, StatusCode};

@@ -1,0 +1,136 @@
+//! Typed XLANG against bytes produced by pyfory 0.16 through the reference's
+//! codec (aster-rpc 0.1.2 `ForyCodec(SerializationMode.XLANG)`).
+
+use std::collections::BTreeMap;
+
+use aster_proto::xlang::{self, DecodeError};
+use aster_proto::{wire_enum, wire_struct};
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Inner {
+    x: i64,
+    s: String,
+}
+wire_struct!(Inner, "t/Inner", { x: i64 => "x", s: String => "s" });
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Outer {
+    inner: Inner,
+    items: Vec<Inner>,
+    opt_inner: Option<Inner>,
+    tags: BTreeMap<String, String>,
+    counts: BTreeMap<String, i64>,
+    blob: Vec<u8>,
+    f: f64,
+    b: bool,
+    i32_: i32,
+    ostr: Option<String>,
+    oint: Option<i64>,
+    ints: Vec<i64>,
+    ostrs: Vec<Option<String>>,
+}
+wire_struct!(Outer, "t/Outer", {
+    inner: Inner => "inner",
+    items: Vec<Inner> => "items",
+    opt_inner: Option<Inner> => "opt_inner",
+    tags: BTreeMap<String, String> => "tags",
+    counts: BTreeMap<String, i64> => "counts",
+    blob: Vec<u8> => "blob",
+    f: f64 => "f",
+    b: bool => "b",
+    i32_: i32 => "i32",
+    ostr: Option<String> => "ostr",
+    oint: Option<i64> => "oint",
+    ints: Vec<i64> => "ints",
+    ostrs: Vec<Option<String>> => "ostrs",
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Node {
+    value: i64,
+    next: Option<Box<Node>>,
+    children: Vec<Node>,
+}
+
+wire_struct!(Node, "t/Node", {
+    value: i64 => "value",
+    next: Option<Box<Node>> => "next",
+    children: Vec<Node> => "children",
+});
+
+#[test]
+fn recursive_node_matches_pyfory() {
+    let node = Node {
+        value: 1,
+        next: Some(Box::new(Node { value: 2, ..Default::default() })),
+        children: vec![Node { value: 3, ..Default::default() }],
+    };
+    // Second appearance of t/Node's names is a back-reference (03, 05).
+    let want = "02ff1d02014c060335c32029c95a4402010c29c95a440600fdff1d030529c95a440400fd";
+    assert_eq!(hex(&xlang::to_bytes(&node)), want);
+    assert_eq!(xlang::decode::<Node>(&unhex(want)).unwrap(), node);
+}
+
+#[test]
+fn outer_matches_pyfory() {
+    let empty = "02ff1d02014c0803ba93244054b7c4fe00000000000000000000fdfd0000000000001d02014c0803a1ad2440b7416aa60000fd";
+    assert_eq!(hex(&xlang::to_bytes(&Outer::default())), empty);
+    assert_eq!(xlang::decode::<Outer>(&unhex(empty)).unwrap(), Outer::default());
+
+    let full = Outer {
+        inner: Inner { x: 1, s: "a".into() },
+        items: vec![Inner { x: 2, s: "b".into() }, Inner { x: 3, s: "c".into() }],
+        opt_inner: Some(Inner { x: 4, s: "d".into() }),
+        tags: [("k".to_string(), "v".to_string()), ("k2".into(), "v2".into())].into(),
+        counts: [("a".to_string(), 1)].into(),
+        blob: vec![1, 2],
+        f: 1.5,
+        b: true,
+        i32_: -7,
+        ostr: Some("x".into()),
+        oint: Some(9),
+        ints: vec![1, 2, 3],
+        ostrs: vec![Some("a".into()), None],
+    };
+    let want = "02ff1d02014c0803ba93244054b7c4fe000000000000f83f010dff12ff0478020102030c020406020cb7416aa6040462b7416aa6060463020eff0461fd012401046102022402046b0476086b320876321d02014c0803a1ad2440b7416aa6020461ff1d0709b7416aa6080464";
+    assert_eq!(hex(&xlang::to_bytes(&full)), want);
+    assert_eq!(xlang::decode::<Outer>(&unhex(want)).unwrap(), full);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Color {
+    Red,
+    Green,
+}
+wire_enum!(Color, "t/Color", { Red, Green });
+
+#[test]
+fn enum_is_an_ordinal() {
+    #[derive(Debug, PartialEq)]
+    struct E {
+        c: Color,
+    }
+    wire_struct!(E, "t/E", { c: Color => "c" });
+    let bytes = xlang::to_bytes(&E { c: Color::Green });
+    assert_eq!(bytes[bytes.len() - 1], 1);
+    assert_eq!(xlang::decode::<E>(&bytes).unwrap(), E { c: Color::Green });
+    let mut bad = bytes.to_vec();
+    *bad.last_mut().unwrap() = 5;
+    assert!(matches!(xlang::decode::<E>(&bad), Err(DecodeError::BadEnumOrdinal { ordinal: 5, .. })));
+}
+
+#[test]
+fn truncations_never_panic() {
+    let full = xlang::to_bytes(&Outer { items: vec![Inner::default(); 3], ..Default::default() });
+    for n in 0..full.len() {
+        assert!(xlang::decode::<Outer>(&full[..n]).is_err());
+    }
+}
