@@ -1,4 +1,5 @@
 //! The sans-IO protocol core of Aster RPC.
+pub mod call;
 pub mod codec;
 pub mod frame;
 pub mod limits;

@@ -1,0 +1,78 @@
+//! Outgoing bytes of one stream.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::codec::{self, Message, SerializationMode};
+use crate::frame::{self, Flags, FrameError};
+use crate::message::{MessageForm, ProtocolMessage, RpcStatus};
+use crate::status::Status;
+
+/// Bytes the runtime must write, in order; `fin` says to finish the send
+/// side after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub data: Bytes,
+    pub fin: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    buf: BytesMut,
+    fin: bool,
+    fin_taken: bool,
+}
+
+impl Outbox {
+    pub fn with_capacity(n: usize) -> Outbox {
+        Outbox { buf: BytesMut::with_capacity(n), ..Default::default() }
+    }
+
+    pub fn message<T: Message>(&mut self, value: &T, mode: SerializationMode) -> Result<(), FrameError> {
+        codec::encode_message_frame(value, mode, &mut self.buf)
+    }
+
+    /// A pre-encoded payload (dynamic callers): compressed like a typed one.
+    pub fn raw_message(&mut self, payload: &[u8], mode: SerializationMode) -> Result<(), FrameError> {
+        if !mode.is_json() && payload.len() > crate::limits::COMPRESSION_THRESHOLD {
+            let packed = codec::compress::compress(payload);
+            frame::encode_frame(Flags::COMPRESSED, &packed, &mut self.buf)
+        } else {
+            frame::encode_frame(Flags::NONE, payload, &mut self.buf)
+        }
+    }
+
+    pub fn protocol<M: ProtocolMessage>(&mut self, flags: Flags, msg: &M, form: MessageForm) {
+        let at = frame::begin_frame(flags, &mut self.buf);
+        msg.encode_into(form, &mut self.buf);
+        // Protocol messages are far below the frame limit and never empty.
+        if frame::finish_frame(at, &mut self.buf).is_err() {
+            self.buf.truncate(at);
+        }
+    }
+
+    pub fn trailer(&mut self, status: &Status, form: MessageForm) {
+        self.protocol(Flags::TRAILER, &RpcStatus::from(status), form);
+    }
+
+    pub fn empty(&mut self, flags: Flags) {
+        // TRAILER/CANCEL may be empty; other flags never reach here.
+        let _ = frame::encode_frame(flags, &[], &mut self.buf);
+    }
+
+    pub fn finish(&mut self) {
+        self.fin = true;
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.fin
+    }
+
+    pub fn poll(&mut self) -> Option<Transmit> {
+        let fin = self.fin && !self.fin_taken;
+        if self.buf.is_empty() && !fin {
+            return None;
+        }
+        self.fin_taken |= fin;
+        Some(Transmit { data: self.buf.split().freeze(), fin })
+    }
+}
