@@ -165,7 +165,8 @@ impl FrameDecoder {
         let flags = Flags(self.buf.get_u8());
         let payload = self.buf.split_to(len - 1).freeze();
         self.pending = None;
-        self.check_prefix()?;
+        // The next prefix is checked on the next call, so that this frame is
+        // delivered even when the one after it is invalid.
         Ok(Some(Frame { flags, payload }))
     }
 

@@ -1,6 +1,7 @@
 //! The sans-IO protocol core of Aster RPC.
 pub mod call;
 pub mod codec;
+pub mod contract;
 pub mod frame;
 pub mod limits;
 pub mod message;

@@ -161,7 +161,8 @@ impl ServerStream {
 
     /// The peer finished its send side.
     pub fn handle_fin(&mut self, _now_ms: u64) {
-        if self.peer_finished {
+        if self.peer_finished || matches!(self.state, State::Done) {
+            self.peer_finished = true;
             return;
         }
         self.peer_finished = true;
@@ -207,6 +208,9 @@ impl ServerStream {
     /// The peer reset its send side or the connection is gone: the current
     /// call (if any) is cancelled and the stream is over.
     pub fn handle_reset(&mut self) {
+        if matches!(self.state, State::Done) {
+            return;
+        }
         if let Some(call) = self.active() {
             let id = call.id;
             self.events.push_back(ServerEvent::Aborted { id, status: Status::cancelled("stream reset by peer") });
