@@ -10,3 +10,9 @@ pub mod ticket;
 pub mod xlang;
 
 pub use status::{Status, StatusCode};
+
+#[doc(hidden)]
+pub mod __private {
+    //! Re-exports for macro-generated code.
+    pub use serde_json;
+}

@@ -134,3 +134,53 @@ fn truncations_never_panic() {
         assert!(xlang::decode::<Outer>(&full[..n]).is_err());
     }
 }
+
+mod json_mode {
+    use super::*;
+    use aster_proto::StatusCode;
+    use aster_proto::codec::{self, SerializationMode};
+
+    #[test]
+    fn json_uses_wire_names_in_declaration_order() {
+        let o = Outer { i32_: 5, ostrs: vec![None, Some("é".into())], blob: vec![1, 2], ..Default::default() };
+        let bytes = codec::encode_payload(&o, SerializationMode::Json);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with(r#"{"inner":{"x":0,"s":""},"items":[],"opt_inner":null,"tags":{},"counts":{},"blob":"AQI=","f":0.0,"b":false,"i32":5,"#), "{text}");
+        assert!(text.contains(r#""ostrs":[null,"\u00e9"]"#));
+        assert_eq!(codec::decode_json::<Outer>(&bytes).unwrap(), o);
+    }
+
+    #[test]
+    fn missing_fields_take_defaults_and_unknown_fields_are_refused() {
+        let o: Outer = codec::decode_json(br#"{"f": 2, "items": [{"x": 3}]}"#).unwrap();
+        assert_eq!(o.f, 2.0);
+        assert_eq!(o.items, vec![Inner { x: 3, s: String::new() }]);
+
+        let err = codec::decode_json::<Outer>(br#"{"items": [{"x": 3, "zz": 1}]}"#).unwrap_err().to_status();
+        assert_eq!(err.code, StatusCode::ContractViolation);
+        assert_eq!(
+            err.message,
+            r#"contract violation at Outer.items[0]: unexpected JSON field(s) ["'zz'"] (expected: ['s', 'x'])"#
+        );
+        let err = codec::decode_json::<Outer>(br#"{"b": "yes"}"#).unwrap_err().to_status();
+        assert_eq!(err.code, StatusCode::ContractViolation);
+        assert!(err.message.contains("Outer.b"));
+        let many: String = (0..7).map(|i| format!(r#""k{i}":1,"#)).collect();
+        let err = codec::decode_json::<Inner>(format!("{{{many}\"x\":1}}").as_bytes()).unwrap_err().to_status();
+        assert!(err.message.contains(r#""'k4'", '...(+2 more)']"#), "{}", err.message);
+    }
+
+    #[test]
+    fn enums_and_int_keys() {
+        #[derive(Debug, PartialEq)]
+        struct K {
+            by_id: BTreeMap<i64, String>,
+            c: Color,
+        }
+        wire_struct!(K, "t/K", { by_id: BTreeMap<i64, String> => "byId", c: Color => "c" });
+        let k = K { by_id: [(5, "x".to_string())].into(), c: Color::Green };
+        let bytes = codec::encode_payload(&k, SerializationMode::Json);
+        assert_eq!(&bytes[..], br#"{"byId":{"5":"x"},"c":"Green"}"#);
+        assert_eq!(codec::decode_json::<K>(&bytes).unwrap(), k);
+    }
+}

@@ -14,8 +14,10 @@ use std::io;
 use serde::Serialize;
 use serde_json::ser::Formatter;
 
+use serde_json::Value;
+
 use crate::status::Status;
-use crate::xlang::{FieldDesc, FieldType, TypeDesc};
+use crate::xlang::FieldDesc;
 
 /// serde_json formatter reproducing Python's `json.dumps` bytes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -136,72 +138,296 @@ pub fn python_repr(s: &str) -> String {
 const MAX_REPORTED_KEYS: usize = 5;
 const MAX_REPORTED_KEY_LEN: usize = 80;
 
-/// Checks a decoded JSON object against a struct's fields, recursively, and
-/// reports the first object with unknown keys the way the reference does:
-/// `contract violation at <path>: unexpected JSON field(s) [...] (expected: [...])`.
-pub fn check_strict(value: &serde_json::Value, type_name: &str, fields: &[FieldDesc]) -> Result<(), Status> {
-    check_object(value, type_name, fields, 0)
+/// The reference's contract-violation message for an object with unknown
+/// keys: `contract violation at <path>: unexpected JSON field(s) [...]
+/// (expected: [...])`, at most 5 keys of at most 80 chars, each quoted the
+/// way Python's `repr` of a list of reprs would print it.
+pub fn unexpected_fields(path: &str, unexpected: &[&str], expected: &[&str]) -> Status {
+    let mut shown: Vec<String> = unexpected
+        .iter()
+        .take(MAX_REPORTED_KEYS)
+        .map(|k| {
+            let mut shown: String = k.chars().take(MAX_REPORTED_KEY_LEN).collect();
+            if k.chars().count() > MAX_REPORTED_KEY_LEN {
+                shown.push_str("...(truncated)");
+            }
+            python_repr(&python_repr(&shown))
+        })
+        .collect();
+    if unexpected.len() > MAX_REPORTED_KEYS {
+        shown.push(python_repr(&format!("...(+{} more)", unexpected.len() - MAX_REPORTED_KEYS)));
+    }
+    let mut expected: Vec<&str> = expected.to_vec();
+    expected.sort_unstable();
+    let expected: Vec<String> = expected.iter().map(|n| python_repr(n)).collect();
+    Status::contract_violation(format!(
+        "contract violation at {path}: unexpected JSON field(s) [{}] (expected: [{}])",
+        shown.join(", "),
+        expected.join(", ")
+    ))
 }
 
-fn check_object(value: &serde_json::Value, path: &str, fields: &[FieldDesc], depth: usize) -> Result<(), Status> {
-    let serde_json::Value::Object(map) = value else { return Ok(()) };
-    if depth > crate::limits::MAX_JSON_DEPTH {
-        return Err(Status::contract_violation(format!("contract violation at {path}: nesting too deep")));
+/// A value that does not fit its declared type in JSON mode.
+pub fn type_mismatch(path: &str, expected: &str, got: &Value) -> Status {
+    let kind = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    Status::contract_violation(format!("contract violation at {path}: expected {expected}, got {kind}"))
+}
+
+/// JSON mode of a wire type (spec §4.5): objects with the wire field names
+/// in declaration order, missing fields taking their defaults (as Python
+/// dataclasses do), unknown fields refused. `path` names the position for
+/// error messages (`EchoRequest.items[2].name`).
+pub trait WireJson: Sized {
+    fn to_json(&self) -> Value;
+    fn from_json(value: Value, path: &str) -> Result<Self, Status>;
+    /// The value of a field the JSON object leaves out.
+    fn json_default() -> Self;
+}
+
+macro_rules! json_int {
+    ($($t:ty),*) => {$(
+        impl WireJson for $t {
+            fn to_json(&self) -> Value {
+                Value::from(*self)
+            }
+            fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+                value
+                    .as_i64()
+                    .and_then(|i| <$t>::try_from(i).ok())
+                    .ok_or_else(|| type_mismatch(path, concat!("an integer fitting ", stringify!($t)), &value))
+            }
+            fn json_default() -> Self {
+                0
+            }
+        }
+    )*};
+}
+json_int!(i8, i16, i32, i64);
+
+macro_rules! json_float {
+    ($($t:ty),*) => {$(
+        impl WireJson for $t {
+            fn to_json(&self) -> Value {
+                serde_json::Number::from_f64(f64::from(*self)).map_or(Value::Null, Value::Number)
+            }
+            fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+                value.as_f64().map(|f| f as $t).ok_or_else(|| type_mismatch(path, "a number", &value))
+            }
+            fn json_default() -> Self {
+                0.0
+            }
+        }
+    )*};
+}
+json_float!(f32, f64);
+
+impl WireJson for bool {
+    fn to_json(&self) -> Value {
+        Value::Bool(*self)
     }
-    let unexpected: Vec<&String> = map.keys().filter(|k| !fields.iter().any(|f| f.name == k.as_str())).collect();
-    if !unexpected.is_empty() {
-        let mut shown: Vec<String> = unexpected
-            .iter()
-            .take(MAX_REPORTED_KEYS)
-            .map(|k| {
-                let mut k: String = k.chars().take(MAX_REPORTED_KEY_LEN + 1).collect();
-                if k.chars().count() > MAX_REPORTED_KEY_LEN {
-                    k = k.chars().take(MAX_REPORTED_KEY_LEN).collect::<String>() + "...(truncated)";
-                }
-                python_repr(&python_repr(&k))
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        value.as_bool().ok_or_else(|| type_mismatch(path, "a boolean", &value))
+    }
+    fn json_default() -> Self {
+        false
+    }
+}
+
+impl WireJson for String {
+    fn to_json(&self) -> Value {
+        Value::String(self.clone())
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        match value {
+            Value::String(s) => Ok(s),
+            other => Err(type_mismatch(path, "a string", &other)),
+        }
+    }
+    fn json_default() -> Self {
+        String::new()
+    }
+}
+
+/// Bytes travel as standard base64 (the reference's JSON mode cannot carry
+/// `bytes` at all; its tools use base64 for them).
+impl WireJson for Vec<u8> {
+    fn to_json(&self) -> Value {
+        use base64::Engine;
+        Value::String(base64::engine::general_purpose::STANDARD.encode(self))
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        use base64::Engine;
+        match &value {
+            Value::String(s) => base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map_err(|_| type_mismatch(path, "base64 bytes", &value)),
+            _ => Err(type_mismatch(path, "base64 bytes", &value)),
+        }
+    }
+    fn json_default() -> Self {
+        Vec::new()
+    }
+}
+
+impl WireJson for bytes::Bytes {
+    fn to_json(&self) -> Value {
+        self.to_vec().to_json()
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        Vec::<u8>::from_json(value, path).map(bytes::Bytes::from)
+    }
+    fn json_default() -> Self {
+        bytes::Bytes::new()
+    }
+}
+
+impl<T: WireJson> WireJson for Option<T> {
+    fn to_json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, WireJson::to_json)
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        if value.is_null() { Ok(None) } else { T::from_json(value, path).map(Some) }
+    }
+    fn json_default() -> Self {
+        None
+    }
+}
+
+impl<T: WireJson> WireJson for Box<T> {
+    fn to_json(&self) -> Value {
+        (**self).to_json()
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        T::from_json(value, path).map(Box::new)
+    }
+    fn json_default() -> Self {
+        Box::new(T::json_default())
+    }
+}
+
+impl<T: WireJson> WireJson for Vec<T> {
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().map(WireJson::to_json).collect())
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        match value {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| T::from_json(v, &format!("{path}[{i}]")))
+                .collect(),
+            other => Err(type_mismatch(path, "an array", &other)),
+        }
+    }
+    fn json_default() -> Self {
+        Vec::new()
+    }
+}
+
+/// JSON object keys are strings: a key whose JSON form is a string is used
+/// as is; any other key (an integer, as Python's `json.dumps` writes them, or
+/// a struct) is written as its JSON text.
+fn key_to_string<K: WireJson>(key: &K) -> String {
+    match key.to_json() {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn key_from_string<K: WireJson>(key: &str, path: &str) -> Result<K, Status> {
+    if let Ok(k) = K::from_json(Value::String(key.to_string()), path) {
+        return Ok(k);
+    }
+    let parsed: Value = serde_json::from_str(key)
+        .map_err(|_| type_mismatch(path, "a key of the declared type", &Value::String(key.to_string())))?;
+    K::from_json(parsed, path)
+}
+
+fn map_from_json<K: WireJson, V: WireJson>(value: Value, path: &str) -> Result<Vec<(K, V)>, Status> {
+    match value {
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| {
+                let at = format!("{path}[{}]", python_repr(&k));
+                Ok((key_from_string(&k, &at)?, V::from_json(v, &at)?))
             })
-            .collect();
-        if unexpected.len() > MAX_REPORTED_KEYS {
-            shown.push(python_repr(&format!("...(+{} more)", unexpected.len() - MAX_REPORTED_KEYS)));
-        }
-        let mut expected: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        expected.sort_unstable();
-        let expected: Vec<String> = expected.iter().map(|n| python_repr(n)).collect();
-        return Err(Status::contract_violation(format!(
-            "contract violation at {path}: unexpected JSON field(s) [{}] (expected: [{}])",
-            shown.join(", "),
-            expected.join(", ")
-        )));
+            .collect(),
+        other => Err(type_mismatch(path, "an object", &other)),
     }
-    for f in fields {
-        if let Some(v) = map.get(f.name) {
-            check_value(v, &format!("{path}.{}", f.name), &f.ty, depth + 1)?;
-        }
-    }
-    Ok(())
 }
 
-fn check_value(value: &serde_json::Value, path: &str, ty: &FieldType, depth: usize) -> Result<(), Status> {
-    match (ty, value) {
-        (FieldType::Optional(inner), v) => check_value(v, path, inner, depth),
-        (FieldType::Struct(named), v) => match (named.describe)() {
-            TypeDesc::Struct(fields) => check_object(v, path, fields, depth),
-            TypeDesc::Enum(_) => Ok(()),
-        },
-        (FieldType::List(elem), serde_json::Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                check_value(item, &format!("{path}[{i}]"), elem, depth + 1)?;
-            }
-            Ok(())
-        }
-        (FieldType::Map(_, v), serde_json::Value::Object(map)) => {
-            for (k, item) in map {
-                check_value(item, &format!("{path}[{}]", python_repr(k)), v, depth + 1)?;
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+impl<K, V, S> WireJson for std::collections::HashMap<K, V, S>
+where
+    K: WireJson + Eq + std::hash::Hash,
+    V: WireJson,
+    S: std::hash::BuildHasher + Default,
+{
+    fn to_json(&self) -> Value {
+        Value::Object(self.iter().map(|(k, v)| (key_to_string(k), v.to_json())).collect())
     }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        Ok(map_from_json(value, path)?.into_iter().collect())
+    }
+    fn json_default() -> Self {
+        Self::default()
+    }
+}
+
+impl<K: WireJson + Ord, V: WireJson> WireJson for std::collections::BTreeMap<K, V> {
+    fn to_json(&self) -> Value {
+        Value::Object(self.iter().map(|(k, v)| (key_to_string(k), v.to_json())).collect())
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        Ok(map_from_json(value, path)?.into_iter().collect())
+    }
+    fn json_default() -> Self {
+        Self::new()
+    }
+}
+
+/// Takes a struct's JSON object apart: refuses unknown keys, then hands out
+/// each field's value (or `None` when absent). Used by the wire-type macros.
+pub struct JsonObject {
+    map: serde_json::Map<String, Value>,
+    path: String,
+}
+
+impl JsonObject {
+    /// `type_name` is the struct's name (the reference reports errors at the
+    /// class name, e.g. `EchoRequest`), `path` the position when nested.
+    pub fn open(value: Value, path: &str, fields: &[FieldDesc]) -> Result<JsonObject, Status> {
+        let map = match value {
+            Value::Object(map) => map,
+            other => return Err(type_mismatch(path, "an object", &other)),
+        };
+        let unexpected: Vec<&str> =
+            map.keys().map(String::as_str).filter(|k| !fields.iter().any(|f| f.name == *k)).collect();
+        if !unexpected.is_empty() {
+            let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+            return Err(unexpected_fields(path, &unexpected, &names));
+        }
+        Ok(JsonObject { map, path: path.to_string() })
+    }
+
+    /// Field `name`, decoded, or its default when absent.
+    pub fn field<T: WireJson>(&mut self, name: &str) -> Result<T, Status> {
+        match self.map.remove(name) {
+            Some(v) => T::from_json(v, &format!("{}.{name}", self.path)),
+            None => Ok(T::json_default()),
+        }
+    }
+}
+
+/// The path prefix for a top-level struct: its type name (after the last `/`).
+pub fn root_path(tag: &str) -> &str {
+    crate::xlang::split_tag(tag).1
 }
 
 #[cfg(test)]

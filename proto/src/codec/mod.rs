@@ -8,8 +8,6 @@ pub mod compress;
 pub mod json;
 
 use bytes::{Bytes, BytesMut};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::frame::{FrameError, Flags, begin_frame, finish_frame};
 use crate::limits::COMPRESSION_THRESHOLD;
@@ -64,9 +62,10 @@ impl SerializationMode {
 }
 
 /// A message type usable as a request or response: XLANG through
-/// [`WireStruct`], JSON through serde.
-pub trait Message: WireStruct + Serialize + DeserializeOwned + Send + 'static {}
-impl<T: WireStruct + Serialize + DeserializeOwned + Send + 'static> Message for T {}
+/// [`WireStruct`], JSON through [`json::WireJson`]; both use the same wire
+/// field names.
+pub trait Message: WireStruct + json::WireJson + Send + 'static {}
+impl<T: WireStruct + json::WireJson + Send + 'static> Message for T {}
 
 /// A payload that could not be turned into a message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -107,7 +106,7 @@ pub fn encode_message_frame<T: Message>(
 ) -> Result<(), FrameError> {
     let at = begin_frame(Flags::NONE, out);
     if mode.is_json() {
-        out.extend_from_slice(&json::to_python_json(value));
+        out.extend_from_slice(&json::to_python_json(&value.to_json()));
         return finish_frame(at, out);
     }
     xlang::encode_into(value, out);
@@ -137,12 +136,19 @@ pub fn decode_message<T: Message>(payload: &[u8], flags: Flags, mode: Serializat
     }
 }
 
-/// Strict JSON decoding of a message (see [`json::check_strict`]).
+/// Strict JSON decoding of a message (see [`json::WireJson`]).
 pub fn decode_json<T: Message>(data: &[u8]) -> Result<T, PayloadError> {
     let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| PayloadError::Json(e.to_string()))?;
-    let (_, name) = xlang::split_tag(T::TAG);
-    json::check_strict(&value, name, T::FIELDS).map_err(PayloadError::Status)?;
-    serde_json::from_value(value).map_err(|e| PayloadError::Json(e.to_string()))
+    T::from_json(value, json::root_path(T::TAG)).map_err(PayloadError::Status)
+}
+
+/// Encodes a message's payload (uncompressed) in `mode`.
+pub fn encode_payload<T: Message>(value: &T, mode: SerializationMode) -> Bytes {
+    if mode.is_json() {
+        Bytes::from(json::to_python_json(&value.to_json()))
+    } else {
+        xlang::to_bytes(value).freeze()
+    }
 }
 
 /// Decompresses a payload if its frame says so (shared by raw-byte users such

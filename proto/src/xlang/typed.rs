@@ -515,6 +515,29 @@ macro_rules! wire_struct {
             }
         }
 
+        impl $crate::codec::json::WireJson for $t {
+            fn to_json(&self) -> $crate::__private::serde_json::Value {
+                let mut map = $crate::__private::serde_json::Map::new();
+                $(map.insert($name.to_string(), $crate::codec::json::WireJson::to_json(&self.$field));)*
+                $crate::__private::serde_json::Value::Object(map)
+            }
+            #[allow(unused_mut)]
+            fn from_json(
+                value: $crate::__private::serde_json::Value,
+                path: &str,
+            ) -> ::core::result::Result<Self, $crate::Status> {
+                let mut obj = $crate::codec::json::JsonObject::open(
+                    value,
+                    path,
+                    <$t as $crate::xlang::WireStruct>::FIELDS,
+                )?;
+                Ok(Self { $($field: obj.field($name)?,)* })
+            }
+            fn json_default() -> Self {
+                Self { $($field: <$fty as $crate::codec::json::WireJson>::json_default(),)* }
+            }
+        }
+
         impl $crate::xlang::WireField for $t {
             const TYPE: $crate::xlang::FieldType = $crate::xlang::FieldType::Struct($crate::xlang::NamedType {
                 tag: $tag,
@@ -537,28 +560,52 @@ macro_rules! wire_struct {
 /// Variant names are the wire names (Python member names).
 #[macro_export]
 macro_rules! wire_enum {
-    ($t:ty, $tag:literal, { $($variant:ident),* $(,)? }) => {
+    ($t:ty, $tag:literal, { $first:ident $(, $variant:ident)* $(,)? }) => {
         impl $crate::xlang::WireField for $t {
             const TYPE: $crate::xlang::FieldType = $crate::xlang::FieldType::Enum($crate::xlang::NamedType {
                 tag: $tag,
-                describe: || $crate::xlang::TypeDesc::Enum(&[$(stringify!($variant)),*]),
+                describe: || $crate::xlang::TypeDesc::Enum(&[stringify!($first), $(stringify!($variant)),*]),
             });
             fn write_raw(&self, w: &mut $crate::xlang::XlangWriter<'_, '_>) {
                 #[allow(dead_code)]
-                enum Ordinal { $($variant),* }
-                let ordinal = match self { $(<$t>::$variant => Ordinal::$variant as u32),* };
+                enum Ordinal { $first, $($variant),* }
+                let ordinal = match self { <$t>::$first => Ordinal::$first as u32, $(<$t>::$variant => Ordinal::$variant as u32),* };
                 $crate::xlang::XBufMut::put_var_u32(w.buf, ordinal);
             }
             fn read_raw(
                 r: &mut $crate::xlang::XlangReader<'_>,
             ) -> ::core::result::Result<Self, $crate::xlang::DecodeError> {
                 #[allow(dead_code)]
-                enum Ordinal { $($variant),* }
+                enum Ordinal { $first, $($variant),* }
                 let ordinal = r.r.var_u32()?;
+                if ordinal == Ordinal::$first as u32 {
+                    return Ok(<$t>::$first);
+                }
                 $(if ordinal == Ordinal::$variant as u32 {
                     return Ok(<$t>::$variant);
                 })*
                 Err($crate::xlang::DecodeError::BadEnumOrdinal { tag: $tag.into(), ordinal })
+            }
+        }
+
+        /// JSON carries the variant name.
+        impl $crate::codec::json::WireJson for $t {
+            fn to_json(&self) -> $crate::__private::serde_json::Value {
+                let name = match self { <$t>::$first => stringify!($first), $(<$t>::$variant => stringify!($variant)),* };
+                $crate::__private::serde_json::Value::String(name.to_string())
+            }
+            fn from_json(
+                value: $crate::__private::serde_json::Value,
+                path: &str,
+            ) -> ::core::result::Result<Self, $crate::Status> {
+                match value.as_str() {
+                    Some(stringify!($first)) => Ok(<$t>::$first),
+                    $(Some(stringify!($variant)) => Ok(<$t>::$variant),)*
+                    _ => Err($crate::codec::json::type_mismatch(path, concat!("a variant of ", $tag), &value)),
+                }
+            }
+            fn json_default() -> Self {
+                <$t>::$first
             }
         }
     };
