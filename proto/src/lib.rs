@@ -5,6 +5,7 @@ pub mod contract;
 pub mod frame;
 pub mod limits;
 pub mod message;
+pub mod service;
 pub mod status;
 pub mod ticket;
 pub mod xlang;

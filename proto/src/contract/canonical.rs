@@ -213,7 +213,8 @@ impl<'a> CanonicalReader<'a> {
     pub fn zigzag_i32(&mut self) -> Result<i32, CanonicalError> {
         let offset = self.pos;
         let raw = self.varint()?;
-        let raw = u32::try_from(raw).map_err(|_| CanonicalError::OutOfRange { what: "zigzag i32", offset, value: raw })?;
+        let raw =
+            u32::try_from(raw).map_err(|_| CanonicalError::OutOfRange { what: "zigzag i32", offset, value: raw })?;
         Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
     }
 
@@ -364,6 +365,9 @@ mod tests {
         assert!(matches!(CanonicalReader::new(&[0x06, 0xff]).string(), Err(CanonicalError::InvalidUtf8 { .. })));
         let mut r = CanonicalReader::new(&[0x01]);
         assert!(matches!(r.optional(|r| r.bool()), Err(CanonicalError::OptionalMarker { .. })));
-        assert!(matches!(CanonicalReader::new(&[0x80, 0x80, 0x80, 0x80, 0x10]).zigzag_i32(), Err(CanonicalError::OutOfRange { .. })));
+        assert!(matches!(
+            CanonicalReader::new(&[0x80, 0x80, 0x80, 0x80, 0x10]).zigzag_i32(),
+            Err(CanonicalError::OutOfRange { .. })
+        ));
     }
 }

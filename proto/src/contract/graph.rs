@@ -33,7 +33,7 @@
 //! know the Python names of a deployment can pass them to
 //! [`TypeGraph::build_named`] and get G1's bytes exactly.
 //!
-//! Consequences (stated in `/work/notes/contract-rules.md` too):
+//! Consequences (the same rules are written up for `spec/`):
 //! - A type whose hash closure (itself and every REF target with a real hash,
 //!   transitively) contains no member of a cyclic SCC has the same hash as in
 //!   G1, always. So does a contract whose methods only use such types.

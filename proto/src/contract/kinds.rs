@@ -7,7 +7,10 @@
 use super::canonical::CanonicalError;
 
 macro_rules! contract_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident = $value:literal => $serde:literal),* $(,)? }) => {
+    (
+        $(#[$meta:meta])* $name:ident, $what:literal,
+        { $($(#[$vmeta:meta])* $variant:ident = $value:literal => $serde:literal),* $(,)? }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {

@@ -11,8 +11,9 @@
 //!    request/response types, cut cycles, and build one [`TypeDef`] per
 //!    struct ([`field_mapping`] says how each Rust field type maps, following
 //!    the Python binding), hashing leaves first ([`TypeHash`]).
-//! 2. [`spec`]: a [`ServiceSpec`] (name, version, scope, [`MethodSpec`]s,
-//!    modes) becomes a [`ServiceContract`] whose methods carry those hashes.
+//! 2. [`spec`]: a [`crate::service::ServiceDescriptor`] (name, version,
+//!    scope, methods, modes) becomes a [`ServiceContract`] whose methods
+//!    carry those hashes.
 //! 3. [`service`] / [`typedef`]: the G1 canonical layouts, written with
 //!    [`canonical`]'s primitives; [`ServiceContract::contract_id`] is the
 //!    BLAKE3 of those bytes ([`ContractId`], lowercase hex as text).
@@ -25,7 +26,8 @@
 //! id equals the Python one are in the [`graph`] module doc.
 //!
 //! ```
-//! use aster_proto::contract::{MethodPattern, MethodSpec, ScopeKind, ServiceContract};
+//! use aster_proto::call::{Pattern, Scope};
+//! use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 //! use aster_proto::wire_struct;
 //!
 //! #[derive(Default)]
@@ -35,8 +37,8 @@
 //! struct EchoResponse { reply: String }
 //! wire_struct!(EchoResponse, "echo/EchoResponse", { reply: String => "reply" });
 //!
-//! let echo = MethodSpec::of::<EchoRequest, EchoResponse>("echo", MethodPattern::Unary);
-//! let contract = ServiceContract::from_parts("Echo", 1, ScopeKind::Shared, &[echo], &[]);
+//! const METHODS: &[MethodDescriptor] = &[MethodDescriptor::of::<EchoRequest, EchoResponse>("echo", Pattern::Unary)];
+//! let contract = ServiceDescriptor::new("Echo", 1, Scope::Shared, METHODS).contract();
 //! // The id aster-rpc 0.1.2 computes for the same service (wire.md §9.3).
 //! assert_eq!(
 //!     contract.contract_id().to_string(),
@@ -60,6 +62,6 @@ pub use graph::{ResolvedType, TypeGraph, split_tag, type_graph, wire_fqn};
 pub use hash::{ContractId, TypeHash};
 pub use kinds::{CapabilityKind, ContainerKind, MethodPattern, ScopeKind, TypeDefKind, TypeKind};
 pub use service::{CapabilityRequirement, MethodDef, ServiceContract};
-pub use spec::{MethodSpec, ServiceSpec, struct_type};
+pub use spec::struct_type;
 pub use typedef::{EnumValueDef, FieldDef, TypeDef, UnionVariantDef};
 pub use vectors::{check_golden, check_type_vector};

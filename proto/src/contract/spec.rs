@@ -10,26 +10,14 @@
 //! - request/response slots hold the type hash from the graph of all
 //!   methods' types; a type that is not a struct (an enum) gets 32 zero bytes.
 
+use crate::call::{Pattern, Scope};
+use crate::service::ServiceDescriptor;
 use crate::xlang::{NamedType, TypeDesc, WireStruct};
 
 use super::graph::TypeGraph;
+use super::hash::ContractId;
 use super::kinds::{MethodPattern, ScopeKind};
 use super::service::{MethodDef, ServiceContract};
-
-/// One method as the service declares it.
-#[derive(Debug, Clone, Copy)]
-pub struct MethodSpec<'a> {
-    /// Written as given (not NFC-normalised); only the sort uses NFC.
-    pub name: &'a str,
-    pub pattern: MethodPattern,
-    /// The request message type (for client and bidi streams: the element type).
-    pub request: NamedType,
-    /// The response message type (for server and bidi streams: the element type).
-    pub response: NamedType,
-    pub idempotent: bool,
-    /// Seconds; `0.0` means "no timeout declared".
-    pub timeout_seconds: f64,
-}
 
 /// The [`NamedType`] of a struct declared with `wire_struct!`.
 pub const fn struct_type<T: WireStruct>() -> NamedType {
@@ -40,40 +28,27 @@ fn describe_struct<T: WireStruct>() -> TypeDesc {
     TypeDesc::Struct(T::FIELDS)
 }
 
-impl<'a> MethodSpec<'a> {
-    /// A method between two `wire_struct!` types, not idempotent, no timeout.
-    pub const fn of<Req: WireStruct, Resp: WireStruct>(name: &'a str, pattern: MethodPattern) -> MethodSpec<'a> {
-        MethodSpec::new(name, pattern, struct_type::<Req>(), struct_type::<Resp>())
-    }
-
-    /// A method that is not idempotent and declares no timeout.
-    pub const fn new(name: &'a str, pattern: MethodPattern, request: NamedType, response: NamedType) -> MethodSpec<'a> {
-        MethodSpec { name, pattern, request, response, idempotent: false, timeout_seconds: 0.0 }
-    }
-
-    pub const fn idempotent(mut self, idempotent: bool) -> MethodSpec<'a> {
-        self.idempotent = idempotent;
-        self
-    }
-
-    pub const fn timeout_seconds(mut self, seconds: f64) -> MethodSpec<'a> {
-        self.timeout_seconds = seconds;
-        self
+impl From<Pattern> for MethodPattern {
+    fn from(p: Pattern) -> MethodPattern {
+        match p {
+            Pattern::Unary => MethodPattern::Unary,
+            Pattern::ServerStream => MethodPattern::ServerStream,
+            Pattern::ClientStream => MethodPattern::ClientStream,
+            Pattern::Bidi => MethodPattern::BidiStream,
+        }
     }
 }
 
-/// A service as declared: everything its contract is computed from.
-#[derive(Debug, Clone, Copy)]
-pub struct ServiceSpec<'a> {
-    pub name: &'a str,
-    pub version: i32,
-    pub scope: ScopeKind,
-    pub methods: &'a [MethodSpec<'a>],
-    /// Lowercase mode names (`"xlang"`, `"json"`, ...); empty means `["xlang"]`.
-    pub serialization_modes: &'a [&'a str],
+impl From<Scope> for ScopeKind {
+    fn from(s: Scope) -> ScopeKind {
+        match s {
+            Scope::Shared => ScopeKind::Shared,
+            Scope::Session => ScopeKind::Session,
+        }
+    }
 }
 
-impl ServiceSpec<'_> {
+impl ServiceDescriptor {
     /// Every method's request and response type, in declaration order.
     pub fn roots(&self) -> Vec<NamedType> {
         self.methods.iter().flat_map(|m| [m.request, m.response]).collect()
@@ -84,9 +59,14 @@ impl ServiceSpec<'_> {
         TypeGraph::build(&self.roots())
     }
 
-    /// The contract, with type hashes from [`ServiceSpec::type_graph`].
+    /// The contract, with type hashes from [`ServiceDescriptor::type_graph`].
     pub fn contract(&self) -> ServiceContract {
         self.contract_in(&self.type_graph())
+    }
+
+    /// `contract_id` = BLAKE3 of the canonical contract (spec §5).
+    pub fn contract_id(&self) -> ContractId {
+        self.contract().contract_id()
     }
 
     /// The contract with type hashes taken from `types` (e.g. a graph built
@@ -97,39 +77,26 @@ impl ServiceSpec<'_> {
             .iter()
             .map(|m| MethodDef {
                 name: m.name.to_owned(),
-                pattern: m.pattern,
+                pattern: m.pattern.into(),
                 request_type: types.hash_of(&m.request),
                 response_type: types.hash_of(&m.response),
                 idempotent: m.idempotent,
-                default_timeout: m.timeout_seconds,
+                default_timeout: m.timeout_secs,
                 requires: None,
             })
             .collect();
-        let serialization_modes = if self.serialization_modes.is_empty() {
+        let serialization_modes = if self.modes.is_empty() {
             vec!["xlang".to_owned()]
         } else {
-            self.serialization_modes.iter().map(|m| (*m).to_owned()).collect()
+            self.modes.iter().map(|m| m.name().to_owned()).collect()
         };
         ServiceContract {
             name: self.name.to_owned(),
             version: self.version,
             methods,
             serialization_modes,
-            scoped: self.scope,
+            scoped: self.scope.into(),
             requires: None,
         }
-    }
-}
-
-impl ServiceContract {
-    /// Shorthand for [`ServiceSpec::contract`].
-    pub fn from_parts(
-        name: &str,
-        version: i32,
-        scope: ScopeKind,
-        methods: &[MethodSpec<'_>],
-        serialization_modes: &[&str],
-    ) -> ServiceContract {
-        ServiceSpec { name, version, scope, methods, serialization_modes }.contract()
     }
 }

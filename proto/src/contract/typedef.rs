@@ -224,9 +224,12 @@ pub(crate) fn read_hash_slot(
         return Ok(None);
     }
     let len = raw.len();
-    <[u8; 32]>::try_from(raw)
-        .map(|h| Some(TypeHash(h)))
-        .map_err(|_| CanonicalError::HashLength { what, offset, len, expected: "0 or 32" })
+    <[u8; 32]>::try_from(raw).map(|h| Some(TypeHash(h))).map_err(|_| CanonicalError::HashLength {
+        what,
+        offset,
+        len,
+        expected: "0 or 32",
+    })
 }
 
 /// A slot that must hold exactly one hash (method request/response types).
@@ -234,5 +237,10 @@ pub(crate) fn read_hash(r: &mut CanonicalReader<'_>, what: &'static str) -> Resu
     let offset = r.position();
     let raw = r.bytes()?;
     let len = raw.len();
-    <[u8; 32]>::try_from(raw).map(TypeHash).map_err(|_| CanonicalError::HashLength { what, offset, len, expected: "32" })
+    <[u8; 32]>::try_from(raw).map(TypeHash).map_err(|_| CanonicalError::HashLength {
+        what,
+        offset,
+        len,
+        expected: "32",
+    })
 }

@@ -191,10 +191,7 @@ fn boolean(value: &Value, at: &str) -> Result<bool, String> {
 }
 
 fn i32_of(value: &Value, at: &str) -> Result<i32, String> {
-    value
-        .as_i64()
-        .and_then(|n| i32::try_from(n).ok())
-        .ok_or_else(|| format!("{at}: expected an int32, got {value}"))
+    value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| format!("{at}: expected an int32, got {value}"))
 }
 
 /// An enumeration given as its number or its serde name.
