@@ -8,14 +8,14 @@ use aster_proto::wire_struct;
 use aster_proto::xlang;
 use libfuzzer_sys::fuzz_target;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 struct Leaf {
     n: i32,
     s: String,
 }
 wire_struct!(Leaf, "f/Leaf", { n: i32 => "n", s: String => "s" });
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 struct Node {
     id: i64,
     ratio: f64,

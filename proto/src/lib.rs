@@ -1,4 +1,5 @@
 //! The sans-IO protocol core of Aster RPC.
+pub mod admission;
 pub mod call;
 pub mod codec;
 pub mod contract;

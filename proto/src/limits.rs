@@ -7,7 +7,8 @@ pub const MAX_FRAME_SIZE: u32 = 16 * 1024 * 1024;
 pub const MAX_DECOMPRESSED_SIZE: usize = 16 * 1024 * 1024;
 /// Payloads strictly larger than this are compressed when sending.
 pub const COMPRESSION_THRESHOLD: usize = 4096;
-/// Items a client stream (or the request side of a bidi call) may send.
+/// Items a client-stream call may send (bidi input is not capped: it is
+/// handed to the handler as it arrives, never buffered whole).
 pub const MAX_CLIENT_STREAM_ITEMS: u64 = 100_000;
 /// Metadata pairs accepted in a header.
 pub const MAX_METADATA_ENTRIES: usize = 64;
@@ -21,9 +22,6 @@ pub const MAX_METADATA_VALUE_LEN: usize = 4096;
 pub const MAX_STATUS_MESSAGE_LEN: usize = 4096;
 /// Detail pairs kept from a received status.
 pub const MAX_STATUS_DETAIL_ENTRIES: usize = 32;
-/// Longest service or method name.
-pub const MAX_SERVICE_NAME_LEN: usize = 256;
-pub const MAX_METHOD_NAME_LEN: usize = 256;
 /// Server-side cap on a handler's run time, and its time when no deadline came.
 pub const MAX_HANDLER_TIMEOUT_MS: u64 = 300_000;
 /// A deadline is refused on receipt only when it passed more than this long ago.
@@ -32,5 +30,3 @@ pub const DEADLINE_SKEW_TOLERANCE_MS: u64 = 5_000;
 pub const MAX_ADMISSION_PAYLOAD_SIZE: usize = 64 * 1024;
 /// Services kept from an admission response.
 pub const MAX_SERVICES_IN_ADMISSION: usize = 10_000;
-/// Untrusted JSON nesting depth.
-pub const MAX_JSON_DEPTH: usize = 50;

@@ -491,6 +491,7 @@ fn dispatch_errors_match_the_reference() {
     h.deadline_epoch_ms = (NOW - 6_000) as i64;
     let (s, _) = refuse(&header_frame(&h), false);
     assert_eq!(s.code, StatusCode::DeadlineExceeded);
+    assert!(s.message.starts_with("deadline already expired on receipt (now="), "{}", s.message);
 
     let mut h = echo_header("Echo", "echo");
     h.metadata_keys = vec!["k".into()];
@@ -500,11 +501,16 @@ fn dispatch_errors_match_the_reference() {
 }
 
 #[test]
-fn within_skew_deadline_is_accepted_and_version_one_reaches_v2() {
+fn expired_deadlines_are_refused_and_version_one_reaches_v2() {
+    // Within the 5 s skew tolerance the reference still refuses, with a short message.
     let mut app = App::default();
     let mut req = request("echo", Pattern::Unary);
     req.deadline_epoch_ms = Some(NOW - 4_000);
     let (ev, _) = run_call(&req, &["x"], false, 64, &mut app);
+    assert_eq!(done(&ev), Status::deadline_exceeded("deadline exceeded"));
+    let mut req = request("echo", Pattern::Unary);
+    req.deadline_epoch_ms = Some(NOW + 4_000);
+    let (ev, _) = run_call(&req, &["x"], false, 64, &mut App::default());
     assert!(done(&ev).is_ok());
 
     // The reference's clients send version 1 for every shared call.
@@ -1015,6 +1021,55 @@ fn session_errors_that_end_or_keep_the_session() {
     let t = server.poll_transmit().unwrap();
     assert_eq!(trailer_of(&t.data), Status::internal("client sent non-OK EoI trailer (code=2)"));
     assert!(!t.fin, "the session survives");
+}
+
+#[test]
+fn session_refusals_skip_the_refused_calls_request_frames() {
+    let mut h = echo_header("Tally", "");
+    h.call_id = "s".into();
+    let mut buf = BytesMut::from(&header_frame(&h)[..]);
+    let expired = CallHeader { method: "collect".into(), deadline_epoch_ms: (NOW - 1) as i64, ..Default::default() };
+    encode_frame(Flags::CALL, &expired.encode(MessageForm::Xlang), &mut buf).unwrap();
+    for m in ["a", "b"] {
+        aster_proto::codec::encode_message_frame(&echo(m), SerializationMode::Xlang, &mut buf).unwrap();
+    }
+    encode_frame(Flags::TRAILER, &RpcStatus::ok().encode(MessageForm::Xlang), &mut buf).unwrap();
+    encode_frame(Flags::CALL, &CallHeader { method: "add".into(), ..Default::default() }.encode(MessageForm::Xlang), &mut buf).unwrap();
+    aster_proto::codec::encode_message_frame(&echo("c"), SerializationMode::Xlang, &mut buf).unwrap();
+    let mut server = ServerStream::new(table());
+    server.handle_data(&buf, NOW);
+    let mut app = App::default();
+    app.run(&mut server);
+    assert_eq!(app.received, ["c"], "the refused call's frames were dropped, the next call ran");
+    let t = server.poll_transmit().unwrap();
+    assert!(!t.fin);
+    let mut d = FrameDecoder::new();
+    d.push(&t.data).unwrap();
+    let first = d.next_frame().unwrap().unwrap();
+    assert_eq!(RpcStatus::decode(&first.payload).unwrap().0.to_status(), Status::deadline_exceeded("deadline exceeded"));
+    assert_eq!(d.next_frame().unwrap().unwrap().flags, Flags::NONE);
+
+    // A client-stream call refused by authorization: its items are dropped too.
+    let mut p = SessionPair::new(3);
+    p.app.deny = Some(Status::permission_denied("no"));
+    let (_, s) = p.call("collect", Pattern::ClientStream, &["x", "y"]);
+    assert_eq!(s, Status::permission_denied("no"));
+    p.app.deny = None;
+    let (r, s) = p.call("add", Pattern::Unary, &["z"]);
+    assert_eq!((r, s), (vec!["z".to_string()], Status::ok()));
+}
+
+#[test]
+fn a_call_whose_request_never_comes_still_times_out() {
+    let mut h = echo_header("Echo", "echo");
+    h.deadline_epoch_ms = (NOW + 50) as i64;
+    let mut server = ServerStream::new(table());
+    server.handle_data(&header_frame(&h), NOW);
+    server.handle_timeout(NOW + 50);
+    let mut app = App::default();
+    app.run(&mut server);
+    assert_eq!(app.aborted[0].1.code, StatusCode::DeadlineExceeded);
+    assert_eq!(trailer_of(&server.poll_transmit().unwrap().data).code, StatusCode::DeadlineExceeded);
 }
 
 #[test]

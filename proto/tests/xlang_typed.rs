@@ -105,8 +105,9 @@ fn outer_matches_pyfory() {
     assert_eq!(xlang::decode::<Outer>(&unhex(want)).unwrap(), full);
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 enum Color {
+    #[default]
     Red,
     Green,
 }
@@ -114,7 +115,7 @@ wire_enum!(Color, "t/Color", { Red, Green });
 
 #[test]
 fn enum_is_an_ordinal() {
-    #[derive(Debug, PartialEq)]
+    #[derive(Debug, PartialEq, Default)]
     struct E {
         c: Color,
     }
@@ -172,7 +173,7 @@ mod json_mode {
 
     #[test]
     fn enums_and_int_keys() {
-        #[derive(Debug, PartialEq)]
+        #[derive(Debug, PartialEq, Default)]
         struct K {
             by_id: BTreeMap<i64, String>,
             c: Color,

@@ -118,6 +118,17 @@ impl ClientCall {
         Ok(())
     }
 
+    /// Sends one request message that `encode` frames itself.
+    pub fn send_with(
+        &mut self,
+        encode: impl FnOnce(SerializationMode, &mut bytes::BytesMut) -> Result<(), crate::frame::FrameError>,
+    ) -> Result<(), CallError> {
+        self.before_send()?;
+        self.out.with(self.mode, encode)?;
+        self.after_send();
+        Ok(())
+    }
+
     fn before_send(&self) -> Result<(), CallError> {
         if self.done {
             return Err(CallError::Ended);

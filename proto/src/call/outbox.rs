@@ -31,6 +31,17 @@ impl Outbox {
         codec::encode_message_frame(value, mode, &mut self.buf)
     }
 
+    /// A message written by `encode` (which appends exactly one DATA frame).
+    /// On error, whatever `encode` appended is removed.
+    pub fn with(
+        &mut self,
+        mode: SerializationMode,
+        encode: impl FnOnce(SerializationMode, &mut BytesMut) -> Result<(), FrameError>,
+    ) -> Result<(), FrameError> {
+        let at = self.buf.len();
+        encode(mode, &mut self.buf).inspect_err(|_| self.buf.truncate(at))
+    }
+
     /// A pre-encoded payload (dynamic callers): compressed like a typed one.
     pub fn raw_message(&mut self, payload: &[u8], mode: SerializationMode) -> Result<(), FrameError> {
         if !mode.is_json() && payload.len() > crate::limits::COMPRESSION_THRESHOLD {

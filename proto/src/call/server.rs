@@ -221,7 +221,7 @@ impl ServerStream {
     /// Time has passed; ends a call whose handler outlived its deadline.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         if let Some(call) = self.active() {
-            if call.phase != Phase::AwaitRequest && now_ms >= call.deadline {
+            if now_ms >= call.deadline {
                 self.abort(Status::deadline_exceeded("deadline exceeded"));
             }
         }
@@ -264,6 +264,20 @@ impl ServerStream {
         self.before_send(id)?;
         let mode = self.mode;
         self.out.raw_message(payload, mode)?;
+        self.after_send();
+        Ok(())
+    }
+
+    /// Sends one response message that `encode` frames itself (in `mode`):
+    /// for type-erased messages, without an intermediate copy.
+    pub fn send_with(
+        &mut self,
+        id: CallId,
+        encode: impl FnOnce(SerializationMode, &mut bytes::BytesMut) -> Result<(), crate::frame::FrameError>,
+    ) -> Result<(), CallError> {
+        self.before_send(id)?;
+        let mode = self.mode;
+        self.out.with(mode, encode)?;
         self.after_send();
         Ok(())
     }
@@ -556,8 +570,10 @@ impl ServerStream {
         let deadline = match deadline_of(header.deadline_epoch_ms, now_ms) {
             Ok(d) => d,
             Err(status) => {
-                // The call is refused; the session goes on.
+                // The call is refused; the session goes on, dropping the
+                // call's request frames already on their way.
                 self.out.trailer(&status, self.form);
+                self.state = State::SessionSkip { service, single: !pattern.client_streams() };
                 return;
             }
         };
@@ -658,15 +674,24 @@ impl ServerStream {
     }
 }
 
-/// Spec §3.8: a deadline already more than 5 s in the past is refused on
-/// receipt. Returns the deadline (None = none given).
+/// Spec §3.8: a deadline that has passed is refused on receipt, with the
+/// reference's two messages (past the 5 s skew tolerance, and within it).
+/// Returns the deadline (None = none given).
 fn deadline_of(deadline_epoch_ms: i64, now_ms: u64) -> Result<Option<u64>, Status> {
     if deadline_epoch_ms <= 0 {
         return Ok(None);
     }
     let deadline = deadline_epoch_ms as u64;
     if now_ms > deadline.saturating_add(DEADLINE_SKEW_TOLERANCE_MS) {
-        return Err(Status::new(StatusCode::DeadlineExceeded, "deadline exceeded before the call started"));
+        return Err(Status::new(
+            StatusCode::DeadlineExceeded,
+            format!(
+                "deadline already expired on receipt (now={now_ms}, deadline={deadline}, skew_tolerance={DEADLINE_SKEW_TOLERANCE_MS}ms)"
+            ),
+        ));
+    }
+    if now_ms > deadline {
+        return Err(Status::deadline_exceeded("deadline exceeded"));
     }
     Ok(Some(deadline))
 }

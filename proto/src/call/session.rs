@@ -156,6 +156,17 @@ impl ClientSession {
         Ok(())
     }
 
+    /// Sends one request message that `encode` frames itself.
+    pub fn send_with(
+        &mut self,
+        id: CallId,
+        encode: impl FnOnce(SerializationMode, &mut bytes::BytesMut) -> Result<(), crate::frame::FrameError>,
+    ) -> Result<(), CallError> {
+        self.before_send(id)?;
+        self.out.with(self.mode, encode)?;
+        Ok(())
+    }
+
     /// Ends the request side of a client-stream or bidi call with TRAILER(OK).
     pub fn finish_sending(&mut self, id: CallId) -> Result<(), CallError> {
         let c = self.current_mut(id)?;

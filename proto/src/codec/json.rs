@@ -416,11 +416,12 @@ impl JsonObject {
         Ok(JsonObject { map, path: path.to_string() })
     }
 
-    /// Field `name`, decoded, or its default when absent.
-    pub fn field<T: WireJson>(&mut self, name: &str) -> Result<T, Status> {
+    /// Field `name`, decoded, or `default` when absent (the struct's
+    /// `Default` value of that field, as a Python dataclass default).
+    pub fn field_or<T: WireJson>(&mut self, name: &str, default: T) -> Result<T, Status> {
         match self.map.remove(name) {
             Some(v) => T::from_json(v, &format!("{}.{name}", self.path)),
-            None => Ok(T::json_default()),
+            None => Ok(default),
         }
     }
 }

@@ -445,8 +445,10 @@ impl<K: WireField + Ord, V: WireField> WireField for BTreeMap<K, V> {
 }
 
 /// Declares a named XLANG struct for an existing Rust struct: implements
-/// [`WireStruct`] and [`WireField`]. Every field of the struct must be listed
-/// (the generated constructor fails to compile otherwise), with its wire name.
+/// [`WireStruct`], [`WireField`] and JSON mode. Every field of the struct must
+/// be listed (the generated constructor fails to compile otherwise), with its
+/// wire name. The struct implements `Default`: like the reference's
+/// dataclasses, every field has a default, which a JSON object may omit.
 ///
 /// ```
 /// # use aster_proto::wire_struct;
@@ -531,10 +533,11 @@ macro_rules! wire_struct {
                     path,
                     <$t as $crate::xlang::WireStruct>::FIELDS,
                 )?;
-                Ok(Self { $($field: obj.field($name)?,)* })
+                let defaults = <$t as ::core::default::Default>::default();
+                Ok(Self { $($field: obj.field_or($name, defaults.$field)?,)* })
             }
             fn json_default() -> Self {
-                Self { $($field: <$fty as $crate::codec::json::WireJson>::json_default(),)* }
+                <$t as ::core::default::Default>::default()
             }
         }
 
