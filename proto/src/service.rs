@@ -118,13 +118,18 @@ impl ServiceDescriptor {
         self
     }
 
+    /// The declared modes; none declared means XLANG (the reference's default).
+    pub fn effective_modes(&self) -> &'static [SerializationMode] {
+        if self.modes.is_empty() { &[SerializationMode::Xlang] } else { self.modes }
+    }
+
     /// The routing view used by [`crate::call::ServiceTable`].
     pub fn spec(&self) -> ServiceSpec {
         ServiceSpec {
             name: self.name.to_string(),
             version: i64::from(self.version),
             scope: self.scope,
-            modes: self.modes.to_vec(),
+            modes: self.effective_modes().to_vec(),
             methods: self.methods.iter().map(|m| MethodSpec { name: m.name.to_string(), pattern: m.pattern }).collect(),
         }
     }
@@ -136,11 +141,8 @@ impl ServiceDescriptor {
     /// The mode a client uses by default: XLANG when declared, else the
     /// first declared mode (a JSON-only service gets JSON).
     pub fn default_mode(&self) -> SerializationMode {
-        if self.modes.is_empty() || self.modes.contains(&SerializationMode::Xlang) {
-            SerializationMode::Xlang
-        } else {
-            self.modes[0]
-        }
+        let modes = self.effective_modes();
+        if modes.contains(&SerializationMode::Xlang) { SerializationMode::Xlang } else { modes[0] }
     }
 
     /// `"shared"` or `"session"`, as in manifests and admission summaries.

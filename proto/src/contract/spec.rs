@@ -85,11 +85,7 @@ impl ServiceDescriptor {
                 requires: None,
             })
             .collect();
-        let serialization_modes = if self.modes.is_empty() {
-            vec!["xlang".to_owned()]
-        } else {
-            self.modes.iter().map(|m| m.name().to_owned()).collect()
-        };
+        let serialization_modes = self.effective_modes().iter().map(|m| m.name().to_owned()).collect();
         ServiceContract {
             name: self.name.to_owned(),
             version: self.version,

@@ -20,12 +20,19 @@
 //! I/O: endpoints, streams, tasks and timers.
 
 pub mod caller;
+pub mod client;
 pub mod handler;
+pub mod net;
+pub mod server;
 
 pub use aster_macros::{WireType, service};
 pub use aster_proto as proto;
 pub use aster_proto::{Status, StatusCode};
 pub use caller::{CallOptions, Caller, Inbound, Outbound};
+pub use client::{Client, ClientBuilder, ClientError, Session};
+pub use iroh::{EndpointAddr, EndpointId, SecretKey};
+pub use net::NetworkMode;
+pub use server::{Server, ServerBuilder, ServerError};
 pub use handler::{
     BoxFuture, BoxStream, CallContext, Dispatch, Incoming, Outgoing, OutgoingMessage, RawPayload, RequestStream,
     ResponseStream, Service, SessionContext,

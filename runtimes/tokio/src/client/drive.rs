@@ -1,0 +1,280 @@
+//! Drives one [`ClientCall`] over a QUIC bi-stream.
+//!
+//! Unary calls run inline in the caller's future (no task, no channel).
+//! Streaming calls run in a task that writes requests and reads responses at
+//! the same time; responses reach the caller through a small channel, so a
+//! caller that stops reading stops the reads (QUIC flow control then holds
+//! the server back). Dropping the caller's future or stream cancels the call:
+//! the stream is reset, which the server sees as a cancellation.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aster_proto::Status;
+use aster_proto::call::{ClientCall, ClientEvent};
+use aster_proto::codec::SerializationMode;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use iroh::endpoint::{RecvStream, SendStream, VarInt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::caller::{Inbound, Outbound};
+use crate::handler::{BoxMessage, BoxStream};
+use crate::net::now_ms;
+
+const READ_CHUNK: usize = 256 * 1024;
+/// Response messages buffered ahead of a streaming caller.
+const OUTPUT_BUFFER: usize = 16;
+/// QUIC code for a call abandoned by the client (the reference uses 1).
+const CANCELLED: u32 = 1;
+
+/// Resets both directions unless the call completed.
+struct Streams {
+    send: Option<SendStream>,
+    recv: RecvStream,
+    done: bool,
+}
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Some(send) = self.send.as_mut() {
+                let _ = send.reset(VarInt::from_u32(CANCELLED));
+            }
+            let _ = self.recv.stop(VarInt::from_u32(CANCELLED));
+        }
+    }
+}
+
+fn map_write_error(e: impl std::fmt::Display) -> Status {
+    Status::unavailable(format!("stream write failed: {e}"))
+}
+
+async fn sleep_until_ms(at: Option<u64>) {
+    match at {
+        Some(at) => tokio::time::sleep(std::time::Duration::from_millis(at.saturating_sub(now_ms()))).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A unary or server-stream request, or a client-stream/bidi request stream.
+pub(crate) async fn run(
+    mut call: ClientCall,
+    send: SendStream,
+    recv: RecvStream,
+    input: Outbound,
+) -> Result<(SerializationMode, Inbound), Status> {
+    let mode = call.mode();
+    let pattern = call.pattern();
+    let mut streams = Streams { send: Some(send), recv, done: false };
+    match input {
+        Outbound::Unary(message) => {
+            call.send_with(|mode, out| message.encode_frame(mode, out)).map_err(|e| Status::internal(e.to_string()))?;
+            if !pattern.server_streams() {
+                let reply = unary(&mut call, &mut streams).await;
+                return reply.map(|b| (mode, Inbound::Unary(b)));
+            }
+            flush(&mut call, &mut streams).await?;
+            let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
+            tokio::spawn(stream_task(call, streams, None, Output::Stream(tx)));
+            Ok((mode, Inbound::Stream(receiver_stream(rx))))
+        }
+        Outbound::Stream(requests) => {
+            flush(&mut call, &mut streams).await?;
+            if pattern.server_streams() {
+                let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
+                tokio::spawn(stream_task(call, streams, Some(requests), Output::Stream(tx)));
+                Ok((mode, Inbound::Stream(receiver_stream(rx))))
+            } else {
+                let (tx, rx) = oneshot::channel();
+                tokio::spawn(stream_task(call, streams, Some(requests), Output::One(Some(tx), None)));
+                let reply = rx.await.map_err(|_| Status::internal("call task ended without an outcome"))??;
+                Ok((mode, Inbound::Unary(reply)))
+            }
+        }
+    }
+}
+
+pub(crate) fn receiver_stream(mut rx: mpsc::Receiver<Result<Bytes, Status>>) -> BoxStream<Result<Bytes, Status>> {
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// Writes what the call queued.
+async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Status> {
+    while let Some(t) = call.poll_transmit() {
+        let Some(send) = streams.send.as_mut() else { break };
+        if !t.data.is_empty() {
+            send.write_chunk(t.data).await.map_err(map_write_error)?;
+        }
+        if t.fin {
+            let _ = send.finish();
+        }
+    }
+    Ok(())
+}
+
+/// The inline unary path: write, then read until the outcome.
+async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, Status> {
+    flush(call, streams).await?;
+    let mut reply = None;
+    loop {
+        while let Some(ev) = call.poll_event() {
+            match ev {
+                ClientEvent::Response(b) => reply = Some(b),
+                ClientEvent::Done(status) => {
+                    streams.done = !call.ended_locally();
+                    return if status.is_ok() {
+                        reply.ok_or_else(|| Status::internal("call ended without a response"))
+                    } else {
+                        Err(status)
+                    };
+                }
+            }
+        }
+        let deadline = call.poll_timeout();
+        tokio::select! {
+            r = streams.recv.read_chunk(READ_CHUNK) => match r {
+                Ok(Some(data)) => call.handle_data(&data),
+                Ok(None) => call.handle_fin(),
+                Err(_) => call.handle_reset(),
+            },
+            _ = sleep_until_ms(deadline) => call.handle_timeout(now_ms()),
+        }
+    }
+}
+
+enum Output {
+    Stream(mpsc::Sender<Result<Bytes, Status>>),
+    /// Client stream: the single response, delivered with the outcome.
+    One(Option<oneshot::Sender<Result<Bytes, Status>>>, Option<Bytes>),
+}
+
+type Write = Pin<Box<dyn Future<Output = (SendStream, Result<(), Status>)> + Send>>;
+
+enum Wake {
+    Read(Result<Option<Bytes>, iroh::endpoint::ReadError>),
+    Wrote(SendStream, Result<(), Status>),
+    Request(Option<BoxMessage>),
+    Room(Option<mpsc::OwnedPermit<Result<Bytes, Status>>>),
+    CallerGone,
+    Timer,
+}
+
+/// Streaming calls: requests out and responses in, concurrently.
+async fn stream_task(
+    mut call: ClientCall,
+    mut streams: Streams,
+    mut requests: Option<BoxStream<BoxMessage>>,
+    mut output: Output,
+) {
+    let mut writing: Option<Write> = None;
+    let mut pending: Option<Bytes> = None;
+    let mut outcome: Option<Status> = None;
+    loop {
+        // Start writing queued bytes when no write is in flight.
+        if writing.is_none() {
+            if let Some(t) = call.poll_transmit() {
+                if let Some(mut send) = streams.send.take() {
+                    writing = Some(Box::pin(async move {
+                        let r = if t.data.is_empty() { Ok(()) } else { send.write_chunk(t.data).await.map_err(map_write_error) };
+                        if t.fin {
+                            let _ = send.finish();
+                        }
+                        (send, r)
+                    }));
+                }
+            }
+        }
+        while pending.is_none() {
+            match call.poll_event() {
+                Some(ClientEvent::Response(b)) => match &mut output {
+                    Output::Stream(tx) => match tx.try_send(Ok(b)) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(Ok(b))) => pending = Some(b),
+                        Err(_) => call.cancel(),
+                    },
+                    Output::One(_, reply) => *reply = Some(b),
+                },
+                Some(ClientEvent::Done(status)) => outcome = Some(status),
+                None => break,
+            }
+        }
+        if let Some(status) = outcome.take() {
+            streams.done = !call.ended_locally();
+            match output {
+                Output::Stream(tx) => {
+                    if let Some(b) = pending.take() {
+                        let _ = tx.send(Ok(b)).await;
+                    }
+                    if !status.is_ok() {
+                        let _ = tx.send(Err(status)).await;
+                    }
+                }
+                Output::One(tx, reply) => {
+                    let result = if status.is_ok() {
+                        reply.ok_or_else(|| Status::internal("call ended without a response"))
+                    } else {
+                        Err(status)
+                    };
+                    if let Some(tx) = tx {
+                        let _ = tx.send(result);
+                    }
+                }
+            }
+            // Let a last in-flight write (e.g. the FIN) complete.
+            if let Some(w) = writing.take() {
+                let (send, _) = w.await;
+                streams.send = Some(send);
+            }
+            return;
+        }
+        let deadline = call.poll_timeout();
+        let want_requests = requests.is_some() && writing.is_none() && !call.is_done();
+        let room = match &output {
+            Output::Stream(tx) if pending.is_some() => Some(tx.clone()),
+            _ => None,
+        };
+        let wake = tokio::select! {
+            r = streams.recv.read_chunk(READ_CHUNK), if pending.is_none() => Wake::Read(r),
+            r = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => Wake::Wrote(r.0, r.1),
+            r = async { requests.as_mut().expect("guarded").next().await }, if want_requests => Wake::Request(r),
+            r = async move { room.expect("guarded").reserve_owned().await.ok() }, if room.is_some() => Wake::Room(r),
+            _ = async {
+                match &mut output {
+                    Output::Stream(tx) => tx.closed().await,
+                    Output::One(Some(tx), _) => tx.closed().await,
+                    Output::One(None, _) => std::future::pending().await,
+                }
+            } => Wake::CallerGone,
+            _ = sleep_until_ms(deadline) => Wake::Timer,
+        };
+        match wake {
+            Wake::Read(Ok(Some(data))) => call.handle_data(&data),
+            Wake::Read(Ok(None)) => call.handle_fin(),
+            Wake::Read(Err(_)) => call.handle_reset(),
+            Wake::Wrote(send, result) => {
+                writing = None;
+                streams.send = Some(send);
+                if let Err(status) = result {
+                    call.fail(status);
+                }
+            }
+            Wake::Request(Some(message)) => {
+                if let Err(e) = call.send_with(|mode, out| message.encode_frame(mode, out)) {
+                    call.fail(Status::internal(e.to_string()));
+                }
+            }
+            Wake::Request(None) => {
+                requests = None;
+                let _ = call.finish_sending();
+            }
+            Wake::Room(Some(permit)) => {
+                if let Some(b) = pending.take() {
+                    permit.send(Ok(b));
+                }
+            }
+            Wake::Room(None) | Wake::CallerGone => call.cancel(),
+            Wake::Timer => call.handle_timeout(now_ms()),
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The client: connects to a peer by address, runs consumer admission, and
+//! carries calls as a [`Caller`] (one QUIC stream per call; sessions on their
+//! own stream).
+
+mod drive;
+mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aster_proto::Status;
+use aster_proto::admission::{AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary};
+use aster_proto::call::{CallRequest, ClientCall, ClientSession, Scope};
+use aster_proto::codec::SerializationMode;
+use aster_proto::limits::MAX_ADMISSION_PAYLOAD_SIZE;
+use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
+use iroh::address_lookup::MemoryLookup;
+use iroh::endpoint::{Connection, VarInt};
+use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
+use rand::RngExt;
+use tracing::debug;
+
+use crate::caller::{CallOptions, Caller, Inbound, Outbound};
+use crate::handler::BoxFuture;
+use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint, now_ms, parse_address, remember};
+pub use session::Session;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("cannot reach {peer}: {reason}")]
+    Connect { peer: String, reason: String },
+    #[error("admission exchange failed: {0}")]
+    Admission(String),
+    #[error("admission denied by {peer}")]
+    Denied { peer: String },
+}
+
+/// A random UUID4 in text form, for stream and session call ids.
+pub(crate) fn new_call_id() -> String {
+    let mut b: [u8; 16] = rand::rng().random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Configures a [`Client`].
+pub struct ClientBuilder {
+    endpoint: EndpointOptions,
+    shared_endpoint: Option<(Endpoint, MemoryLookup)>,
+    credential_json: String,
+}
+
+impl ClientBuilder {
+    pub fn secret_key(mut self, key: SecretKey) -> Self {
+        self.endpoint.secret_key = Some(key);
+        self
+    }
+
+    pub fn network(mut self, network: NetworkMode) -> Self {
+        self.endpoint.network = network;
+        self
+    }
+
+    /// No relay, no address lookup, bound to 127.0.0.1.
+    pub fn loopback(self) -> Self {
+        self.network(NetworkMode::loopback())
+    }
+
+    /// Uses an existing endpoint (e.g. a server's) instead of binding one.
+    pub fn endpoint(mut self, endpoint: Endpoint, lookup: MemoryLookup) -> Self {
+        self.shared_endpoint = Some((endpoint, lookup));
+        self
+    }
+
+    /// The credential presented at admission, as its JSON text.
+    pub fn credential_json(mut self, json: impl Into<String>) -> Self {
+        self.credential_json = json.into();
+        self
+    }
+
+    /// Connects to `address` (`aster1…`, hex endpoint id, or base64 NodeAddr)
+    /// and runs consumer admission.
+    pub async fn connect(self, address: &str) -> Result<Client, ClientError> {
+        let peer = parse_address(address)?;
+        self.connect_addr(peer).await
+    }
+
+    pub async fn connect_addr(self, peer: EndpointAddr) -> Result<Client, ClientError> {
+        let (endpoint, lookup, owned) = match self.shared_endpoint {
+            Some((e, l)) => (e, l, false),
+            None => {
+                let lookup = MemoryLookup::new();
+                (bind_endpoint(&self.endpoint, &lookup).await?, lookup, true)
+            }
+        };
+        remember(&lookup, &peer);
+        let admission = admit(&endpoint, &peer, &self.credential_json).await?;
+        for s in &admission.services {
+            if let Some(addr) = s.channels.get("rpc").and_then(|a| parse_address(a).ok()) {
+                remember(&lookup, &addr);
+            }
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                endpoint,
+                owns_endpoint: owned,
+                peer,
+                admission,
+                conns: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// Runs the consumer-admission exchange with `peer`.
+async fn admit(endpoint: &Endpoint, peer: &EndpointAddr, credential_json: &str) -> Result<AdmissionResponse, ClientError> {
+    let fail = |e: &dyn std::fmt::Display| ClientError::Admission(e.to_string());
+    let conn = endpoint
+        .connect(peer.clone(), CONSUMER_ADMISSION_ALPN)
+        .await
+        .map_err(|e| ClientError::Connect { peer: peer.id.to_string(), reason: e.to_string() })?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| fail(&e))?;
+    let request = AdmissionRequest { credential_json: credential_json.to_string(), iid_token: String::new() };
+    send.write_all(&request.encode()).await.map_err(|e| fail(&e))?;
+    send.finish().map_err(|e| fail(&e))?;
+    let answer = recv.read_to_end(MAX_ADMISSION_PAYLOAD_SIZE).await.map_err(|e| fail(&e))?;
+    conn.close(VarInt::from_u32(0), b"");
+    let answer = AdmissionResponse::decode(&answer).map_err(|e| fail(&e))?;
+    if !answer.admitted {
+        return Err(ClientError::Denied { peer: peer.id.to_string() });
+    }
+    debug!(peer = %peer.id, services = answer.services.len(), "admitted");
+    Ok(answer)
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    owns_endpoint: bool,
+    peer: EndpointAddr,
+    admission: AdmissionResponse,
+    /// One cached `aster/1` connection per RPC endpoint.
+    conns: Mutex<HashMap<EndpointId, Arc<tokio::sync::Mutex<Option<Connection>>>>>,
+}
+
+/// A connection to one Aster peer.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("peer", &self.inner.peer.id).finish()
+    }
+}
+
+impl Client {
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder { endpoint: EndpointOptions::default(), shared_endpoint: None, credential_json: String::new() }
+    }
+
+    /// Connects with the default network settings.
+    pub async fn connect(address: &str) -> Result<Client, ClientError> {
+        Client::builder().connect(address).await
+    }
+
+    /// The services the peer listed at admission.
+    pub fn services(&self) -> &[ServiceSummary] {
+        &self.inner.admission.services
+    }
+
+    /// The peer's registry document (iroh-docs namespace, hex), if any.
+    pub fn registry_namespace(&self) -> &str {
+        &self.inner.admission.registry_namespace
+    }
+
+    /// Attributes the peer granted at admission.
+    pub fn attributes(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.inner.admission.attributes
+    }
+
+    pub fn peer(&self) -> &EndpointAddr {
+        &self.inner.peer
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    fn summary(&self, name: &str, version: i64) -> Option<&ServiceSummary> {
+        let services = &self.inner.admission.services;
+        services.iter().find(|s| s.name == name && s.version == version).or_else(|| services.iter().find(|s| s.name == name))
+    }
+
+    /// Where to call `name`: the RPC address the peer gave for it, else the peer itself.
+    fn rpc_addr(&self, name: &str, version: i64) -> EndpointAddr {
+        self.summary(name, version)
+            .and_then(|s| s.channels.get("rpc"))
+            .and_then(|a| parse_address(a).ok())
+            .unwrap_or_else(|| self.inner.peer.clone())
+    }
+
+    /// The mode for a call: the caller's choice, else JSON when the peer
+    /// lists JSON but not XLANG for the service, else the service's default.
+    fn mode_for(&self, service: &ServiceDescriptor, options: &CallOptions) -> SerializationMode {
+        if let Some(m) = options.mode {
+            return m;
+        }
+        let listed = self.summary(service.name, i64::from(service.version)).map(|s| &s.serialization_modes);
+        match listed {
+            Some(modes) if modes.iter().any(|m| m == "json") && !modes.iter().any(|m| m == "xlang") => {
+                SerializationMode::Json
+            }
+            _ => service.default_mode(),
+        }
+    }
+
+    /// The cached connection to `addr`, connecting once if needed; `fresh`
+    /// drops a cached one first (after it failed).
+    async fn connection(&self, addr: &EndpointAddr, fresh: bool) -> Result<Connection, Status> {
+        let slot = {
+            let mut conns = self.inner.conns.lock().map_err(|_| Status::internal("connection cache poisoned"))?;
+            conns.entry(addr.id).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if fresh {
+            *slot = None;
+        }
+        if let Some(c) = slot.as_ref().filter(|c| c.close_reason().is_none()) {
+            return Ok(c.clone());
+        }
+        let conn = self
+            .inner
+            .endpoint
+            .connect(addr.clone(), RPC_ALPN)
+            .await
+            .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", addr.id)))?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Opens a bi-stream, reconnecting once if the cached connection is dead.
+    async fn open_stream(&self, addr: &EndpointAddr) -> Result<(iroh::endpoint::SendStream, iroh::endpoint::RecvStream), Status> {
+        let conn = self.connection(addr, false).await?;
+        match conn.open_bi().await {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                let conn = self.connection(addr, true).await?;
+                conn.open_bi().await.map_err(|e| Status::unavailable(format!("cannot open a stream: {e}")))
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        service: &ServiceDescriptor,
+        method: &MethodDescriptor,
+        options: &CallOptions,
+    ) -> CallRequest {
+        let timeout = options
+            .timeout
+            .or_else(|| (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs)));
+        CallRequest {
+            service: service.name.to_string(),
+            method: method.name.to_string(),
+            version: i64::from(service.version),
+            pattern: method.pattern,
+            mode: self.mode_for(service, options),
+            // The reference sends "" for unary calls and a UUID for streams.
+            call_id: if method.pattern == aster_proto::call::Pattern::Unary { String::new() } else { new_call_id() },
+            deadline_epoch_ms: timeout.map(|t| now_ms() + t.as_millis() as u64),
+            metadata: options.metadata.clone(),
+        }
+    }
+
+    /// Opens a session of a session-scoped service. Calls on the returned
+    /// [`Session`] share one instance on the server, in order.
+    pub async fn session(&self, service: &'static ServiceDescriptor) -> Result<Session, Status> {
+        self.session_with(service, CallOptions::default()).await
+    }
+
+    pub async fn session_with(&self, service: &'static ServiceDescriptor, options: CallOptions) -> Result<Session, Status> {
+        if service.scope != Scope::Session {
+            return Err(Status::failed_precondition(format!("'{}' is shared: call it directly", service.name)));
+        }
+        let addr = self.rpc_addr(service.name, i64::from(service.version));
+        let (send, recv) = self.open_stream(&addr).await?;
+        let request = CallRequest {
+            service: service.name.to_string(),
+            method: String::new(),
+            version: i64::from(service.version),
+            pattern: aster_proto::call::Pattern::Unary,
+            mode: self.mode_for(service, &options),
+            call_id: new_call_id(),
+            deadline_epoch_ms: None,
+            metadata: options.metadata,
+        };
+        Ok(Session::start(ClientSession::new(&request), send, recv, service))
+    }
+
+    /// Closes the client's connections (and its endpoint, if it owns one).
+    pub async fn close(&self) {
+        let conns: Vec<_> = match self.inner.conns.lock() {
+            Ok(mut c) => c.drain().map(|(_, v)| v).collect(),
+            Err(_) => vec![],
+        };
+        for slot in conns {
+            if let Some(c) = slot.lock().await.take() {
+                c.close(VarInt::from_u32(0), b"normal close");
+            }
+        }
+        if self.inner.owns_endpoint {
+            self.inner.endpoint.close().await;
+        }
+    }
+}
+
+impl Caller for Client {
+    fn call(
+        &self,
+        service: &'static ServiceDescriptor,
+        method: &'static MethodDescriptor,
+        options: CallOptions,
+        input: Outbound,
+    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
+        let this = self.clone();
+        Box::pin(async move {
+            if service.scope == Scope::Session {
+                return Err(Status::failed_precondition(format!(
+                    "'{}' is session-scoped: open a session with Client::session",
+                    service.name
+                )));
+            }
+            let request = this.request(service, method, &options);
+            let addr = this.rpc_addr(service.name, i64::from(service.version));
+            let (send, recv) = this.open_stream(&addr).await?;
+            drive::run(ClientCall::new(&request), send, recv, input).await
+        })
+    }
+}

@@ -1,0 +1,345 @@
+//! One accepted RPC stream: the I/O loop around [`ServerStream`].
+//!
+//! One task per stream, no other spawn: the handler future and its response
+//! stream are polled here, next to the stream's reads, writes and deadline
+//! timer. Every protocol decision is the state machine's; this loop only
+//! moves bytes, runs handlers and keeps their input and output bounded:
+//! request messages wait in a small channel (reading pauses while it is full)
+//! and response messages are pulled one at a time, only after the previous
+//! ones were written (a slow reader pauses the handler through QUIC flow
+//! control).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aster_proto::call::{CallId, CallInfo, Pattern, ServerEvent, ServerStream, SessionInfo};
+use aster_proto::{Status, StatusCode};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use iroh::endpoint::{RecvStream, SendStream, VarInt};
+use tokio::sync::mpsc;
+use tracing::{Instrument, debug, info_span};
+
+use super::ServerShared;
+use crate::handler::{BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext};
+use crate::net::now_ms;
+
+/// Bytes asked of QUIC per read.
+const READ_CHUNK: usize = 256 * 1024;
+/// Request messages buffered ahead of a streaming handler.
+const INPUT_BUFFER: usize = 16;
+/// QUIC error code for a stream abandoned by the server.
+const STREAM_ABANDONED: u32 = 1;
+
+/// Who is on the other end of the connection.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerInfo {
+    pub id: String,
+}
+
+struct Active {
+    id: CallId,
+    dispatch: Arc<dyn Dispatch>,
+    method: usize,
+    pattern: Pattern,
+    /// Until the handler starts.
+    ctx: Option<CallContext>,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl Active {
+    /// Starts the handler; its future runs inside the call's span.
+    fn run(&mut self, input: Incoming) -> Option<BoxFuture<Result<Outgoing, Status>>> {
+        let ctx = self.ctx.take()?;
+        Some(Box::pin(self.dispatch.call(self.method, ctx, input).instrument(self.span.clone())))
+    }
+}
+
+enum Wake {
+    Read(Result<Option<Bytes>, iroh::endpoint::ReadError>),
+    Handler(Result<Outgoing, Status>),
+    Output(Option<Result<BoxMessage, Status>>),
+    InputRoom(Option<mpsc::OwnedPermit<Result<Bytes, Status>>>),
+    /// The peer stopped reading (it abandoned the call).
+    Stopped,
+    Timer,
+}
+
+pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>, mut send: SendStream, mut recv: RecvStream) {
+    let mut sm = ServerStream::new(shared.table.clone());
+    let mut active: Option<Active> = None;
+    let mut session: Option<(Arc<dyn Dispatch>, SessionContext)> = None;
+    let mut handler: Option<BoxFuture<Result<Outgoing, Status>>> = None;
+    let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
+    let mut input: Option<mpsc::Sender<Result<Bytes, Status>>> = None;
+    let mut pending_input: Option<Bytes> = None;
+    let mut read_open = true;
+    let mut write_failed = false;
+
+    loop {
+        // Write what the state machine queued.
+        while let Some(t) = sm.poll_transmit() {
+            if write_failed {
+                continue;
+            }
+            if !t.data.is_empty() && send.write_chunk(t.data).await.is_err() {
+                write_failed = true;
+                sm.handle_reset();
+            }
+            if t.fin && !write_failed {
+                let _ = send.finish();
+            }
+        }
+        // React to what happened.
+        let mut progressed = false;
+        while let Some(ev) = sm.poll_event() {
+            progressed = true;
+            match ev {
+                ServerEvent::SessionOpen(info) => {
+                    let (dispatch, ctx) = open_session(&shared, &peer, info);
+                    session = Some((dispatch, ctx));
+                }
+                ServerEvent::Call(info) => match start_call(&shared, &peer, session.as_ref(), info) {
+                    Ok(mut call) => {
+                        if call.pattern.client_streams() {
+                            // Streaming input: the handler starts now and
+                            // pulls requests from a bounded channel.
+                            let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
+                            input = Some(tx);
+                            let requests = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+                            handler = call.run(Incoming::Stream(Box::pin(requests)));
+                        }
+                        active = Some(call);
+                    }
+                    Err((id, status)) => {
+                        let _ = sm.complete(id, Err(status));
+                    }
+                },
+                ServerEvent::Request { id, payload } => {
+                    let Some(call) = active.as_mut().filter(|c| c.id == id) else { continue };
+                    if !call.pattern.client_streams() {
+                        handler = call.run(Incoming::Unary(payload));
+                    } else if let Some(tx) = &input {
+                        if let Err(mpsc::error::TrySendError::Full(Ok(p))) = tx.try_send(Ok(payload)) {
+                            pending_input = Some(p);
+                        }
+                    }
+                }
+                ServerEvent::RequestEnd { id } => {
+                    if active.as_ref().is_some_and(|c| c.id == id) && pending_input.is_none() {
+                        input = None;
+                    }
+                }
+                ServerEvent::Aborted { id, status } => {
+                    if let Some(call) = active.take().filter(|c| c.id == id) {
+                        finish_span(&call, &status);
+                    }
+                    handler = None;
+                    output = None;
+                    input = None;
+                    pending_input = None;
+                }
+                ServerEvent::Closed => {}
+            }
+        }
+        if progressed {
+            continue;
+        }
+        if sm.is_closed() {
+            break;
+        }
+
+        let deadline = sm.poll_timeout();
+        let wake = tokio::select! {
+            r = recv.read_chunk(READ_CHUNK), if read_open && pending_input.is_none() => Wake::Read(r),
+            r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
+            r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
+            r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if pending_input.is_some() && input.is_some() => Wake::InputRoom(r),
+            // After its FIN a client can only cancel by stopping our send side.
+            _ = send.stopped(), if active.is_some() && !write_failed => Wake::Stopped,
+            _ = sleep_until_ms(deadline.unwrap_or(u64::MAX)), if deadline.is_some() => Wake::Timer,
+        };
+
+        match wake {
+            Wake::Read(Ok(Some(data))) => sm.handle_data(&data, now_ms()),
+            Wake::Read(Ok(None)) => {
+                read_open = false;
+                sm.handle_fin(now_ms());
+            }
+            Wake::Read(Err(e)) => {
+                debug!(error = %e, "stream read failed");
+                read_open = false;
+                sm.handle_reset();
+            }
+            Wake::Handler(result) => {
+                handler = None;
+                let Some(call) = active.as_ref() else { continue };
+                let id = call.id;
+                match result {
+                    Ok(Outgoing::Unary(message)) => {
+                        let sent = sm.send_with(id, |mode, out| message.encode_frame(mode, out));
+                        let status = sent.map_err(|e| Status::internal(e.to_string()));
+                        let _ = sm.complete(id, status);
+                        end_call(&mut active, &Status::ok());
+                        input = None;
+                    }
+                    Ok(Outgoing::Stream(s)) => output = Some(s),
+                    Err(status) => {
+                        let _ = sm.complete(id, Err(status.clone()));
+                        end_call(&mut active, &status);
+                        input = None;
+                    }
+                }
+            }
+            Wake::Output(item) => {
+                let Some(id) = active.as_ref().map(|c| c.id) else {
+                    output = None;
+                    continue;
+                };
+                match item {
+                    Some(Ok(message)) => {
+                        if let Err(e) = sm.send_with(id, |mode, out| message.encode_frame(mode, out)) {
+                            let status = Status::internal(e.to_string());
+                            let _ = sm.complete(id, Err(status.clone()));
+                            output = None;
+                            end_call(&mut active, &status);
+                        }
+                    }
+                    Some(Err(status)) => {
+                        output = None;
+                        let _ = sm.complete(id, Err(status.clone()));
+                        end_call(&mut active, &status);
+                    }
+                    None => {
+                        output = None;
+                        let _ = sm.complete(id, Ok(()));
+                        end_call(&mut active, &Status::ok());
+                    }
+                }
+                if active.is_none() {
+                    input = None;
+                }
+            }
+            Wake::InputRoom(Some(permit)) => {
+                if let Some(p) = pending_input.take() {
+                    permit.send(Ok(p));
+                }
+            }
+            Wake::InputRoom(None) => {
+                // The handler dropped its request stream; drop further input.
+                pending_input = None;
+                input = None;
+            }
+            Wake::Stopped => {
+                write_failed = true;
+                sm.handle_reset();
+            }
+            Wake::Timer => sm.handle_timeout(now_ms()),
+        }
+    }
+
+    if write_failed || !sm.is_closed() {
+        let _ = send.reset(VarInt::from_u32(STREAM_ABANDONED));
+    }
+    if read_open {
+        let _ = recv.stop(VarInt::from_u32(0));
+    }
+    if let Some((dispatch, _)) = session {
+        dispatch.close().await;
+    }
+}
+
+async fn sleep_until_ms(at_ms: u64) {
+    let now = now_ms();
+    tokio::time::sleep(Duration::from_millis(at_ms.saturating_sub(now))).await;
+}
+
+fn open_session(shared: &ServerShared, peer: &PeerInfo, info: SessionInfo) -> (Arc<dyn Dispatch>, SessionContext) {
+    let service = &shared.services[info.service];
+    let ctx = SessionContext {
+        service: service.descriptor().name,
+        peer: Some(peer.id.clone()),
+        session_id: info.session_id,
+        metadata: info.metadata,
+        attributes: shared.attributes_of(&peer.id),
+    };
+    (service.open(&ctx), ctx)
+}
+
+/// Builds the call's context and runs the authorization checks (Gates 2 and
+/// 3): a refusal becomes the call's only outcome.
+fn start_call(
+    shared: &ServerShared,
+    peer: &PeerInfo,
+    session: Option<&(Arc<dyn Dispatch>, SessionContext)>,
+    info: CallInfo,
+) -> Result<Active, (CallId, Status)> {
+    let service = &shared.services[info.route.service];
+    let desc = service.descriptor();
+    let method = &desc.methods[info.route.method];
+    let attributes = shared.attributes_of(&peer.id);
+    let ctx = CallContext {
+        service: desc.name,
+        method: method.name,
+        peer: Some(peer.id.clone()),
+        metadata: info.metadata,
+        attributes,
+        deadline_epoch_ms: info.deadline_epoch_ms,
+        call_id: info.call_id,
+        session_id: session.map(|(_, s)| s.session_id.clone()),
+        mode: info.mode,
+    };
+    let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(&peer.id), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
+    if let Err(status) = shared.authorize(desc, method, &ctx) {
+        span.record("status", status.code.name());
+        return Err((info.id, status));
+    }
+    let dispatch = match session {
+        Some((d, _)) => d.clone(),
+        None => service.open(&SessionContext {
+            service: desc.name,
+            peer: ctx.peer.clone(),
+            session_id: String::new(),
+            metadata: vec![],
+            attributes: Default::default(),
+        }),
+    };
+    Ok(Active {
+        id: info.id,
+        dispatch,
+        method: info.route.method,
+        pattern: info.pattern,
+        ctx: Some(ctx),
+        span,
+        started: Instant::now(),
+    })
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(10)]
+}
+
+fn finish_span(call: &Active, status: &Status) {
+    call.span.record("status", status.code.name());
+    call.span.record("elapsed_us", call.started.elapsed().as_micros() as u64);
+    call.span.in_scope(|| {
+        if status.code == StatusCode::Ok {
+            debug!("call done");
+        } else {
+            debug!(message = %status.message, "call failed");
+        }
+    });
+}
+
+fn end_call(active: &mut Option<Active>, status: &Status) {
+    if let Some(call) = active.take() {
+        finish_span(&call, status);
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>(_: T) {}
+    let _ = |s: Arc<ServerShared>, p: Arc<PeerInfo>, a: SendStream, b: RecvStream| is_send(serve_stream(s, p, a, b));
+}

@@ -1,0 +1,254 @@
+//! Server and client over real QUIC on 127.0.0.1: every pattern, sessions,
+//! errors, deadlines, cancellation, both modes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aster::proto::codec::SerializationMode;
+use aster::{CallContext, CallOptions, Client, RequestStream, ResponseStream, Server, SessionContext, Status, StatusCode, WireType};
+use futures_util::StreamExt;
+
+#[derive(Debug, Clone, Default, PartialEq, WireType)]
+#[wire(tag = "echo/EchoRequest")]
+pub struct EchoRequest {
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, WireType)]
+#[wire(tag = "echo/EchoResponse")]
+pub struct EchoResponse {
+    pub reply: String,
+}
+
+#[aster::service(name = "Echo", version = 1)]
+pub trait Echo {
+    #[rpc]
+    async fn echo(&self, ctx: CallContext, req: EchoRequest) -> Result<EchoResponse, Status>;
+    #[server_stream]
+    async fn spell(&self, req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status>;
+    #[client_stream]
+    async fn join(&self, reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status>;
+    #[bidi_stream]
+    async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
+    #[rpc]
+    async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+}
+
+#[derive(Default)]
+struct EchoImpl {
+    slow_started: Arc<AtomicUsize>,
+    slow_dropped: Arc<AtomicUsize>,
+}
+
+struct DropFlag(Arc<AtomicUsize>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Echo for EchoImpl {
+    async fn echo(&self, ctx: CallContext, req: EchoRequest) -> Result<EchoResponse, Status> {
+        match req.message.as_str() {
+            "fail" => Err(Status::permission_denied("nope")),
+            "meta" => Ok(EchoResponse { reply: ctx.metadata_value("k").unwrap_or("-").to_string() }),
+            _ => Ok(EchoResponse { reply: req.message }),
+        }
+    }
+    async fn spell(&self, req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status> {
+        let items: Vec<_> = req.message.chars().map(|c| Ok(EchoResponse { reply: c.to_string() })).collect();
+        Ok(Box::pin(futures_util::stream::iter(items)))
+    }
+    async fn join(&self, mut reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status> {
+        let mut parts = vec![];
+        while let Some(r) = reqs.next().await {
+            parts.push(r?.message);
+        }
+        Ok(EchoResponse { reply: parts.join("|") })
+    }
+    async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status> {
+        Ok(Box::pin(reqs.map(|r| r.map(|r| EchoResponse { reply: format!("re:{}", r.message) }))))
+    }
+    async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
+        self.slow_started.fetch_add(1, Ordering::SeqCst);
+        let _flag = DropFlag(self.slow_dropped.clone());
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(EchoResponse { reply: req.message })
+    }
+}
+
+#[aster::service(name = "Tally", version = 1, scope = "session")]
+pub trait Tally {
+    #[rpc]
+    async fn add(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+    #[bidi_stream]
+    async fn running(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
+}
+
+struct TallyImpl {
+    total: Arc<std::sync::Mutex<i64>>,
+    closed: Arc<AtomicUsize>,
+}
+
+impl Tally for TallyImpl {
+    async fn add(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
+        let n: i64 = req.message.parse().map_err(|_| Status::invalid_argument("not a number"))?;
+        let mut t = self.total.lock().unwrap();
+        *t += n;
+        Ok(EchoResponse { reply: t.to_string() })
+    }
+    async fn running(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status> {
+        let total = self.total.clone();
+        Ok(Box::pin(reqs.map(move |r| {
+            let n: i64 = r?.message.parse().map_err(|_| Status::invalid_argument("not a number"))?;
+            let mut t = total.lock().unwrap();
+            *t += n;
+            Ok(EchoResponse { reply: t.to_string() })
+        })))
+    }
+    async fn on_session_close(&self) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+struct Fixture {
+    server: Server,
+    client: Client,
+    slow_dropped: Arc<AtomicUsize>,
+    slow_started: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
+}
+
+async fn fixture() -> Fixture {
+    let echo = EchoImpl::default();
+    let (slow_started, slow_dropped) = (echo.slow_started.clone(), echo.slow_dropped.clone());
+    let closed = Arc::new(AtomicUsize::new(0));
+    let c = closed.clone();
+    let server = Server::builder()
+        .service(EchoServer::new(echo))
+        .service(TallyServer::new(move |_: &SessionContext| TallyImpl {
+            total: Arc::new(std::sync::Mutex::new(0)),
+            closed: c.clone(),
+        }))
+        .loopback()
+        .bind()
+        .await
+        .expect("server binds");
+    let client = Client::builder().loopback().connect(&server.ticket()).await.expect("client connects");
+    Fixture { server, client, slow_dropped, slow_started, closed }
+}
+
+fn req(m: &str) -> EchoRequest {
+    EchoRequest { message: m.into() }
+}
+
+#[tokio::test]
+async fn admission_lists_services_with_contract_ids() {
+    let f = fixture().await;
+    let names: Vec<_> = f.client.services().iter().map(|s| (s.name.as_str(), s.pattern.as_str())).collect();
+    assert_eq!(names, [("Echo", "shared"), ("Tally", "session")]);
+    assert_eq!(f.client.services()[0].contract_id, EchoServer::<EchoImpl>::descriptor().contract_id().to_string());
+    f.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn all_patterns_in_both_modes() {
+    let f = fixture().await;
+    let echo = EchoClient::new(f.client.clone());
+    for mode in [SerializationMode::Xlang, SerializationMode::Json] {
+        let o = || CallOptions::new().mode(mode);
+        assert_eq!(echo.echo_with(req("hi"), o()).await.unwrap().reply, "hi");
+        let spelled: Vec<_> = echo.spell_with(req("abc"), o()).await.unwrap().map(|r| r.unwrap().reply).collect().await;
+        assert_eq!(spelled, ["a", "b", "c"]);
+        let empty: Vec<_> = echo.spell_with(req(""), o()).await.unwrap().collect().await;
+        assert!(empty.is_empty());
+        let joined = echo.join_with(futures_util::stream::iter(vec![req("x"), req("y")]), o()).await.unwrap();
+        assert_eq!(joined.reply, "x|y");
+        let chat: Vec<_> = echo
+            .chat_with(futures_util::stream::iter(vec![req("1"), req("2"), req("3")]), o())
+            .await
+            .unwrap()
+            .map(|r| r.unwrap().reply)
+            .collect()
+            .await;
+        assert_eq!(chat, ["re:1", "re:2", "re:3"]);
+    }
+    // Large payloads are compressed on the wire and arrive whole.
+    let big = "z".repeat(1_000_000);
+    assert_eq!(echo.echo(req(&big)).await.unwrap().reply.len(), 1_000_000);
+    f.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn errors_metadata_deadlines_and_cancellation() {
+    let f = fixture().await;
+    let echo = EchoClient::new(f.client.clone());
+    assert_eq!(echo.echo(req("fail")).await.unwrap_err(), Status::permission_denied("nope"));
+    let with_meta = echo.echo_with(req("meta"), CallOptions::new().metadata("k", "v")).await.unwrap();
+    assert_eq!(with_meta.reply, "v");
+
+    // Deadline: the client gives up at 200 ms; the server's handler is dropped.
+    let err = echo.slow_with(req("x"), CallOptions::new().timeout(Duration::from_millis(200))).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::DeadlineExceeded);
+    // Dropping a call future cancels it on the wire: the handler is dropped.
+    let call = echo.slow(req("y"));
+    let _ = tokio::time::timeout(Duration::from_millis(200), call).await;
+    for _ in 0..100 {
+        if f.slow_dropped.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(f.slow_started.load(Ordering::SeqCst), 2);
+    assert_eq!(f.slow_dropped.load(Ordering::SeqCst), 2, "both abandoned handlers were dropped");
+    f.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sessions_keep_state_per_session() {
+    let f = fixture().await;
+    let s1 = TallyClient::new(f.client.session(TallyClient::<Client>::descriptor()).await.unwrap());
+    let s2 = TallyClient::new(f.client.session(TallyClient::<Client>::descriptor()).await.unwrap());
+    assert_eq!(s1.add(req("2")).await.unwrap().reply, "2");
+    assert_eq!(s1.add(req("5")).await.unwrap().reply, "7");
+    assert_eq!(s2.add(req("1")).await.unwrap().reply, "1");
+    assert_eq!(s1.add(req("x")).await.unwrap_err().code, StatusCode::InvalidArgument);
+    assert_eq!(s1.add(req("1")).await.unwrap().reply, "8", "an error keeps the session");
+    let running: Vec<_> = s2
+        .running(futures_util::stream::iter(vec![req("10"), req("20")]))
+        .await
+        .unwrap()
+        .map(|r| r.unwrap().reply)
+        .collect()
+        .await;
+    assert_eq!(running, ["11", "31"]);
+    // Calling a session service outside a session is refused locally.
+    let direct = TallyClient::new(f.client.clone());
+    assert_eq!(direct.add(req("1")).await.unwrap_err().code, StatusCode::FailedPrecondition);
+    drop(s1);
+    drop(s2);
+    for _ in 0..100 {
+        if f.closed.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(f.closed.load(Ordering::SeqCst), 2, "closing the sessions ran on_session_close");
+    f.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_concurrent_calls_on_one_connection() {
+    let f = fixture().await;
+    let echo = EchoClient::new(f.client.clone());
+    let calls = (0..200).map(|i| {
+        let echo = echo.clone();
+        async move { echo.echo(req(&i.to_string())).await.map(|r| r.reply) }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for (i, r) in results.into_iter().enumerate() {
+        assert_eq!(r.unwrap(), i.to_string());
+    }
+    f.server.shutdown().await;
+}
