@@ -29,7 +29,7 @@ pub use aster_macros::{WireType, service};
 pub use aster_proto as proto;
 pub use aster_proto::{Status, StatusCode};
 pub use caller::{CallOptions, Caller, Inbound, Outbound};
-pub use client::{Client, ClientBuilder, ClientError, Session};
+pub use client::{Client, ClientBuilder, ClientError, JsonInput, JsonOutput, JsonSession, Session};
 pub use iroh::{EndpointAddr, EndpointId, SecretKey};
 pub use net::NetworkMode;
 pub use server::{Server, ServerBuilder, ServerError};

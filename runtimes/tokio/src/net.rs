@@ -81,7 +81,8 @@ pub async fn bind_endpoint(opts: &EndpointOptions, lookup: &MemoryLookup) -> Res
     builder.bind().await.map_err(|e| NetError::Bind(e.to_string()))
 }
 
-/// Reads a secret key file: 32 raw bytes, or 64 hex chars (whitespace ignored).
+/// Reads a secret key file: the reference's key JSON (`{"secret_key": hex,
+/// ...}`), 64 hex chars, or 32 raw bytes.
 pub fn read_secret_key(path: &Path) -> Result<SecretKey, NetError> {
     let err = |reason: String| NetError::KeyFile { path: path.display().to_string(), reason };
     let data = std::fs::read(path).map_err(|e| err(e.to_string()))?;
@@ -90,7 +91,11 @@ pub fn read_secret_key(path: &Path) -> Result<SecretKey, NetError> {
         return Ok(SecretKey::from_bytes(&bytes));
     }
     let text = String::from_utf8_lossy(&data);
-    let bytes = hex::decode(text.trim()).map_err(|_| err("expected 32 raw bytes or 64 hex characters".into()))?;
+    let hex_text = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => v.get("secret_key").and_then(|k| k.as_str()).map(str::to_string).ok_or_else(|| err("JSON without `secret_key`".into()))?,
+        Err(_) => text.trim().to_string(),
+    };
+    let bytes = hex::decode(hex_text.trim()).map_err(|_| err("expected key JSON, 64 hex characters or 32 raw bytes".into()))?;
     let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| err("expected a 32-byte key".into()))?;
     Ok(SecretKey::from_bytes(&bytes))
 }

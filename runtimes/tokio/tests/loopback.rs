@@ -33,6 +33,8 @@ pub trait Echo {
     async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
     #[rpc]
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+    #[client_stream]
+    async fn count(&self, reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status>;
 }
 
 #[derive(Default)]
@@ -69,6 +71,18 @@ impl Echo for EchoImpl {
     }
     async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status> {
         Ok(Box::pin(reqs.map(|r| r.map(|r| EchoResponse { reply: format!("re:{}", r.message) }))))
+    }
+    async fn count(&self, mut reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status> {
+        // A slow consumer: the client must be held back, and nothing lost.
+        let mut n = 0u64;
+        while let Some(r) = reqs.next().await {
+            r?;
+            n += 1;
+            if n % 500 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Ok(EchoResponse { reply: n.to_string() })
     }
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
         self.slow_started.fetch_add(1, Ordering::SeqCst);
@@ -174,6 +188,9 @@ async fn all_patterns_in_both_modes() {
             .await;
         assert_eq!(chat, ["re:1", "re:2", "re:3"]);
     }
+    // A slow client-stream consumer loses nothing.
+    let many = futures_util::stream::iter((0..20_000).map(|i| req(&i.to_string())));
+    assert_eq!(echo.count(many).await.unwrap().reply, "20000");
     // Large payloads are compressed on the wire and arrive whole.
     let big = "z".repeat(1_000_000);
     assert_eq!(echo.echo(req(&big)).await.unwrap().reply.len(), 1_000_000);
@@ -249,6 +266,40 @@ async fn many_concurrent_calls_on_one_connection() {
     let results = futures_util::future::join_all(calls).await;
     for (i, r) in results.into_iter().enumerate() {
         assert_eq!(r.unwrap(), i.to_string());
+    }
+    f.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn dynamic_json_client() {
+    use aster::proto::call::Pattern;
+    use aster::{JsonInput, JsonOutput};
+    use serde_json::json;
+    let f = fixture().await;
+    assert_eq!(f.client.call_json("Echo", "echo", json!({"message": "hé"})).await.unwrap(), json!({"reply": "hé"}));
+    let err = f.client.call_json("Echo", "echo", json!({"message": "x", "bogus": 1})).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::ContractViolation);
+    assert_eq!(f.client.call_json("Echo", "nope", json!({})).await.unwrap_err().code, StatusCode::Unimplemented);
+    match f.client.call_json_with("Echo", "spell", Pattern::ServerStream, JsonInput::One(json!({"message": "ab"})), CallOptions::new()).await.unwrap() {
+        JsonOutput::Stream(s) => {
+            let items: Vec<_> = s.map(|r| r.unwrap()).collect().await;
+            assert_eq!(items, [json!({"reply": "a"}), json!({"reply": "b"})]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let input = JsonInput::Stream(Box::pin(futures_util::stream::iter(vec![json!({"message": "p"}), json!({"message": "q"})])));
+    match f.client.call_json_with("Echo", "join", Pattern::ClientStream, input, CallOptions::new()).await.unwrap() {
+        JsonOutput::One(v) => assert_eq!(v, json!({"reply": "p|q"})),
+        other => panic!("{other:?}"),
+    }
+    // A session-scoped service gets a session for the call.
+    assert_eq!(f.client.call_json("Tally", "add", json!({"message": "4"})).await.unwrap(), json!({"reply": "4"}));
+    let s = f.client.json_session("Tally").await.unwrap();
+    for (n, want) in [("1", "1"), ("2", "3")] {
+        match s.call("add", Pattern::Unary, JsonInput::One(json!({"message": n})), CallOptions::new()).await.unwrap() {
+            JsonOutput::One(v) => assert_eq!(v, json!({"reply": want})),
+            other => panic!("{other:?}"),
+        }
     }
     f.server.shutdown().await;
 }

@@ -3,6 +3,7 @@
 //! own stream).
 
 mod drive;
+mod dynamic;
 mod session;
 
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use aster_proto::Status;
 use aster_proto::admission::{AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary};
-use aster_proto::call::{CallRequest, ClientCall, ClientSession, Scope};
+use aster_proto::call::{CallRequest, ClientCall, ClientSession, Pattern, Scope};
 use aster_proto::codec::SerializationMode;
 use aster_proto::limits::MAX_ADMISSION_PAYLOAD_SIZE;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
@@ -24,6 +25,7 @@ use tracing::debug;
 use crate::caller::{CallOptions, Caller, Inbound, Outbound};
 use crate::handler::BoxFuture;
 use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint, now_ms, parse_address, remember};
+pub use dynamic::{JsonInput, JsonOutput, JsonSession};
 pub use session::Session;
 
 #[derive(Debug, thiserror::Error)]
@@ -255,51 +257,71 @@ impl Client {
         }
     }
 
-    fn request(
+    /// Runs one shared call described at run time (the typed stubs and the
+    /// dynamic JSON client both end here).
+    pub async fn call_raw(
         &self,
-        service: &ServiceDescriptor,
-        method: &MethodDescriptor,
-        options: &CallOptions,
-    ) -> CallRequest {
-        let timeout = options
-            .timeout
-            .or_else(|| (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs)));
-        CallRequest {
-            service: service.name.to_string(),
-            method: method.name.to_string(),
-            version: i64::from(service.version),
-            pattern: method.pattern,
-            mode: self.mode_for(service, options),
+        service: &str,
+        version: i64,
+        method: &str,
+        pattern: Pattern,
+        mode: SerializationMode,
+        options: CallOptions,
+        input: Outbound,
+    ) -> Result<(SerializationMode, Inbound), Status> {
+        let request = CallRequest {
+            service: service.to_string(),
+            method: method.to_string(),
+            version,
+            pattern,
+            mode,
             // The reference sends "" for unary calls and a UUID for streams.
-            call_id: if method.pattern == aster_proto::call::Pattern::Unary { String::new() } else { new_call_id() },
-            deadline_epoch_ms: timeout.map(|t| now_ms() + t.as_millis() as u64),
-            metadata: options.metadata.clone(),
-        }
+            call_id: if pattern == Pattern::Unary { String::new() } else { new_call_id() },
+            deadline_epoch_ms: options.timeout.map(|t| now_ms() + t.as_millis() as u64),
+            metadata: options.metadata,
+        };
+        let addr = self.rpc_addr(service, version);
+        let (send, recv) = self.open_stream(&addr).await?;
+        drive::run(ClientCall::new(&request), send, recv, input).await
+    }
+
+    /// Whether the peer lists `service` as session-scoped.
+    pub fn is_session_service(&self, service: &str) -> bool {
+        self.inner.admission.services.iter().any(|s| s.name == service && s.pattern == "session")
     }
 
     /// Opens a session of a session-scoped service. Calls on the returned
     /// [`Session`] share one instance on the server, in order.
     pub async fn session(&self, service: &'static ServiceDescriptor) -> Result<Session, Status> {
-        self.session_with(service, CallOptions::default()).await
-    }
-
-    pub async fn session_with(&self, service: &'static ServiceDescriptor, options: CallOptions) -> Result<Session, Status> {
         if service.scope != Scope::Session {
             return Err(Status::failed_precondition(format!("'{}' is shared: call it directly", service.name)));
         }
-        let addr = self.rpc_addr(service.name, i64::from(service.version));
+        let options = CallOptions::default();
+        let mode = self.mode_for(service, &options);
+        self.session_raw(service.name, i64::from(service.version), mode, options).await
+    }
+
+    /// Opens a session of a service known only by name.
+    pub async fn session_raw(
+        &self,
+        service: &str,
+        version: i64,
+        mode: SerializationMode,
+        options: CallOptions,
+    ) -> Result<Session, Status> {
+        let addr = self.rpc_addr(service, version);
         let (send, recv) = self.open_stream(&addr).await?;
         let request = CallRequest {
-            service: service.name.to_string(),
+            service: service.to_string(),
             method: String::new(),
-            version: i64::from(service.version),
-            pattern: aster_proto::call::Pattern::Unary,
-            mode: self.mode_for(service, &options),
+            version,
+            pattern: Pattern::Unary,
+            mode,
             call_id: new_call_id(),
             deadline_epoch_ms: None,
             metadata: options.metadata,
         };
-        Ok(Session::start(ClientSession::new(&request), send, recv, service))
+        Ok(Session::start(ClientSession::new(&request), send, recv, service.to_string()))
     }
 
     /// Closes the client's connections (and its endpoint, if it owns one).
@@ -335,10 +357,13 @@ impl Caller for Client {
                     service.name
                 )));
             }
-            let request = this.request(service, method, &options);
-            let addr = this.rpc_addr(service.name, i64::from(service.version));
-            let (send, recv) = this.open_stream(&addr).await?;
-            drive::run(ClientCall::new(&request), send, recv, input).await
+            let mode = this.mode_for(service, &options);
+            let mut options = options;
+            options.timeout = options
+                .timeout
+                .or_else(|| (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs)));
+            this.call_raw(service.name, i64::from(service.version), method.name, method.pattern, mode, options, input)
+                .await
         })
     }
 }

@@ -6,7 +6,7 @@
 //! ends the server's instance.
 
 use aster_proto::Status;
-use aster_proto::call::{CallId, ClientSession, SessionCall, SessionEvent};
+use aster_proto::call::{CallId, ClientSession, Pattern, SessionCall, SessionEvent};
 use aster_proto::codec::SerializationMode;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use bytes::Bytes;
@@ -22,8 +22,10 @@ const READ_CHUNK: usize = 256 * 1024;
 const OUTPUT_BUFFER: usize = 16;
 
 struct Command {
-    method: &'static MethodDescriptor,
-    options: CallOptions,
+    method: String,
+    pattern: Pattern,
+    timeout: Option<std::time::Duration>,
+    metadata: Vec<(String, String)>,
     input: Outbound,
     reply: oneshot::Sender<Result<(SerializationMode, Inbound), Status>>,
 }
@@ -32,29 +34,46 @@ struct Command {
 #[derive(Clone)]
 pub struct Session {
     commands: mpsc::Sender<Command>,
-    service: &'static ServiceDescriptor,
+    service: String,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("service", &self.service.name).finish()
+        f.debug_struct("Session").field("service", &self.service).finish()
     }
 }
 
 impl Session {
-    pub(crate) fn start(
-        sm: ClientSession,
-        send: SendStream,
-        recv: RecvStream,
-        service: &'static ServiceDescriptor,
-    ) -> Session {
+    pub(crate) fn start(sm: ClientSession, send: SendStream, recv: RecvStream, service: String) -> Session {
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(actor(sm, send, recv, rx));
         Session { commands: tx, service }
     }
 
-    pub fn service(&self) -> &'static ServiceDescriptor {
-        self.service
+    /// The name of the session's service.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Runs one call on the session (calls are sequential).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        pattern: Pattern,
+        options: CallOptions,
+        input: Outbound,
+    ) -> Result<(SerializationMode, Inbound), Status> {
+        let (reply, rx) = oneshot::channel();
+        let command = Command {
+            method: method.to_string(),
+            pattern,
+            timeout: options.timeout,
+            metadata: options.metadata,
+            input,
+            reply,
+        };
+        self.commands.send(command).await.map_err(|_| Status::unavailable("the session is closed"))?;
+        rx.await.map_err(|_| Status::unavailable("the session ended during the call"))?
     }
 }
 
@@ -66,21 +85,17 @@ impl Caller for Session {
         options: CallOptions,
         input: Outbound,
     ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
-        let commands = self.commands.clone();
-        let expected = self.service.name;
+        let this = self.clone();
         Box::pin(async move {
-            if service.name != expected {
+            if service.name != this.service {
                 return Err(Status::failed_precondition(format!(
-                    "this session is with '{expected}', not '{}'",
-                    service.name
+                    "this session is with '{}', not '{}'",
+                    this.service, service.name
                 )));
             }
-            let (reply, rx) = oneshot::channel();
-            commands
-                .send(Command { method, options, input, reply })
-                .await
-                .map_err(|_| Status::unavailable("the session is closed"))?;
-            rx.await.map_err(|_| Status::unavailable("the session ended during the call"))?
+            let mut options = options;
+            options.timeout = options.timeout.or_else(|| timeout_of(method));
+            this.call_raw(method.name, method.pattern, options, input).await
         })
     }
 }
@@ -231,13 +246,13 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
         match wake {
             Wake::Command(None) => commands_open = false,
             Wake::Command(Some(cmd)) => {
-                let deadline = cmd.options.timeout.or_else(|| timeout_of(cmd.method)).map(|t| now_ms() + t.as_millis() as u64);
+                let deadline = cmd.timeout.map(|t| now_ms() + t.as_millis() as u64);
                 let started = sm.start_call(&SessionCall {
-                    method: cmd.method.name.to_string(),
-                    pattern: cmd.method.pattern,
+                    method: cmd.method,
+                    pattern: cmd.pattern,
                     call_id: super::new_call_id(),
                     deadline_epoch_ms: deadline,
-                    metadata: cmd.options.metadata,
+                    metadata: cmd.metadata,
                 });
                 let id = match started {
                     Ok(id) => id,
@@ -260,7 +275,7 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
                         continue;
                     }
                 }
-                let output = if cmd.method.pattern.server_streams() {
+                let output = if cmd.pattern.server_streams() {
                     let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
                     let _ = cmd.reply.send(Ok((mode, Inbound::Stream(super::drive::receiver_stream(rx)))));
                     Output::Stream(tx)

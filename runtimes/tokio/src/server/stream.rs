@@ -9,6 +9,7 @@
 //! ones were written (a slow reader pauses the handler through QUIC flow
 //! control).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,11 +74,21 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
     let mut handler: Option<BoxFuture<Result<Outgoing, Status>>> = None;
     let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
     let mut input: Option<mpsc::Sender<Result<Bytes, Status>>> = None;
-    let mut pending_input: Option<Bytes> = None;
+    // Requests waiting for room in the handler's channel. Reading pauses
+    // while any wait, so this holds at most what one read delivered.
+    let mut pending_input: VecDeque<Bytes> = VecDeque::new();
+    // The request side ended; drop the channel once `pending_input` drains.
+    let mut input_ended = false;
     let mut read_open = true;
     let mut write_failed = false;
 
     loop {
+        if active.is_none() {
+            // No call, no input: whatever was waiting belongs to a call that ended.
+            pending_input.clear();
+            input = None;
+            input_ended = false;
+        }
         // Write what the state machine queued.
         while let Some(t) = sm.poll_transmit() {
             if write_failed {
@@ -121,14 +132,20 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                     if !call.pattern.client_streams() {
                         handler = call.run(Incoming::Unary(payload));
                     } else if let Some(tx) = &input {
-                        if let Err(mpsc::error::TrySendError::Full(Ok(p))) = tx.try_send(Ok(payload)) {
-                            pending_input = Some(p);
+                        if !pending_input.is_empty() {
+                            pending_input.push_back(payload);
+                        } else if let Err(mpsc::error::TrySendError::Full(Ok(p))) = tx.try_send(Ok(payload)) {
+                            pending_input.push_back(p);
                         }
                     }
                 }
                 ServerEvent::RequestEnd { id } => {
-                    if active.as_ref().is_some_and(|c| c.id == id) && pending_input.is_none() {
-                        input = None;
+                    if active.as_ref().is_some_and(|c| c.id == id) {
+                        if pending_input.is_empty() {
+                            input = None;
+                        } else {
+                            input_ended = true;
+                        }
                     }
                 }
                 ServerEvent::Aborted { id, status } => {
@@ -138,7 +155,8 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                     handler = None;
                     output = None;
                     input = None;
-                    pending_input = None;
+                    pending_input.clear();
+                    input_ended = false;
                 }
                 ServerEvent::Closed => {}
             }
@@ -152,10 +170,10 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
 
         let deadline = sm.poll_timeout();
         let wake = tokio::select! {
-            r = recv.read_chunk(READ_CHUNK), if read_open && pending_input.is_none() => Wake::Read(r),
+            r = recv.read_chunk(READ_CHUNK), if read_open && pending_input.is_empty() => Wake::Read(r),
             r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
             r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
-            r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if pending_input.is_some() && input.is_some() => Wake::InputRoom(r),
+            r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if !pending_input.is_empty() && input.is_some() => Wake::InputRoom(r),
             // After its FIN a client can only cancel by stopping our send side.
             _ = send.stopped(), if active.is_some() && !write_failed => Wake::Stopped,
             _ = sleep_until_ms(deadline.unwrap_or(u64::MAX)), if deadline.is_some() => Wake::Timer,
@@ -222,13 +240,17 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                 }
             }
             Wake::InputRoom(Some(permit)) => {
-                if let Some(p) = pending_input.take() {
+                if let Some(p) = pending_input.pop_front() {
                     permit.send(Ok(p));
+                }
+                if pending_input.is_empty() && input_ended {
+                    input = None;
+                    input_ended = false;
                 }
             }
             Wake::InputRoom(None) => {
                 // The handler dropped its request stream; drop further input.
-                pending_input = None;
+                pending_input.clear();
                 input = None;
             }
             Wake::Stopped => {
