@@ -9,6 +9,7 @@ pub mod message;
 pub mod service;
 pub mod status;
 pub mod ticket;
+pub mod trust;
 pub mod xlang;
 
 pub use status::{Status, StatusCode};

@@ -51,6 +51,7 @@ pub mod field_mapping;
 pub mod graph;
 pub mod hash;
 pub mod kinds;
+pub mod manifest;
 pub mod nfc;
 pub mod service;
 pub mod spec;

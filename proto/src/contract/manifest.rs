@@ -1,0 +1,1 @@
+//! The reference manifest JSON of a service (being written).

@@ -1,0 +1,1 @@
+//! Trust: credentials, admission checks, capability gates (being written).
