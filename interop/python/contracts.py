@@ -105,6 +105,11 @@ class EchoProbe:
     async def missing(self, req: EchoRequest) -> EchoResponse:
         raise NotImplementedError
 
+    @bidi_stream
+    async def missing_chat(self, reqs: AsyncIterator[EchoRequest]) -> AsyncIterator[EchoResponse]:
+        raise NotImplementedError
+        yield  # a generator, like every bidi handler
+
 
 @service(name="Tally", version=1, scoped="session")
 class Tally:
@@ -246,7 +251,6 @@ class MissionControl:
     """Shared. Log entries fan out to every tailer subscribed at the time."""
 
     def __init__(self):
-        self.started = asyncio.get_event_loop().time() if False else None
         self.tailers: set[asyncio.Queue] = set()
         self.metrics: list[MetricPoint] = []
 

@@ -64,6 +64,11 @@ impl SerializationMode {
 /// A message type usable as a request or response: XLANG through
 /// [`WireStruct`], JSON through [`json::WireJson`]; both use the same wire
 /// field names.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a wire message",
+    label = "requests and responses are wire structs",
+    note = "add #[derive(Default, WireType)] and #[wire(tag = \"namespace/Name\")] to the struct"
+)]
 pub trait Message: WireStruct + json::WireJson + Send + 'static {}
 impl<T: WireStruct + json::WireJson + Send + 'static> Message for T {}
 

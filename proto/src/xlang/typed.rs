@@ -22,6 +22,12 @@ use super::string::{read_string, write_string};
 use super::{DecodeError, NOT_NULL_FLAG, NULL_FLAG, XBufMut, XlangReader, XlangWriter};
 
 /// A Rust type with an XLANG encoding.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Aster wire encoding",
+    label = "not a wire type",
+    note = "wire fields are String, bool, f64, f32, i64, i32, i16, i8, Vec<u8>, bytes::Bytes, Option<T>, Vec<T>, \
+            HashMap<K, V>, BTreeMap<K, V>, Box<T>, and structs or fieldless enums with #[derive(WireType)]"
+)]
 pub trait WireField: Sized {
     /// The declared type, used for field order, hashing and type checks.
     const TYPE: FieldType;
@@ -47,6 +53,11 @@ pub trait WireField: Sized {
 
 /// A named struct: the wire-type derive implements this (and [`WireField`]
 /// through [`write_struct_body`] / [`read_struct_body`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a wire struct",
+    label = "requests and responses are wire structs",
+    note = "add #[derive(WireType)] and #[wire(tag = \"namespace/Name\")] to the struct"
+)]
 pub trait WireStruct: WireField {
     /// `"namespace/TypeName"`.
     const TAG: &'static str;

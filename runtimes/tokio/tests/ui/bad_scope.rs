@@ -1,0 +1,15 @@
+use aster::Status;
+
+#[derive(Default, aster::WireType)]
+#[wire(tag = "t/Ping")]
+struct Ping {
+    n: i64,
+}
+
+#[aster::service(name = "Pinger", scope = "global")]
+trait Pinger {
+    #[rpc]
+    async fn ping(&self, req: Ping) -> Result<Ping, Status>;
+}
+
+fn main() {}

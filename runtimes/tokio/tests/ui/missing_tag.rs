@@ -1,0 +1,6 @@
+#[derive(Default, aster::WireType)]
+struct Status {
+    code: i64,
+}
+
+fn main() {}
