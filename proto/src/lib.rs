@@ -6,6 +6,7 @@ pub mod contract;
 pub mod frame;
 pub mod limits;
 pub mod message;
+pub mod registry;
 pub mod service;
 pub mod status;
 pub mod ticket;

@@ -20,7 +20,7 @@ use iroh::address_lookup::MemoryLookup;
 use iroh::endpoint::{Connection, VarInt};
 use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
 use rand::RngExt;
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use crate::caller::{CallOptions, Caller, Inbound, Outbound};
 use crate::handler::BoxFuture;
@@ -281,8 +281,25 @@ impl Client {
             metadata: options.metadata,
         };
         let addr = self.rpc_addr(service, version);
-        let (send, recv) = self.open_stream(&addr).await?;
-        drive::run(ClientCall::new(&request), send, recv, input).await
+        let span = tracing::debug_span!(
+            "rpc.client",
+            service,
+            method,
+            peer = %addr.id.fmt_short(),
+            status = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty
+        );
+        let started = std::time::Instant::now();
+        let result = async {
+            let (send, recv) = self.open_stream(&addr).await?;
+            drive::run(ClientCall::new(&request), send, recv, input).await
+        }
+        .instrument(span.clone())
+        .await;
+        // For streaming responses this is the outcome of opening the stream.
+        span.record("status", result.as_ref().map_or_else(|s| s.code.name(), |_| "OK"));
+        span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        result
     }
 
     /// Whether the peer lists `service` as session-scoped.

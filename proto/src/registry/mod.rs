@@ -1,0 +1,1 @@
+//! Registry: keys, records, leases and resolution rules (being written).
