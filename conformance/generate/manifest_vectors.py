@@ -609,6 +609,50 @@ CONTRACT_GEN = [
 ]
 
 
+READER_CASES = [
+    ("legacy (unversioned) fields are upgraded to the v1 schema",
+     {"service": "Old", "version": 2, "contract_id": "ab" * 32, "methods": [{
+         "name": "get", "pattern": "unary", "request_type": "Req", "response_type": "Resp",
+         "timeout": None, "idempotent": False,
+         "fields": [
+             {"name": "a", "type": "str", "required": True},
+             {"name": "n", "type": "int", "required": False, "default": 5},
+             {"name": "f", "type": "Double", "required": False},
+             {"name": "b", "type": "boolean", "required": False, "default": False},
+             {"name": "raw", "type": "bytes", "required": False},
+             {"name": "xs", "type": "list[str]", "required": False},
+             {"name": "items", "type": "list[Item]", "required": False,
+              "element_type": "Item", "element_wire_tag": "shop/Item"},
+             {"name": "m", "type": "dict[str, str]", "required": False},
+             {"name": "mm", "type": "Map", "required": True},
+             {"name": "o", "type": "Optional[str]", "required": False},
+             {"name": "o2", "type": "optional", "required": True},
+             {"name": "leaf", "type": "Leaf", "wire_tag": "p/Leaf", "required": False},
+             {"name": "untyped"},
+         ],
+         "response_fields": [{"name": "ok", "type": "bool", "required": False, "default": True}],
+     }]}),
+    ("v1 fields are kept; ints go through int()",
+     {"v": 1, "service": "S", "version": "3", "type_count": 2.9, "method_count": True,
+      "serialization_modes": ["xlang"], "scoped": "session", "methods": [{
+          "name": "m", "pattern": "server_stream", "timeout": 2,
+          "fields": [{"name": "x", "kind": "int", "nullable": False, "required": False,
+                      "default_value": 0, "default_kind": "value", "properties": {}}]}]}),
+]
+
+
+def reader_vectors() -> list[dict]:
+    """ContractManifest.from_json(input).to_json() for inputs that are not
+    what a 0.1.2 producer writes (legacy fields, loose integers)."""
+    out = []
+    for name, data in READER_CASES:
+        text = json.dumps(data, indent=2)
+        read = ContractManifest.from_json(text).to_json()
+        check(read.isascii(), f"{name}: not ASCII")
+        out.append({"name": name, "input_json": text, "read_then_written_json": read})
+    return out
+
+
 def build() -> dict:
     vectors = []
     for name, cls, note in RUNTIME_SERVICES:
@@ -651,11 +695,16 @@ def build() -> dict:
             "services are given), with git and the clock replaced by the values in 'publication'. "
             "manifest_json is the exact text (json.dumps(asdict(m), indent=2), no trailing newline). "
             "'services' names the services, declared in conformance/generate/manifest_vectors.py and "
-            "mirrored in proto/tests/manifest.rs."
+            "mirrored in proto/tests/manifest.rs. reader_vectors: input_json read with "
+            "ContractManifest.from_json and written again with to_json (legacy field upgrade, int() of "
+            "integer keys); keys of upgraded legacy fields are in the reference's order."
         ),
         "generator": {"script": SCRIPT, "aster_rpc": ASTER_RPC_VERSION, "pyfory": PYFORY_VERSION,
                       "mission_control_checked_against_example": from_mirror is not None},
-        "vectors": vectors,
+        # Not "vectors": the conformance runner dispatches on that key (to
+        # protocol payloads). These are checked by proto/tests/manifest.rs.
+        "manifests": vectors,
+        "reader_vectors": reader_vectors(),
     }
 
 
@@ -669,7 +718,8 @@ def main(argv: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
     (out_dir / "manifests.json").write_text(text, encoding="utf-8")
-    print(f"{out_dir / 'manifests.json'}: {len(text)} bytes; {len(document['vectors'])} vectors")
+    print(f"{out_dir / 'manifests.json'}: {len(text)} bytes; {len(document['manifests'])} manifests, "
+          f"{len(document['reader_vectors'])} reader vectors")
     return 0
 
 

@@ -37,7 +37,10 @@ import sys
 sys.dont_write_bytecode = True
 
 import asyncio
+import contextlib
+import io
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -374,30 +377,37 @@ def main(argv: list[str]) -> int:
     check(importlib_metadata.version("aster-rpc") == ASTER_RPC_VERSION, "aster-rpc version")
     check(importlib_metadata.version("aster-cli") == ASTER_CLI_VERSION, "aster-cli version")
     out_dir = Path(argv[1]) if len(argv) > 1 else REPO_ROOT / "conformance" / "vectors"
+    # The reference logs every refusal the self-checks provoke; they are expected.
+    logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         os.environ["ASTER_MESH_STATE_DIR"] = str(tmp / "mesh")
-        document = {
-            "description": (
-                "Trust credentials produced live by aster-rpc/aster-cli 0.1.2: root key files "
-                "(aster trust keygen), signed credential files (aster trust sign), the "
-                "credential_json string the reference client sends in its admission request, "
-                "canonical signing bytes, ed25519 signatures, and an .aster-identity file "
-                "built by aster enroll node. See conformance/generate/trust_vectors.py."
-            ),
-            "generator": {"script": SCRIPT, "aster_rpc": ASTER_RPC_VERSION, "aster_cli": ASTER_CLI_VERSION},
-            "node_ids": NODE_IDS,
-            "node_seeds_hex": {name: seed.hex() for name, seed in NODES.items()},
-            "root_keys": root_key_files(tmp),
-            "credentials": credential_vectors(tmp),
-            "identity": identity_vectors(tmp),
-        }
+        with contextlib.redirect_stdout(io.StringIO()):  # the CLI commands' chatter
+            document = build_document(tmp)
     text = json.dumps(document, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "trust-credentials.json").write_text(text, encoding="utf-8")
     print(f"trust-credentials.json: {len(document['credentials'])} credentials, "
           f"{len(document['identity']['peers'])} identity peers, {len(text)} bytes")
     return 0
+
+
+def build_document(tmp: Path) -> dict:
+    return {
+        "description": (
+            "Trust credentials produced live by aster-rpc/aster-cli 0.1.2: root key files "
+            "(aster trust keygen), signed credential files (aster trust sign), the "
+            "credential_json string the reference client sends in its admission request, "
+            "canonical signing bytes, ed25519 signatures, and an .aster-identity file "
+            "built by aster enroll node. See conformance/generate/trust_vectors.py."
+        ),
+        "generator": {"script": SCRIPT, "aster_rpc": ASTER_RPC_VERSION, "aster_cli": ASTER_CLI_VERSION},
+        "node_ids": NODE_IDS,
+        "node_seeds_hex": {name: seed.hex() for name, seed in NODES.items()},
+        "root_keys": root_key_files(tmp),
+        "credentials": credential_vectors(tmp),
+        "identity": identity_vectors(tmp),
+    }
 
 
 if __name__ == "__main__":

@@ -111,6 +111,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The bytes not yet consumed.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.data[self.pos..]
+    }
+
+    /// Consumes `n` bytes already checked to be there (saturating).
+    pub fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.data.len());
+    }
+
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         self.need(n)?;

@@ -127,6 +127,21 @@ impl<'b, 't> XlangWriter<'b, 't> {
         self.write_named_type_info(layout::type_id::NAMED_STRUCT, tag);
     }
 
+    /// Same bytes as [`XlangWriter::write_struct_type_info`] for a type whose
+    /// tag is a program constant: its encoded type info is computed once per
+    /// thread and copied, unless one of its names was already written in this
+    /// payload (then a back-reference is due and the general path runs).
+    pub fn write_static_struct_type_info(&mut self, tag: &'static str) {
+        let (ns, _) = split_tag(tag);
+        let ns_key = if ns.is_empty() { MetaKey::EmptyNamespace } else { MetaKey::Namespace(tag) };
+        if self.meta.iter().any(|k| *k == ns_key || *k == MetaKey::TypeName(tag)) {
+            return self.write_struct_type_info(tag);
+        }
+        cached::with(tag, |info| self.buf.put_slice(&info.bytes));
+        self.meta.push(ns_key);
+        self.meta.push(MetaKey::TypeName(tag));
+    }
+
     pub fn write_named_type_info(&mut self, type_id: u8, tag: &'t str) {
         self.buf.put_u8(type_id);
         let (ns, name) = split_tag(tag);
@@ -141,16 +156,68 @@ impl<'b, 't> XlangWriter<'b, 't> {
             return;
         }
         self.meta.push(key);
-        let m = MetaString::encode(text, role);
-        let len = m.bytes.len();
-        self.buf.put_var_u32((len as u32) << 1);
-        if len > 16 {
-            let (h1, _) = murmur3::murmur3_x64_128(&m.bytes, 47);
-            self.buf.put_u64_le((h1 & !0xff) | m.encoding as u64);
-        } else if len != 0 {
-            self.buf.put_u8(m.encoding as u8);
+        put_full_meta(self.buf, &MetaString::encode(text, role));
+    }
+}
+
+/// A meta string's first (full) occurrence: length, encoding byte or hash, bytes.
+fn put_full_meta(buf: &mut BytesMut, m: &MetaString) {
+    let len = m.bytes.len();
+    buf.put_var_u32((len as u32) << 1);
+    if len > 16 {
+        let (h1, _) = murmur3::murmur3_x64_128(&m.bytes, 47);
+        buf.put_u64_le((h1 & !0xff) | m.encoding as u64);
+    } else if len != 0 {
+        buf.put_u8(m.encoding as u8);
+    }
+    buf.put_slice(&m.bytes);
+}
+
+/// Encoded type info of constant tags, computed once per thread.
+mod cached {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use bytes::{BufMut, BytesMut};
+
+    use super::{MetaEncoding, MetaRole, MetaString, layout, put_full_meta, split_tag};
+
+    pub(super) struct TypeInfo {
+        /// `1d`, the namespace and the type name, both in full.
+        pub bytes: Vec<u8>,
+        /// Where each name's packed bytes sit in `bytes`, with its encoding.
+        pub ns: (MetaEncoding, std::ops::Range<usize>),
+        pub name: (MetaEncoding, std::ops::Range<usize>),
+    }
+
+    thread_local! {
+        // Keyed by the tag's address: constant tags are few and fixed.
+        static CACHE: RefCell<HashMap<(usize, usize), &'static TypeInfo>> = RefCell::new(HashMap::new());
+    }
+
+    fn build(tag: &str) -> TypeInfo {
+        let (ns, name) = split_tag(tag);
+        let mut buf = BytesMut::new();
+        buf.put_u8(layout::type_id::NAMED_STRUCT);
+        let ns_meta = MetaString::encode(ns, MetaRole::Namespace);
+        put_full_meta(&mut buf, &ns_meta);
+        let ns_end = buf.len();
+        let name_meta = MetaString::encode(name, MetaRole::TypeName);
+        put_full_meta(&mut buf, &name_meta);
+        let end = buf.len();
+        TypeInfo {
+            ns: (ns_meta.encoding, ns_end - ns_meta.bytes.len()..ns_end),
+            name: (name_meta.encoding, end - name_meta.bytes.len()..end),
+            bytes: buf.to_vec(),
         }
-        self.buf.put_slice(&m.bytes);
+    }
+
+    pub(super) fn with<R>(tag: &'static str, f: impl FnOnce(&TypeInfo) -> R) -> R {
+        let key = (tag.as_ptr() as usize, tag.len());
+        let info = CACHE.with(|c| {
+            *c.borrow_mut().entry(key).or_insert_with(|| Box::leak(Box::new(build(tag))))
+        });
+        f(info)
     }
 }
 
@@ -217,6 +284,11 @@ impl<'a> XlangReader<'a> {
 
     /// Reads type info and checks that it names `expected` (type id and tag).
     pub fn expect_type_info(&mut self, expected: &FieldType) -> Result<(), DecodeError> {
+        if let FieldType::Struct(named) = expected {
+            if self.expect_cached_struct(named.tag) {
+                return Ok(());
+            }
+        }
         let offset = self.r.position();
         let (id, tag) = self.read_type_info()?;
         if id != expected.type_id() {
@@ -228,6 +300,27 @@ impl<'a> XlangReader<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Fast path: the bytes are exactly what we would write for `tag` (the
+    /// common case between Aster peers); records both names without decoding.
+    fn expect_cached_struct(&mut self, tag: &'static str) -> bool {
+        let data = self.r.rest();
+        let matched = cached::with(tag, |info| {
+            data.starts_with(&info.bytes).then(|| {
+                (
+                    info.bytes.len(),
+                    (info.ns.0, info.ns.1.clone()),
+                    (info.name.0, info.name.1.clone()),
+                )
+            })
+        });
+        let Some((len, (ns_enc, ns_range), (name_enc, name_range))) = matched else { return false };
+        // An empty namespace has no bytes and still takes a table slot.
+        self.meta.push(MetaEntry { encoding: ns_enc, bytes: &data[ns_range] });
+        self.meta.push(MetaEntry { encoding: name_enc, bytes: &data[name_range] });
+        self.r.skip(len);
+        true
     }
 
     fn read_meta(&mut self, role: MetaRole) -> Result<String, DecodeError> {
@@ -288,7 +381,7 @@ pub fn encode_into<T: WireStruct>(value: &T, buf: &mut BytesMut) {
     buf.put_u8(HEADER_XLANG);
     buf.put_u8(NOT_NULL_FLAG);
     let mut w = XlangWriter::new(buf);
-    w.write_struct_type_info(T::TAG);
+    w.write_static_struct_type_info(T::TAG);
     write_struct_body(value, &mut w);
 }
 

@@ -112,7 +112,7 @@ pub fn write_field<T: WireField>(value: &T, w: &mut XlangWriter<'_, '_>) {
         ty = inner;
     }
     if let FieldType::Struct(named) = ty {
-        w.write_struct_type_info(named.tag);
+        w.write_static_struct_type_info(named.tag);
     }
     value.write_raw(w);
 }

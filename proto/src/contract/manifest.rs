@@ -1,1 +1,0 @@
-//! The reference manifest JSON of a service (being written).
