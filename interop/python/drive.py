@@ -27,7 +27,7 @@ from aster.contract.identity import contract_id_from_service  # noqa: E402
 
 from contracts import (  # noqa: E402
     AgentSession, Command, CountRequest, Echo, EchoProbe, EchoRequest, Heartbeat,
-    MissionControl, StatusRequest, Tally, TallyProbe,
+    MetricPoint, MissionControl, StatusRequest, Tally, TallyProbe,
 )
 
 SCENARIO_SECONDS = 30.0
@@ -100,6 +100,8 @@ async def typed_echo(c, address):
     r = {}
     r["unary"] = await outcome(echo.echo(EchoRequest(message="hello")))
     r["unicode"] = await outcome(echo.echo(EchoRequest(message="héllo ✓ 😀")))
+    r["latin1"] = await outcome(echo.echo(EchoRequest(message="café")))
+    r["empty"] = await outcome(echo.echo(EchoRequest(message="")))
     big = await outcome(echo.echo(EchoRequest(message="z" * 100_000)))
     r["big_len"] = len(big["ok"]["reply"]) if "ok" in big else big
     r["server_stream"] = await stream_outcome(echo.count_up(CountRequest(count=3)))
@@ -107,6 +109,8 @@ async def typed_echo(c, address):
     r["server_stream_error"] = await stream_outcome(echo.count_up(CountRequest(count=-2)))
     r["client_stream"] = await outcome(echo.join(agen([EchoRequest(message=m) for m in "abc"])))
     r["client_stream_empty"] = await outcome(echo.join(agen([])))
+    joined = await outcome(echo.join(agen([EchoRequest(message="y" * 50_000), EchoRequest(message="end")])))
+    r["client_stream_big_len"] = len(joined["ok"]["reply"]) if "ok" in joined else joined
 
     async def chat():
         # Interactive: each reply is read before the next request is sent.
@@ -160,6 +164,10 @@ async def sessions(c, address):
     r["typed_sum"] = await outcome(t.sum(agen([CountRequest(count=10), CountRequest(count=20)])))
     r["typed_running"] = await outcome(t.running(agen([CountRequest(count=1), CountRequest(count=2)])))
     r["typed_after_streams"] = await outcome(t.add(CountRequest(count=0)))
+    # 0.1.2's SessionStub.cancel() with no call in flight: CANCEL, then it
+    # waits for the CANCELLED trailer.
+    r["typed_idle_cancel"] = await outcome(t.cancel())
+    r["typed_after_cancel"] = await outcome(t.add(CountRequest(count=0)))
     await t.close()
 
     t2 = await c.client(Tally)
@@ -246,6 +254,8 @@ async def mission(c, address):
 
     typed = await c.client(MissionControl)
     r["typed_status"] = await outcome(typed.getStatus(StatusRequest(agent_id="typed")))
+    tagged = [MetricPoint(name="mem", value=float(i), timestamp=2.0, tags={"host": f"h{i}", "rack": "r1"}) for i in range(10)]
+    r["typed_ingest"] = await outcome(typed.ingestMetrics(agen(tagged)))
 
     # Operator: another client tails warn+ entries that this client submits.
     operator = AsterClient(address=address)

@@ -342,6 +342,13 @@ pub trait EchoProbe {
     async fn missing_chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
 }
 
+/// Client side only: a service the peer does not serve.
+#[aster::service(name = "Nope", version = 1)]
+pub trait Nope {
+    #[rpc]
+    async fn echo(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+}
+
 /// `echo/EchoRequest` with a field the peer's type does not have.
 #[derive(Debug, Clone, Default, PartialEq, WireType)]
 #[wire(tag = "echo/EchoRequest")]

@@ -4,8 +4,9 @@
 //! at a time, each started by a CALL frame. A successful unary or
 //! client-stream call ends with its single response (no trailer); streaming
 //! responses end with a trailer; client-stream and bidi requests end with an
-//! explicit TRAILER(OK). Cancelling sends CANCEL; the server answers with one
-//! CANCELLED trailer, which this side absorbs before the next call's frames.
+//! explicit TRAILER(OK). Cancelling sends CANCEL; the server ends the call
+//! with one trailer (CANCELLED, or the call's outcome if it ended first),
+//! which this side absorbs before the next call's frames.
 
 use std::collections::VecDeque;
 
@@ -17,7 +18,7 @@ use super::{CallError, CallId, Pattern};
 use crate::codec::{Message, SerializationMode, payload_bytes};
 use crate::frame::{Flags, Frame, FrameDecoder};
 use crate::message::{CallHeader, MessageForm, ProtocolMessage, RpcStatus};
-use crate::status::{Status, StatusCode};
+use crate::status::Status;
 
 /// A call to start on the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,11 +283,12 @@ impl ClientSession {
                 Ok((s, _)) => s.to_status(),
                 Err(e) => return self.fail_session(Status::internal(format!("malformed trailer: {e}"))),
             };
-            // Frames of a cancelled call end with one CANCELLED trailer.
+            // A cancelled call's frames end with one trailer, whatever its
+            // code: CANCELLED, or the call's own outcome when it ended first
+            // (the reference's server consumes a CANCEL during a bidi call as
+            // the end of input and may answer OK).
             if self.unacked_cancels > 0 {
-                if status.code == StatusCode::Cancelled {
-                    self.unacked_cancels -= 1;
-                }
+                self.unacked_cancels -= 1;
                 return;
             }
             match self.current.take() {

@@ -31,6 +31,10 @@ const READ_CHUNK: usize = 256 * 1024;
 const INPUT_BUFFER: usize = 16;
 /// QUIC error code for a stream abandoned by the server.
 const STREAM_ABANDONED: u32 = 1;
+/// After a call ends, how long and how much of the peer's leftover request
+/// is read and dropped before the stream is stopped.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+const DRAIN_BYTES: usize = 1 << 20;
 
 /// Who is on the other end of the connection.
 #[derive(Debug, Clone)]
@@ -264,9 +268,23 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
     if write_failed || !sm.is_closed() {
         let _ = send.reset(VarInt::from_u32(STREAM_ABANDONED));
     }
-    if read_open {
-        let _ = recv.stop(VarInt::from_u32(0));
+    if read_open && !write_failed {
+        // The peer may still be writing the request of a call we already
+        // answered (refused, or ended early); stopping the stream now would
+        // fail its next write before it reads our trailer. Read and drop what
+        // still comes, briefly and boundedly, then stop.
+        let _ = tokio::time::timeout(DRAIN_TIME, async {
+            let mut drained = 0usize;
+            while drained < DRAIN_BYTES {
+                match recv.read_chunk(READ_CHUNK).await {
+                    Ok(Some(chunk)) => drained += chunk.len(),
+                    _ => return,
+                }
+            }
+        })
+        .await;
     }
+    let _ = recv.stop(VarInt::from_u32(0));
     if let Some((dispatch, _)) = session {
         dispatch.close().await;
     }
