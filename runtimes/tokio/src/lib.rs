@@ -24,6 +24,7 @@ pub mod client;
 pub mod handler;
 pub mod net;
 pub mod server;
+pub mod trust;
 
 pub use aster_macros::{WireType, service};
 pub use aster_proto as proto;
@@ -33,6 +34,7 @@ pub use client::{Client, ClientBuilder, ClientError, JsonInput, JsonOutput, Json
 pub use iroh::{EndpointAddr, EndpointId, SecretKey};
 pub use net::NetworkMode;
 pub use server::{Server, ServerBuilder, ServerError};
+pub use trust::TrustConfig;
 pub use handler::{
     BoxFuture, BoxStream, CallContext, Dispatch, Incoming, Outgoing, OutgoingMessage, RawPayload, RequestStream,
     ResponseStream, Service, SessionContext,

@@ -61,6 +61,29 @@ pub enum NetError {
 /// Binds an endpoint. Never waits for a relay: `bind` returns as soon as the
 /// sockets are open (the reference's node waits for a relay with no timeout).
 pub async fn bind_endpoint(opts: &EndpointOptions, lookup: &MemoryLookup) -> Result<Endpoint, NetError> {
+    bind_endpoint_with(opts, lookup, None::<NoHooks>).await
+}
+
+/// Stands in for "no hooks" in [`bind_endpoint_with`].
+#[derive(Debug)]
+struct NoHooks;
+
+impl iroh::endpoint::EndpointHooks for NoHooks {}
+
+/// Like [`bind_endpoint`], with connection hooks (Gate 0) installed.
+pub(crate) async fn bind_endpoint_hooked(
+    opts: &EndpointOptions,
+    lookup: &MemoryLookup,
+    hooks: impl iroh::endpoint::EndpointHooks + 'static,
+) -> Result<Endpoint, NetError> {
+    bind_endpoint_with(opts, lookup, Some(hooks)).await
+}
+
+async fn bind_endpoint_with<H: iroh::endpoint::EndpointHooks + 'static>(
+    opts: &EndpointOptions,
+    lookup: &MemoryLookup,
+    hooks: Option<H>,
+) -> Result<Endpoint, NetError> {
     let transport = QuicTransportConfig::builder()
         .max_idle_timeout(Some(opts.idle_timeout.try_into().map_err(|e| NetError::Bind(format!("{e:?}")))?))
         .build();
@@ -76,6 +99,10 @@ pub async fn bind_endpoint(opts: &EndpointOptions, lookup: &MemoryLookup) -> Res
     let builder = builder.transport_config(transport).address_lookup(lookup.clone());
     let builder = match &opts.secret_key {
         Some(k) => builder.secret_key(k.clone()),
+        None => builder,
+    };
+    let builder = match hooks {
+        Some(h) => builder.hooks(h),
         None => builder,
     };
     builder.bind().await.map_err(|e| NetError::Bind(e.to_string()))

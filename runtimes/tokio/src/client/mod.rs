@@ -16,6 +16,7 @@ use aster_proto::call::{CallRequest, ClientCall, ClientSession, Pattern, Scope};
 use aster_proto::codec::SerializationMode;
 use aster_proto::limits::MAX_ADMISSION_PAYLOAD_SIZE;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
+use aster_proto::trust::{Credential, IdentityFile, PeerRole};
 use iroh::address_lookup::MemoryLookup;
 use iroh::endpoint::{Connection, VarInt};
 use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
@@ -38,6 +39,8 @@ pub enum ClientError {
     Admission(String),
     #[error("admission denied by {peer}")]
     Denied { peer: String },
+    #[error("credential {path}: {reason}")]
+    Credential { path: String, reason: String },
 }
 
 /// A random UUID4 in text form, for stream and session call ids.
@@ -78,10 +81,37 @@ impl ClientBuilder {
         self
     }
 
-    /// The credential presented at admission, as its JSON text.
+    /// The credential presented at admission, as its JSON text (file or
+    /// wire form; it is sent in the wire form the reference's server reads).
     pub fn credential_json(mut self, json: impl Into<String>) -> Self {
         self.credential_json = json.into();
         self
+    }
+
+    /// Presents the credential in `path`: a credential JSON file (`aster
+    /// trust sign`), or an `.aster-identity` file (`aster enroll node`),
+    /// whose node key then also becomes this client's identity (a credential
+    /// bound to an endpoint only works from that endpoint).
+    pub fn credential_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, ClientError> {
+        let path = path.as_ref();
+        let bad = |reason: String| ClientError::Credential { path: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        if text.trim_start().starts_with('{') {
+            let credential = Credential::from_json(&text).map_err(|e| bad(e.to_string()))?;
+            self.credential_json = credential.to_wire_json();
+            return Ok(self);
+        }
+        let identity = IdentityFile::parse(&text).map_err(|e| bad(e.to_string()))?;
+        let peer = identity
+            .find_peer(None, Some(PeerRole::Consumer))
+            .or_else(|| identity.peers.first())
+            .ok_or_else(|| bad("the identity file has no [[peers]] entry".into()))?;
+        let credential = peer.to_credential().map_err(|e| bad(e.to_string()))?;
+        self.credential_json = credential.to_wire_json();
+        if let Some(key) = &identity.node.secret_key {
+            self.endpoint.secret_key = Some(SecretKey::from_bytes(&key.to_bytes()));
+        }
+        Ok(self)
     }
 
     /// Connects to `address` (`aster1…`, hex endpoint id, or base64 NodeAddr)
@@ -100,7 +130,12 @@ impl ClientBuilder {
             }
         };
         remember(&lookup, &peer);
-        let admission = admit(&endpoint, &peer, &self.credential_json).await?;
+        // Send the wire form whatever form was given (a file's JSON differs).
+        let credential_json = match Credential::from_json(&self.credential_json) {
+            Ok(c) if !self.credential_json.is_empty() => c.to_wire_json(),
+            _ => self.credential_json.clone(),
+        };
+        let admission = admit(&endpoint, &peer, &credential_json).await?;
         for s in &admission.services {
             if let Some(addr) = s.channels.get("rpc").and_then(|a| parse_address(a).ok()) {
                 remember(&lookup, &addr);

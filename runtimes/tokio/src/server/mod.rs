@@ -20,10 +20,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aster_proto::admission::{CONSUMER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary};
+use aster_proto::admission::{CONSUMER_ADMISSION_ALPN, PRODUCER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary};
+use aster_proto::trust::{FileNonceStore, RootPublicKey};
 use aster_proto::call::ServiceTable;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
-use aster_proto::{Status, StatusCode};
+use aster_proto::Status;
 use iroh::address_lookup::MemoryLookup;
 use iroh::endpoint::Connection;
 use iroh::protocol::{AcceptError, ProtocolHandler, Router, RouterBuilder};
@@ -31,8 +32,9 @@ use iroh::{Endpoint, EndpointAddr, SecretKey};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
-use crate::handler::{CallContext, Service};
-use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint, node_addr_of, ticket_of};
+use crate::handler::Service;
+use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint_hooked, node_addr_of, ticket_of};
+use crate::trust::{Gate0, Gatekeeper, TrustConfig};
 use stream::{PeerInfo, serve_stream};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,8 @@ pub enum ServerError {
     Services(#[from] aster_proto::call::RouteError),
     #[error("no services registered")]
     NoServices,
+    #[error("trust configuration: {0}")]
+    Trust(String),
 }
 
 /// State shared by every connection and stream of a server.
@@ -50,37 +54,27 @@ pub(crate) struct ServerShared {
     pub(crate) table: Arc<ServiceTable>,
     pub(crate) services: Vec<Arc<dyn Service>>,
     summaries: Vec<ServiceSummary>,
-    root_pubkey: String,
+    pub(crate) keeper: Arc<Gatekeeper>,
     active_streams: AtomicUsize,
     idle: Notify,
     draining: AtomicBool,
 }
 
 impl ServerShared {
-    /// Attributes granted to a peer at admission (none in open mode).
-    pub(crate) fn attributes_of(&self, _peer: &str) -> BTreeMap<String, String> {
-        BTreeMap::new()
+    /// Attributes granted to a peer at admission (none when not admitted).
+    pub(crate) fn attributes_of(&self, peer: &str) -> BTreeMap<String, String> {
+        self.keeper.attributes_of(peer)
     }
 
-    /// Gates 2 and 3: service- and method-level capability requirements,
-    /// checked against the caller's admitted roles. Refusal is
-    /// PERMISSION_DENIED and the handler never runs.
+    /// Admission still valid, then Gates 2 and 3; returns the peer's
+    /// attributes. A refusal is the call's only outcome: the handler never runs.
     pub(crate) fn authorize(
         &self,
+        peer: &str,
         service: &ServiceDescriptor,
         method: &MethodDescriptor,
-        ctx: &CallContext,
-    ) -> Result<(), Status> {
-        let roles = ctx.roles();
-        let ok = service.requires.is_none_or(|r| r.allows(&roles)) && method.requires.is_none_or(|r| r.allows(&roles));
-        if ok {
-            Ok(())
-        } else {
-            Err(Status::new(
-                StatusCode::PermissionDenied,
-                format!("capability check failed for method '{}.{}'", service.name, method.name),
-            ))
-        }
+    ) -> Result<BTreeMap<String, String>, Status> {
+        self.keeper.authorize_call(peer, service, method)
     }
 
     fn stream_started(&self) {
@@ -98,6 +92,7 @@ impl ServerShared {
 pub struct ServerBuilder {
     services: Vec<Arc<dyn Service>>,
     endpoint: EndpointOptions,
+    trust: TrustConfig,
     protocols: Vec<Box<dyn FnOnce(RouterBuilder) -> RouterBuilder + Send>>,
 }
 
@@ -129,6 +124,35 @@ impl ServerBuilder {
         self
     }
 
+    /// Closes the consumer gate: only peers presenting a credential signed by
+    /// this root key are admitted (Gate 1) and may connect at all (Gate 0).
+    pub fn root_pubkey(mut self, root: RootPublicKey) -> Self {
+        self.trust.root = Some(root);
+        self
+    }
+
+    /// The whole trust configuration.
+    pub fn trust(mut self, trust: TrustConfig) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Keeps consumed one-time-credential nonces in `path`, so a one-time
+    /// credential cannot be replayed, even after a restart.
+    pub fn nonce_file(mut self, path: impl Into<std::path::PathBuf>) -> Result<Self, ServerError> {
+        let store = FileNonceStore::open(path.into()).map_err(|e| ServerError::Trust(e.to_string()))?;
+        self.trust.nonces = Box::new(store);
+        Ok(self)
+    }
+
+    /// Open gate and requirements not enforced: for local development only
+    /// (loudly logged).
+    pub fn dev_mode(mut self) -> Self {
+        self.trust.root = None;
+        self.trust.enforce_requirements = false;
+        self
+    }
+
     /// Adds another protocol to the endpoint's router (blobs, docs, ...).
     pub fn protocol(mut self, alpn: &'static [u8], handler: impl ProtocolHandler) -> Self {
         self.protocols.push(Box::new(move |r| r.accept(alpn, handler)));
@@ -141,8 +165,11 @@ impl ServerBuilder {
             return Err(ServerError::NoServices);
         }
         let table = Arc::new(ServiceTable::new(self.services.iter().map(|s| s.descriptor().spec()).collect())?);
+        let mut salt = [0u8; 32];
+        rand::fill(&mut salt);
+        let keeper = Arc::new(Gatekeeper::new(self.trust, SecretKey::generate().public().to_string(), salt));
         let lookup = MemoryLookup::new();
-        let endpoint = bind_endpoint(&self.endpoint, &lookup).await?;
+        let endpoint = bind_endpoint_hooked(&self.endpoint, &lookup, Gate0 { keeper: keeper.clone() }).await?;
         let addr = endpoint.addr();
         let rpc_address = node_addr_of(&addr);
         let summaries = self
@@ -160,15 +187,11 @@ impl ServerBuilder {
                 }
             })
             .collect();
-        // Open mode: consumers need no credential. The root key reported is
-        // an ephemeral one, as the reference does in dev mode.
-        let root_pubkey = SecretKey::generate().public().to_string();
-        warn!("consumer gate is OPEN: any peer that can reach this endpoint may call every service");
         let shared = Arc::new(ServerShared {
             table,
             services: self.services,
             summaries,
-            root_pubkey,
+            keeper: keeper.clone(),
             active_streams: AtomicUsize::new(0),
             idle: Notify::new(),
             draining: AtomicBool::new(false),
@@ -176,6 +199,9 @@ impl ServerBuilder {
         let mut router = Router::builder(endpoint.clone())
             .accept(RPC_ALPN, RpcProtocol { shared: shared.clone() })
             .accept(CONSUMER_ADMISSION_ALPN, admission::ConsumerAdmission { shared: shared.clone() });
+        if keeper.serves_producer_admission() {
+            router = router.accept(PRODUCER_ADMISSION_ALPN, admission::ProducerAdmission { shared: shared.clone() });
+        }
         for add in self.protocols {
             router = add(router);
         }
@@ -198,7 +224,12 @@ pub struct Server {
 
 impl Server {
     pub fn builder() -> ServerBuilder {
-        ServerBuilder { services: Vec::new(), endpoint: EndpointOptions::default(), protocols: Vec::new() }
+        ServerBuilder {
+            services: Vec::new(),
+            endpoint: EndpointOptions::default(),
+            trust: TrustConfig::default(),
+            protocols: Vec::new(),
+        }
     }
 
     pub fn endpoint(&self) -> &Endpoint {

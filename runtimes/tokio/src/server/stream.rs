@@ -318,7 +318,14 @@ fn start_call(
     let service = &shared.services[info.route.service];
     let desc = service.descriptor();
     let method = &desc.methods[info.route.method];
-    let attributes = shared.attributes_of(&peer.id);
+    let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(&peer.id), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
+    let attributes = match shared.authorize(&peer.id, desc, method) {
+        Ok(a) => a,
+        Err(status) => {
+            span.record("status", status.code.name());
+            return Err((info.id, status));
+        }
+    };
     let ctx = CallContext {
         service: desc.name,
         method: method.name,
@@ -330,11 +337,6 @@ fn start_call(
         session_id: session.map(|(_, s)| s.session_id.clone()),
         mode: info.mode,
     };
-    let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(&peer.id), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
-    if let Err(status) = shared.authorize(desc, method, &ctx) {
-        span.record("status", status.code.name());
-        return Err((info.id, status));
-    }
     let dispatch = match session {
         Some((d, _)) => d.clone(),
         None => service.open(&SessionContext {
