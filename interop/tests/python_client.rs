@@ -128,6 +128,8 @@ async fn serve() -> Fixture {
         .service(MissionControlServer::from_arc(control.clone()))
         .service(AgentSessionServer::new(Agent::new))
         .loopback()
+        // Mission Control declares roles; the dev-mode walkthrough does not check them.
+        .dev_mode()
         .bind()
         .await
         .expect("the Rust server binds on 127.0.0.1");

@@ -137,20 +137,33 @@ impl Default for CommandResult {
     }
 }
 
+// Roles (Chapter 5). Requirements never change a contract id, so the same
+// services serve both modes: the server enforces them when it runs with a
+// root key (`--auth`), and not in dev mode.
+
+/// `ops.status`: may read agent status.
+pub const ROLE_STATUS: &str = "ops.status";
+/// `ops.logs`: may tail logs.
+pub const ROLE_LOGS: &str = "ops.logs";
+/// `ops.admin`: may do anything, including run commands.
+pub const ROLE_ADMIN: &str = "ops.admin";
+/// `ops.ingest`: may push metrics and register agents.
+pub const ROLE_INGEST: &str = "ops.ingest";
+
 /// Shared service: one instance, every client sees the same state.
 #[aster::service(name = "MissionControl", version = 1, rename_all = "camelCase")]
 pub trait MissionControl {
     /// Status of an agent.
-    #[rpc]
+    #[rpc(requires = "ops.status")]
     async fn get_status(&self, req: StatusRequest) -> Result<StatusResponse, Status>;
     /// Agents push log entries.
     #[rpc]
     async fn submit_log(&self, entry: LogEntry) -> Result<SubmitLogResult, Status>;
     /// Log entries as they arrive, filtered by agent and minimum level.
-    #[server_stream]
+    #[server_stream(requires = any_of("ops.logs", "ops.admin"))]
     async fn tail_logs(&self, req: TailRequest) -> Result<ResponseStream<LogEntry>, Status>;
     /// A stream of metric points from an agent.
-    #[client_stream]
+    #[client_stream(requires = "ops.ingest")]
     async fn ingest_metrics(&self, points: RequestStream<MetricPoint>) -> Result<IngestResult, Status>;
 }
 
@@ -158,14 +171,29 @@ pub trait MissionControl {
 #[aster::service(name = "AgentSession", version = 1, scope = "session", rename_all = "camelCase")]
 pub trait AgentSession {
     /// An agent announces itself and gets an assignment.
-    #[rpc]
+    #[rpc(requires = "ops.ingest")]
     async fn register(&self, hb: Heartbeat) -> Result<Assignment, Status>;
     /// Periodic check-in.
     #[rpc]
     async fn heartbeat(&self, hb: Heartbeat) -> Result<Assignment, Status>;
     /// Commands for this agent; each is answered with a result.
-    #[bidi_stream]
+    #[bidi_stream(requires = "ops.admin")]
     async fn run_command(&self, ctx: CallContext, commands: RequestStream<Command>) -> Result<ResponseStream<CommandResult>, Status>;
+}
+
+/// Reads the root public key for `--auth` the way the reference does:
+/// `ASTER_ROOT_PUBKEY_FILE` (JSON `{"public_key": hex}` or bare hex), else
+/// `ASTER_ROOT_PUBKEY` (hex).
+pub fn root_pubkey_from_env() -> Result<aster::proto::trust::RootPublicKey, String> {
+    use aster::proto::trust::RootPublicKey;
+    if let Ok(path) = std::env::var("ASTER_ROOT_PUBKEY_FILE") {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        return RootPublicKey::from_pub_file(&text).map_err(|e| format!("{path}: {e}"));
+    }
+    if let Ok(hex) = std::env::var("ASTER_ROOT_PUBKEY") {
+        return RootPublicKey::from_hex(hex.trim()).map_err(|e| format!("ASTER_ROOT_PUBKEY: {e}"));
+    }
+    Err("--auth needs ASTER_ROOT_PUBKEY_FILE or ASTER_ROOT_PUBKEY".into())
 }
 
 fn level_rank(level: &str) -> u8 {

@@ -1,5 +1,9 @@
-//! `mission-control [--loopback] [--key FILE]`: serves Mission Control and
-//! prints its `aster1…` address, like the reference's server.
+//! `mission-control [--auth] [--loopback] [--key FILE] [--nonces FILE]`:
+//! serves Mission Control and prints its `aster1…` address, like the
+//! reference's server. Without `--auth` it runs in dev mode (open gate, roles
+//! not enforced); with it, only peers holding a credential signed by the root
+//! key in `ASTER_ROOT_PUBKEY_FILE` / `ASTER_ROOT_PUBKEY` get in, and each
+//! method checks the caller's roles.
 
 use std::path::PathBuf;
 
@@ -14,14 +18,18 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let mut loopback = false;
+    let mut auth = false;
     let mut key: Option<PathBuf> = None;
+    let mut nonces: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--loopback" => loopback = true,
+            "--auth" => auth = true,
+            "--nonces" => nonces = Some(args.next().context("--nonces needs a file")?.into()),
             "--key" => key = Some(args.next().context("--key needs a file")?.into()),
             "-h" | "--help" => {
-                println!("usage: mission-control [--loopback] [--key FILE]");
+                println!("usage: mission-control [--auth] [--loopback] [--key FILE] [--nonces FILE]");
                 return Ok(());
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -33,6 +41,16 @@ async fn main() -> anyhow::Result<()> {
     if loopback {
         builder = builder.network(NetworkMode::loopback());
     }
+    builder = if auth {
+        let root = mission_control::root_pubkey_from_env().map_err(anyhow::Error::msg)?;
+        let builder = builder.root_pubkey(root);
+        match nonces {
+            Some(path) => builder.nonce_file(path)?,
+            None => builder,
+        }
+    } else {
+        builder.dev_mode()
+    };
     if let Some(path) = key {
         builder = builder.secret_key(aster::net::read_secret_key(&path)?);
     }
