@@ -11,8 +11,9 @@
 //! ```text
 //! aster-bench                                   the whole run, JSON report last
 //! aster-bench serve-aster | serve-raw           print an address line, serve until killed
-//! aster-bench client-aster ADDR [WORKLOAD..]    run workloads (unary, concurrent, stream, bulk)
-//! aster-bench client-raw ADDR [WORKLOAD..]      ... and print the figures as one JSON line
+//! aster-bench client-aster ADDR [FIGURE..]      warm up, measure figures (unary c16 c64 stream bulk;
+//! aster-bench client-raw ADDR [FIGURE..]          all by default), print them as one JSON line
+//! aster-bench client-{aster,raw} ADDR --driven  take commands on stdin (the orchestrator's mode)
 //! aster-bench proto                             protocol-core micro benchmarks (in memory)
 //! ```
 //!
@@ -23,11 +24,18 @@ mod proto_core;
 
 use anyhow::Context;
 
-use e2e::{Selection, aster_side, figure_secs, orchestrate, raw_side, run_workloads, runtime};
+use e2e::{ClientFigures, Figure, Target, aster_side, figure_secs, orchestrate, raw_side, run_driven, run_workloads, runtime};
 
-const USAGE: &str = "usage: aster-bench [proto | serve-aster | serve-raw | client-aster ADDR [WORKLOAD..] | client-raw ADDR [WORKLOAD..]]";
+const USAGE: &str = "usage: aster-bench [proto | serve-aster | serve-raw | client-aster ADDR [FIGURE..|--driven] | client-raw ADDR [FIGURE..|--driven]]";
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("aster-bench: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None => orchestrate::run(),
@@ -40,22 +48,47 @@ fn main() -> anyhow::Result<()> {
         Some("serve-raw") => runtime()?.block_on(raw_side::serve()),
         Some(role @ ("client-aster" | "client-raw")) => {
             let address = args.get(1).context(USAGE)?.clone();
-            let selection = Selection::parse(&args[2..])?;
+            let rest = &args[2..];
+            let driven = rest.iter().any(|a| a == "--driven");
+            let figures = if rest.is_empty() {
+                Figure::ALL.to_vec()
+            } else {
+                rest.iter().filter(|a| *a != "--driven").map(|a| Figure::parse(a)).collect::<anyhow::Result<_>>()?
+            };
             let secs = figure_secs();
-            let figures = runtime()?.block_on(async move {
+            let rt = runtime()?;
+            let printed = rt.block_on(async move {
                 if role == "client-aster" {
                     let target = aster_side::AsterTarget::connect(&address).await?;
-                    run_workloads("aster", target, secs, selection).await
+                    client("aster", target, driven, secs, &figures).await
                 } else {
                     let target = raw_side::RawTarget::connect(&address).await?;
-                    run_workloads("raw_iroh", target, secs, selection).await
+                    client("raw_iroh", target, driven, secs, &figures).await
                 }
             })?;
-            println!("{}", serde_json::to_string(&figures)?);
+            if let Some(figures) = printed {
+                println!("{}", serde_json::to_string(&figures)?);
+            }
             // Exit without tearing down the endpoint: the server is killed
             // next and the figures are already out.
             std::process::exit(0);
         }
         Some(other) => anyhow::bail!("unknown role {other:?}\n{USAGE}"),
+    }
+}
+
+/// A client child: driven by the orchestrator, or a batch of figures.
+async fn client<T: Target>(
+    label: &str,
+    target: T,
+    driven: bool,
+    secs: f64,
+    figures: &[Figure],
+) -> anyhow::Result<Option<ClientFigures>> {
+    if driven {
+        run_driven(label, target).await?;
+        Ok(None)
+    } else {
+        Ok(Some(run_workloads(label, target, secs, figures).await?))
     }
 }

@@ -514,6 +514,17 @@ pub fn expand(attr: TokenStream, item: ItemTrait) -> Result<TokenStream> {
         quote!()
     };
 
+    let default_types = methods.iter().map(|m| {
+        let (req, resp) = (&m.request, &m.response);
+        quote!(.with::<#req>().with::<#resp>())
+    });
+    let manifest_impl = quote! {
+        fn manifest(&self) -> #proto::contract::manifest::Manifest {
+            let defaults = #proto::contract::manifest::FieldDefaults::new() #(#default_types)*;
+            #proto::contract::manifest::ManifestBuilder::new(&#desc_ident).defaults(&defaults).build()
+        }
+    };
+
     let server = if args.session {
         quote! {
             /// Serves the session-scoped service: `factory` makes one instance per session.
@@ -547,6 +558,8 @@ pub fn expand(attr: TokenStream, item: ItemTrait) -> Result<TokenStream> {
                 fn open(&self, session: &#krate::SessionContext) -> ::std::sync::Arc<dyn #krate::Dispatch> {
                     ::std::sync::Arc::new(#dispatch_ident(::std::sync::Arc::new((self.factory)(session))))
                 }
+
+                #manifest_impl
             }
         }
     } else {
@@ -578,6 +591,8 @@ pub fn expand(attr: TokenStream, item: ItemTrait) -> Result<TokenStream> {
                 fn open(&self, _session: &#krate::SessionContext) -> ::std::sync::Arc<dyn #krate::Dispatch> {
                     self.dispatch.clone()
                 }
+
+                #manifest_impl
             }
         }
     };

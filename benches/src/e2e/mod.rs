@@ -3,11 +3,12 @@
 //! separate processes.
 //!
 //! [`orchestrate::run`] re-executes this binary as a server child and a
-//! client child per implementation. The client child runs every workload
-//! through [`run_workloads`] against a [`Target`] and prints its figures as
-//! one JSON line; the orchestrator adds the server's peak RSS and prints the
-//! report. The workloads are the same for every implementation: same message
-//! sizes, one QUIC bi-stream per call, same concurrency, same durations.
+//! client child per implementation. A client child measures figures against
+//! a [`Target`] on command ([`run_driven`]) or in one batch
+//! ([`run_workloads`]); the orchestrator adds the servers' peak RSS and CPU
+//! time and prints the report. The workloads are the same for every
+//! implementation: same message sizes, one QUIC bi-stream per call, same
+//! concurrency, same durations.
 
 pub mod aster_side;
 pub mod orchestrate;
@@ -32,7 +33,7 @@ pub const BULK_MESSAGE: usize = 1 << 20;
 /// Bulk calls in flight at once on the one connection.
 pub const BULK_CONCURRENCY: usize = 4;
 /// Concurrency levels of the unary calls/s figures.
-pub const UNARY_CONCURRENCY: [usize; 3] = [1, 16, 64];
+const UNARY_CONCURRENCY: [usize; 3] = [1, 16, 64];
 
 /// Seconds per measured figure (`ASTER_BENCH_SECS`, default 3).
 pub fn figure_secs() -> f64 {
@@ -67,9 +68,22 @@ async fn once<T: Target>(t: &T, op: Op) -> anyhow::Result<u64> {
     }
 }
 
-/// `conc` tasks issue calls back to back for `dur`; returns units completed
-/// per second (elapsed time runs until the last call in flight returned).
-async fn closed_loop<T: Target>(t: &T, op: Op, conc: usize, dur: Duration) -> anyhow::Result<f64> {
+/// Units (calls, messages) completed over a measured time.
+#[derive(Debug, Clone, Copy)]
+struct Done {
+    units: u64,
+    secs: f64,
+}
+
+impl Done {
+    fn per_s(self) -> f64 {
+        self.units as f64 / self.secs
+    }
+}
+
+/// `conc` tasks issue calls back to back for `dur` (elapsed time runs until
+/// the last call in flight returned).
+async fn closed_loop<T: Target>(t: &T, op: Op, conc: usize, dur: Duration) -> anyhow::Result<Done> {
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let tasks: Vec<_> = (0..conc)
@@ -90,12 +104,11 @@ async fn closed_loop<T: Target>(t: &T, op: Op, conc: usize, dur: Duration) -> an
     for task in tasks {
         total += task.await.context("load task panicked")??;
     }
-    Ok(total as f64 / start.elapsed().as_secs_f64())
+    Ok(Done { units: total, secs: start.elapsed().as_secs_f64() })
 }
 
-/// Unary calls one at a time for `dur`, each timed; returns the durations
-/// and the calls/s.
-async fn timed_unary<T: Target>(t: &T, dur: Duration) -> anyhow::Result<(Vec<Duration>, f64)> {
+/// Unary calls one at a time for `dur`, each timed.
+async fn timed_unary<T: Target>(t: &T, dur: Duration) -> anyhow::Result<(Vec<Duration>, Done)> {
     let t = t.clone();
     tokio::spawn(async move {
         let mut samples = Vec::with_capacity(200_000);
@@ -105,8 +118,8 @@ async fn timed_unary<T: Target>(t: &T, dur: Duration) -> anyhow::Result<(Vec<Dur
             t.unary().await?;
             samples.push(began.elapsed());
         }
-        let rate = samples.len() as f64 / start.elapsed().as_secs_f64();
-        anyhow::Ok((samples, rate))
+        let done = Done { units: samples.len() as u64, secs: start.elapsed().as_secs_f64() };
+        anyhow::Ok((samples, done))
     })
     .await
     .context("latency task panicked")?
@@ -133,87 +146,171 @@ pub struct ClientFigures {
     pub peak_rss_mib_client: f64,
 }
 
-/// Which workloads a client child runs (all by default; a subset is handy
-/// under a profiler).
-#[derive(Debug, Clone, Copy)]
-pub struct Selection {
-    pub latency: bool,
-    pub concurrent: bool,
-    pub stream: bool,
-    pub bulk: bool,
+/// One measured figure (or group of figures from one measurement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    /// Unary calls one at a time: p50, p99 and calls/s at c=1.
+    Latency,
+    /// Unary calls/s at c=16.
+    C16,
+    /// Unary calls/s at c=64.
+    C64,
+    /// Server-stream messages/s.
+    Stream,
+    /// Bulk MiB/s.
+    Bulk,
 }
 
-impl Selection {
-    pub fn all() -> Selection {
-        Selection { latency: true, concurrent: true, stream: true, bulk: true }
+impl Figure {
+    pub const ALL: [Figure; 5] = [Figure::Latency, Figure::C16, Figure::C64, Figure::Stream, Figure::Bulk];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::Latency => "unary",
+            Figure::C16 => "c16",
+            Figure::C64 => "c64",
+            Figure::Stream => "stream",
+            Figure::Bulk => "bulk",
+        }
     }
 
-    /// `unary` (c=1 latency), `concurrent` (c=16, c=64), `stream`, `bulk`.
-    pub fn parse(words: &[String]) -> anyhow::Result<Selection> {
-        if words.is_empty() {
-            return Ok(Selection::all());
+    pub fn parse(word: &str) -> anyhow::Result<Figure> {
+        Figure::ALL
+            .into_iter()
+            .find(|f| f.name() == word)
+            .with_context(|| format!("unknown workload {word:?}: expected unary, c16, c64, stream or bulk"))
+    }
+
+    /// The [`ClientFigures`] fields this measurement fills.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Figure::Latency => &["unary_p50_us", "unary_p99_us", "unary_calls_per_s_c1"],
+            Figure::C16 => &["unary_calls_per_s_c16"],
+            Figure::C64 => &["unary_calls_per_s_c64"],
+            Figure::Stream => &["server_stream_msgs_per_s"],
+            Figure::Bulk => &["bulk_mib_per_s"],
         }
-        let mut s = Selection { latency: false, concurrent: false, stream: false, bulk: false };
-        for w in words {
-            match w.as_str() {
-                "unary" => s.latency = true,
-                "concurrent" => s.concurrent = true,
-                "stream" => s.stream = true,
-                "bulk" => s.bulk = true,
-                other => anyhow::bail!("unknown workload {other:?}: expected unary, concurrent, stream or bulk"),
-            }
-        }
-        Ok(s)
     }
 }
 
-/// Warm-up, then every selected figure, `secs` seconds each.
-pub async fn run_workloads<T: Target>(label: &str, t: T, secs: f64, sel: Selection) -> anyhow::Result<ClientFigures> {
-    let dur = Duration::from_secs_f64(secs);
-    let mut f = ClientFigures::default();
-    // Warm-up: connection, allocator, caches, QUIC windows.
-    closed_loop(&t, Op::Unary, 16, Duration::from_millis(500)).await.context("warm-up unary")?;
-    if sel.stream {
+/// Warm-up of the given figures' workloads: connection, allocator, caches,
+/// QUIC windows.
+pub async fn warm_up<T: Target>(t: &T, figures: &[Figure]) -> anyhow::Result<()> {
+    closed_loop(t, Op::Unary, 16, Duration::from_millis(500)).await.context("warm-up unary")?;
+    if figures.contains(&Figure::Stream) {
         t.stream(STREAM_MESSAGES_PER_CALL).await.context("warm-up stream")?;
     }
-    if sel.bulk {
-        closed_loop(&t, Op::Bulk, BULK_CONCURRENCY, Duration::from_millis(300)).await.context("warm-up bulk")?;
+    if figures.contains(&Figure::Bulk) {
+        closed_loop(t, Op::Bulk, BULK_CONCURRENCY, Duration::from_millis(300)).await.context("warm-up bulk")?;
     }
-    if sel.latency {
-        let (mut samples, rate) = timed_unary(&t, dur).await.context("unary c=1")?;
-        samples.sort_unstable();
-        f.unary_p50_us = percentile_us(&samples, 0.50);
-        f.unary_p99_us = percentile_us(&samples, 0.99);
-        f.unary_calls_per_s_c1 = rate;
-        eprintln!(
-            "[{label}] unary c=1: {rate:.0} calls/s, p50 {:.1} us, p99 {:.1} us ({} calls)",
-            f.unary_p50_us,
-            f.unary_p99_us,
-            samples.len()
-        );
-    }
-    if sel.concurrent {
-        for conc in [UNARY_CONCURRENCY[1], UNARY_CONCURRENCY[2]] {
-            let rate = closed_loop(&t, Op::Unary, conc, dur).await.with_context(|| format!("unary c={conc}"))?;
+    Ok(())
+}
+
+/// Measures one figure for `dur`; fills its fields of `f` and returns the
+/// units done (calls, messages, or MiB for bulk).
+pub async fn measure<T: Target>(label: &str, t: &T, fig: Figure, dur: Duration, f: &mut ClientFigures) -> anyhow::Result<f64> {
+    let done = match fig {
+        Figure::Latency => {
+            let (mut samples, done) = timed_unary(t, dur).await.context("unary c=1")?;
+            let rate = done.per_s();
+            samples.sort_unstable();
+            f.unary_p50_us = percentile_us(&samples, 0.50);
+            f.unary_p99_us = percentile_us(&samples, 0.99);
+            f.unary_calls_per_s_c1 = rate;
+            eprintln!(
+                "[{label}] unary c=1: {rate:.0} calls/s, p50 {:.1} us, p99 {:.1} us ({} calls)",
+                f.unary_p50_us,
+                f.unary_p99_us,
+                samples.len()
+            );
+            done
+        }
+        Figure::C16 | Figure::C64 => {
+            let conc = if fig == Figure::C16 { UNARY_CONCURRENCY[1] } else { UNARY_CONCURRENCY[2] };
+            let done = closed_loop(t, Op::Unary, conc, dur).await.with_context(|| format!("unary c={conc}"))?;
+            let rate = done.per_s();
             eprintln!("[{label}] unary c={conc}: {rate:.0} calls/s");
-            if conc == 16 {
+            if fig == Figure::C16 {
                 f.unary_calls_per_s_c16 = rate;
             } else {
                 f.unary_calls_per_s_c64 = rate;
             }
+            done
         }
-    }
-    if sel.stream {
-        f.server_stream_msgs_per_s = closed_loop(&t, Op::Stream, 1, dur).await.context("server stream")?;
-        eprintln!("[{label}] server stream: {:.0} msgs/s", f.server_stream_msgs_per_s);
-    }
-    if sel.bulk {
-        let calls = closed_loop(&t, Op::Bulk, BULK_CONCURRENCY, dur).await.context("bulk")?;
-        f.bulk_mib_per_s = calls * BULK_MESSAGE as f64 / (1024.0 * 1024.0);
-        eprintln!("[{label}] bulk: {:.1} MiB/s", f.bulk_mib_per_s);
+        Figure::Stream => {
+            let done = closed_loop(t, Op::Stream, 1, dur).await.context("server stream")?;
+            f.server_stream_msgs_per_s = done.per_s();
+            eprintln!("[{label}] server stream: {:.0} msgs/s", f.server_stream_msgs_per_s);
+            done
+        }
+        Figure::Bulk => {
+            let done = closed_loop(t, Op::Bulk, BULK_CONCURRENCY, dur).await.context("bulk")?;
+            let mib = BULK_MESSAGE as f64 / (1024.0 * 1024.0);
+            f.bulk_mib_per_s = done.per_s() * mib;
+            eprintln!("[{label}] bulk: {:.1} MiB/s", f.bulk_mib_per_s);
+            Done { units: (done.units * BULK_MESSAGE as u64) >> 20, secs: done.secs }
+        }
+    };
+    Ok(done.units as f64)
+}
+
+/// Batch mode: warm-up, then the given figures once each, `secs` seconds each.
+pub async fn run_workloads<T: Target>(label: &str, t: T, secs: f64, figures: &[Figure]) -> anyhow::Result<ClientFigures> {
+    let dur = Duration::from_secs_f64(secs);
+    let mut f = ClientFigures::default();
+    warm_up(&t, figures).await?;
+    for fig in figures {
+        measure(label, &t, *fig, dur, &mut f).await?;
     }
     f.peak_rss_mib_client = peak_rss_mib(std::process::id()).unwrap_or(0.0);
     Ok(f)
+}
+
+/// Driven mode (what the orchestrator uses): one command per stdin line,
+/// one JSON line per answer on stdout, so that the orchestrator can
+/// interleave implementations figure by figure.
+///
+/// `warmup` → `{}`; `<figure> <secs>` → that figure's fields of
+/// [`ClientFigures`] plus `units` (calls, messages or MiB done) and
+/// `cpu_s` (this process's CPU time during the measurement); `rss` →
+/// `{"peak_rss_mib_client": ..}`; EOF ends.
+pub async fn run_driven<T: Target>(label: &str, t: T) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    loop {
+        let line = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).map(|n| (n > 0).then_some(line))
+        })
+        .await??;
+        let Some(line) = line else { return Ok(()) };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            [] => continue,
+            ["warmup"] => {
+                warm_up(&t, &Figure::ALL).await?;
+                serde_json::json!({})
+            }
+            ["rss"] => serde_json::json!({ "peak_rss_mib_client": peak_rss_mib(std::process::id())? }),
+            [fig, secs] => {
+                let fig = Figure::parse(fig)?;
+                let secs: f64 = secs.parse().context("seconds")?;
+                let mut f = ClientFigures::default();
+                let cpu = cpu_seconds(std::process::id())?;
+                let units = measure(label, &t, fig, Duration::from_secs_f64(secs), &mut f).await?;
+                let cpu = cpu_seconds(std::process::id())? - cpu;
+                let all = serde_json::to_value(&f)?;
+                let mut answer: serde_json::Map<String, serde_json::Value> =
+                    fig.keys().iter().map(|k| (k.to_string(), all[*k].clone())).collect();
+                answer.insert("units".into(), units.into());
+                answer.insert("cpu_s".into(), cpu.into());
+                serde_json::Value::Object(answer)
+            }
+            _ => anyhow::bail!("unknown command {line:?}"),
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{answer}")?;
+        out.flush()?;
+    }
 }
 
 /// Peak resident set size of a live process (`VmHWM`), in MiB.
@@ -222,6 +319,17 @@ pub fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM line")?;
     let kib: f64 = line.split_whitespace().nth(1).context("VmHWM value")?.parse()?;
     Ok(kib / 1024.0)
+}
+
+/// CPU time (user + system) a live process has used, in seconds.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').context("malformed stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).context("utime")?.parse::<f64>()? + fields.get(12).context("stime")?.parse::<f64>()?;
+    // USER_HZ is 100 on every Linux ABI this runs on.
+    Ok(ticks / 100.0)
 }
 
 /// Bytes that zstd cannot shrink (xorshift), so the bulk figure measures

@@ -153,6 +153,8 @@ impl FrameCounter {
 
 #[derive(Clone)]
 pub struct RawTarget {
+    /// Kept alive: dropping the endpoint closes its connections.
+    _endpoint: iroh::Endpoint,
     conn: Connection,
     echo: Bytes,
     bulk: Bytes,
@@ -165,6 +167,7 @@ impl RawTarget {
         let endpoint = bind_endpoint(&open_offline(), &lookup).await?;
         let conn = endpoint.connect(peer, ALPN).await.context("connect")?;
         Ok(RawTarget {
+            _endpoint: endpoint,
             conn,
             echo: frame(KIND_ECHO, &[0xa5; UNARY_PAYLOAD]),
             bulk: frame(KIND_BULK, &incompressible(BULK_MESSAGE)),

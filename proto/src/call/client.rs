@@ -194,6 +194,16 @@ impl ClientCall {
         }
     }
 
+    /// The peer reset its side with `code`; [`super::STREAM_REFUSED_CODE`]
+    /// means it refused the call unprocessed ([`super::REFUSED_MESSAGE`]).
+    pub fn handle_reset_code(&mut self, code: u64) {
+        if code == u64::from(super::STREAM_REFUSED_CODE) && !self.done {
+            self.end_locally(Status::unavailable(super::REFUSED_MESSAGE));
+        } else {
+            self.handle_reset();
+        }
+    }
+
     pub fn handle_timeout(&mut self, now_ms: u64) {
         if !self.done && self.deadline.is_some_and(|d| now_ms >= d) {
             self.end_locally(Status::deadline_exceeded("deadline exceeded"));

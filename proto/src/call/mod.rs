@@ -20,6 +20,15 @@ mod server;
 mod session;
 
 pub use client::{CallRequest, ClientCall, ClientEvent};
+
+/// QUIC stream reset code a server uses to refuse a stream it has not read
+/// (it is draining): the call was not processed, so a client may safely
+/// send it to another server, whatever the method. Any other reset is an
+/// ordinary "stream reset by peer".
+pub const STREAM_REFUSED_CODE: u32 = 8;
+
+/// The status message of a call refused with [`STREAM_REFUSED_CODE`].
+pub const REFUSED_MESSAGE: &str = "stream refused by the server (draining); the call was not processed";
 pub use metadata::{MetadataError, check_metadata};
 pub use outbox::Transmit;
 pub use route::{MethodSpec, Route, RouteError, Scope, ServiceSpec, ServiceTable};

@@ -46,6 +46,7 @@
 //! );
 //! ```
 
+pub mod bundle;
 pub mod canonical;
 pub mod field_mapping;
 pub mod graph;
@@ -58,6 +59,7 @@ pub mod spec;
 pub mod typedef;
 pub mod vectors;
 
+pub use bundle::{BundleError, ContractBundle};
 pub use canonical::{CanonicalError, CanonicalReader, CanonicalWriter};
 pub use graph::{ResolvedType, TypeGraph, split_tag, type_graph, wire_fqn};
 pub use hash::{ContractId, TypeHash};

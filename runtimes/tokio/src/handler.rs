@@ -114,6 +114,12 @@ pub trait Service: Send + Sync + 'static {
     /// The instance that serves calls: the same one for a shared service, a
     /// new one per session for a session-scoped service.
     fn open(&self, session: &SessionContext) -> Arc<dyn Dispatch>;
+    /// The manifest the registry publishes for this service. Generated
+    /// servers fill in their request and response types' real defaults;
+    /// the fallback uses each field type's default.
+    fn manifest(&self) -> aster_proto::contract::manifest::Manifest {
+        self.descriptor().manifest()
+    }
 }
 
 /// Runs calls of one service instance.

@@ -23,6 +23,7 @@ pub mod caller;
 pub mod client;
 pub mod handler;
 pub mod net;
+pub mod registry;
 pub mod server;
 pub mod trust;
 

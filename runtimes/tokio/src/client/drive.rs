@@ -136,6 +136,7 @@ async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, St
             r = streams.recv.read_chunk(READ_CHUNK) => match r {
                 Ok(Some(data)) => call.handle_data(&data),
                 Ok(None) => call.handle_fin(),
+                Err(iroh::endpoint::ReadError::Reset(code)) => call.handle_reset_code(code.into_inner()),
                 Err(_) => call.handle_reset(),
             },
             _ = sleep_until_ms(deadline) => call.handle_timeout(now_ms()),
@@ -251,6 +252,7 @@ async fn stream_task(
         match wake {
             Wake::Read(Ok(Some(data))) => call.handle_data(&data),
             Wake::Read(Ok(None)) => call.handle_fin(),
+            Wake::Read(Err(iroh::endpoint::ReadError::Reset(code))) => call.handle_reset_code(code.into_inner()),
             Wake::Read(Err(_)) => call.handle_reset(),
             Wake::Wrote(send, result) => {
                 writing = None;

@@ -4,6 +4,7 @@
 
 mod drive;
 mod dynamic;
+mod registry;
 mod session;
 
 use std::collections::HashMap;
@@ -43,6 +44,9 @@ pub enum ClientError {
     Credential { path: String, reason: String },
 }
 
+/// See [`ClientBuilder::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// A random UUID4 in text form, for stream and session call ids.
 pub(crate) fn new_call_id() -> String {
     let mut b: [u8; 16] = rand::rng().random();
@@ -57,6 +61,8 @@ pub struct ClientBuilder {
     endpoint: EndpointOptions,
     shared_endpoint: Option<(Endpoint, MemoryLookup)>,
     credential_json: String,
+    registry_node: Option<crate::registry::RegistryNode>,
+    connect_timeout: Duration,
 }
 
 impl ClientBuilder {
@@ -78,6 +84,21 @@ impl ClientBuilder {
     /// Uses an existing endpoint (e.g. a server's) instead of binding one.
     pub fn endpoint(mut self, endpoint: Endpoint, lookup: MemoryLookup) -> Self {
         self.shared_endpoint = Some((endpoint, lookup));
+        self
+    }
+
+    /// How long a connection attempt may take before the call fails with
+    /// UNAVAILABLE (default 15 s). A peer that vanished without closing
+    /// otherwise costs a full QUIC idle timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reads registries through this node (e.g. the server's, when the
+    /// client shares its endpoint) instead of starting one on first use.
+    pub fn registry_node(mut self, node: crate::registry::RegistryNode) -> Self {
+        self.registry_node = Some(node);
         self
     }
 
@@ -135,11 +156,21 @@ impl ClientBuilder {
             Ok(c) if !self.credential_json.is_empty() => c.to_wire_json(),
             _ => self.credential_json.clone(),
         };
-        let admission = admit(&endpoint, &peer, &credential_json).await?;
+        let admission = tokio::time::timeout(self.connect_timeout, admit(&endpoint, &peer, &credential_json))
+            .await
+            .map_err(|_| ClientError::Connect {
+                peer: peer.id.to_string(),
+                reason: format!("no admission answer within {:?}", self.connect_timeout),
+            })??;
+        // Parsed once here: decoding an address checks the key (an ed25519
+        // point decompression), far too slow to repeat per call.
+        let mut rpc_addrs = Vec::with_capacity(admission.services.len());
         for s in &admission.services {
-            if let Some(addr) = s.channels.get("rpc").and_then(|a| parse_address(a).ok()) {
-                remember(&lookup, &addr);
+            let addr = s.channels.get("rpc").and_then(|a| parse_address(a).ok());
+            if let Some(addr) = &addr {
+                remember(&lookup, addr);
             }
+            rpc_addrs.push(addr);
         }
         Ok(Client {
             inner: Arc::new(Inner {
@@ -147,7 +178,10 @@ impl ClientBuilder {
                 owns_endpoint: owned,
                 peer,
                 admission,
+                rpc_addrs,
+                connect_timeout: self.connect_timeout,
                 conns: Mutex::new(HashMap::new()),
+                registry: registry::ClientRegistry::new(self.registry_node),
             }),
         })
     }
@@ -179,8 +213,13 @@ struct Inner {
     owns_endpoint: bool,
     peer: EndpointAddr,
     admission: AdmissionResponse,
+    /// The RPC address of each of `admission.services`, parsed.
+    rpc_addrs: Vec<Option<EndpointAddr>>,
+    connect_timeout: Duration,
     /// One cached `aster/1` connection per RPC endpoint.
     conns: Mutex<HashMap<EndpointId, Arc<tokio::sync::Mutex<Option<Connection>>>>>,
+    /// The peer's registry, joined on first use.
+    registry: registry::ClientRegistry,
 }
 
 /// A connection to one Aster peer.
@@ -197,7 +236,13 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     pub fn builder() -> ClientBuilder {
-        ClientBuilder { endpoint: EndpointOptions::default(), shared_endpoint: None, credential_json: String::new() }
+        ClientBuilder {
+            endpoint: EndpointOptions::default(),
+            shared_endpoint: None,
+            credential_json: String::new(),
+            registry_node: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
     }
 
     /// Connects with the default network settings.
@@ -235,9 +280,13 @@ impl Client {
 
     /// Where to call `name`: the RPC address the peer gave for it, else the peer itself.
     fn rpc_addr(&self, name: &str, version: i64) -> EndpointAddr {
-        self.summary(name, version)
-            .and_then(|s| s.channels.get("rpc"))
-            .and_then(|a| parse_address(a).ok())
+        let services = &self.inner.admission.services;
+        let index = services
+            .iter()
+            .position(|s| s.name == name && s.version == version)
+            .or_else(|| services.iter().position(|s| s.name == name));
+        index
+            .and_then(|i| self.inner.rpc_addrs.get(i).cloned().flatten())
             .unwrap_or_else(|| self.inner.peer.clone())
     }
 
@@ -273,8 +322,10 @@ impl Client {
         let conn = self
             .inner
             .endpoint
-            .connect(addr.clone(), RPC_ALPN)
+            .connect(addr.clone(), RPC_ALPN);
+        let conn = tokio::time::timeout(self.inner.connect_timeout, conn)
             .await
+            .map_err(|_| Status::unavailable(format!("cannot connect to {}: no answer within {:?}", addr.id, self.inner.connect_timeout)))?
             .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", addr.id)))?;
         *slot = Some(conn.clone());
         Ok(conn)
@@ -304,6 +355,22 @@ impl Client {
         options: CallOptions,
         input: Outbound,
     ) -> Result<(SerializationMode, Inbound), Status> {
+        self.attempt_raw(service, version, method, pattern, mode, options, input).await.map_err(|f| f.status)
+    }
+
+    /// [`Client::call_raw`], telling a failure before anything was sent
+    /// (safe to retry elsewhere) from one after.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn attempt_raw(
+        &self,
+        service: &str,
+        version: i64,
+        method: &str,
+        pattern: Pattern,
+        mode: SerializationMode,
+        options: CallOptions,
+        input: Outbound,
+    ) -> Result<(SerializationMode, Inbound), CallFailure> {
         let request = CallRequest {
             service: service.to_string(),
             method: method.to_string(),
@@ -326,15 +393,48 @@ impl Client {
         );
         let started = std::time::Instant::now();
         let result = async {
-            let (send, recv) = self.open_stream(&addr).await?;
-            drive::run(ClientCall::new(&request), send, recv, input).await
+            let (send, recv) =
+                self.open_stream(&addr).await.map_err(|status| CallFailure { status, maybe_delivered: false })?;
+            drive::run(ClientCall::new(&request), send, recv, input)
+                .await
+                .map_err(|status| {
+                    // A refused stream was never read: as good as not sent.
+                    let maybe_delivered = status.message != aster_proto::call::REFUSED_MESSAGE;
+                    CallFailure { status, maybe_delivered }
+                })
         }
         .instrument(span.clone())
         .await;
         // For streaming responses this is the outcome of opening the stream.
-        span.record("status", result.as_ref().map_or_else(|s| s.code.name(), |_| "OK"));
+        span.record("status", result.as_ref().map_or_else(|f| f.status.code.name(), |_| "OK"));
         span.record("elapsed_us", started.elapsed().as_micros() as u64);
         result
+    }
+
+    /// A typed call (what [`Caller::call`] does), with the failure's stage.
+    pub(crate) async fn attempt(
+        &self,
+        service: &'static ServiceDescriptor,
+        method: &'static MethodDescriptor,
+        options: CallOptions,
+        input: Outbound,
+    ) -> Result<(SerializationMode, Inbound), CallFailure> {
+        if service.scope == Scope::Session {
+            return Err(CallFailure {
+                status: Status::failed_precondition(format!(
+                    "'{}' is session-scoped: open a session with Client::session",
+                    service.name
+                )),
+                maybe_delivered: false,
+            });
+        }
+        let mode = self.mode_for(service, &options);
+        let mut options = options;
+        options.timeout = options
+            .timeout
+            .or_else(|| (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs)));
+        self.attempt_raw(service.name, i64::from(service.version), method.name, method.pattern, mode, options, input)
+            .await
     }
 
     /// Whether the peer lists `service` as session-scoped.
@@ -387,6 +487,7 @@ impl Client {
                 c.close(VarInt::from_u32(0), b"normal close");
             }
         }
+        self.inner.registry.close().await;
         if self.inner.owns_endpoint {
             self.inner.endpoint.close().await;
         }
@@ -402,20 +503,15 @@ impl Caller for Client {
         input: Outbound,
     ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
         let this = self.clone();
-        Box::pin(async move {
-            if service.scope == Scope::Session {
-                return Err(Status::failed_precondition(format!(
-                    "'{}' is session-scoped: open a session with Client::session",
-                    service.name
-                )));
-            }
-            let mode = this.mode_for(service, &options);
-            let mut options = options;
-            options.timeout = options
-                .timeout
-                .or_else(|| (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs)));
-            this.call_raw(service.name, i64::from(service.version), method.name, method.pattern, mode, options, input)
-                .await
-        })
+        Box::pin(async move { this.attempt(service, method, options, input).await.map_err(|f| f.status) })
     }
+}
+
+/// A failed call and whether the peer may have seen its request.
+#[derive(Debug)]
+pub(crate) struct CallFailure {
+    pub(crate) status: Status,
+    /// False when the call failed before a stream was open: nothing
+    /// reached the peer, so any method may be retried elsewhere.
+    pub(crate) maybe_delivered: bool,
 }

@@ -31,7 +31,10 @@ impl ProtocolHandler for ConsumerAdmission {
         let peer = conn.remote_id();
         let (mut send, mut recv) = conn.accept_bi().await?;
         let request = recv.read_to_end(MAX_ADMISSION_PAYLOAD_SIZE).await.map_err(AcceptError::from_err)?;
-        let response = self.shared.keeper.admit_consumer(&request, &peer.to_string(), &self.shared.summaries);
+        let mut response = self.shared.keeper.admit_consumer(&request, &peer.to_string(), &self.shared.summaries);
+        if response.admitted {
+            response.registry_namespace = self.shared.registry_namespace.clone();
+        }
         debug!(%peer, admitted = response.admitted, "consumer admission");
         send.write_all(&response.encode()).await.map_err(AcceptError::from_err)?;
         send.finish()?;

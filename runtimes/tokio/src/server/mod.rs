@@ -32,7 +32,15 @@ use iroh::{Endpoint, EndpointAddr, SecretKey};
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
+use std::str::FromStr;
+
+use aster_proto::contract::ContractBundle;
+use aster_proto::registry::LeaseSpec;
+
 use crate::handler::Service;
+use crate::net::now_ms;
+use crate::registry::leases::LeaseKeeper;
+use crate::registry::{Publication, RegistryDoc, RegistryNode, own_doc, publish, store_bundle};
 use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint_hooked, node_addr_of, ticket_of};
 use crate::trust::{Gate0, Gatekeeper, TrustConfig};
 use stream::{PeerInfo, serve_stream};
@@ -47,6 +55,8 @@ pub enum ServerError {
     NoServices,
     #[error("trust configuration: {0}")]
     Trust(String),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
 }
 
 /// State shared by every connection and stream of a server.
@@ -58,6 +68,8 @@ pub(crate) struct ServerShared {
     active_streams: AtomicUsize,
     idle: Notify,
     draining: AtomicBool,
+    /// The own registry document's namespace (hex), or "" when none.
+    pub(crate) registry_namespace: String,
 }
 
 impl ServerShared {
@@ -94,6 +106,33 @@ pub struct ServerBuilder {
     endpoint: EndpointOptions,
     trust: TrustConfig,
     protocols: Vec<Box<dyn FnOnce(RouterBuilder) -> RouterBuilder + Send>>,
+    registry: RegistryOptions,
+}
+
+/// What the server does with the registry.
+#[derive(Debug, Clone)]
+struct RegistryOptions {
+    /// Publish contracts in an own registry document (default on).
+    enabled: bool,
+    /// Keep blobs, documents and the namespace here.
+    storage: Option<std::path::PathBuf>,
+    /// A shared registry (doc ticket with write access) to publish into and
+    /// keep leases in.
+    shared: Option<String>,
+    /// Time between `draining` and the tombstone when a drain withdraws
+    /// the leases.
+    withdraw_grace: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            enabled: true,
+            storage: None,
+            shared: None,
+            withdraw_grace: Duration::from_millis(aster_proto::registry::WITHDRAW_GRACE_MS as u64),
+        }
+    }
 }
 
 impl ServerBuilder {
@@ -153,6 +192,36 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps the registry (contract bundles, documents, the own registry's
+    /// namespace) in `dir`, so it survives restarts. In memory otherwise.
+    pub fn registry_storage(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.registry.storage = Some(dir.into());
+        self
+    }
+
+    /// Publishes no contracts and serves no blobs/docs/gossip: consumers
+    /// then get an empty `registry_namespace`.
+    pub fn no_registry(mut self) -> Self {
+        self.registry.enabled = false;
+        self
+    }
+
+    /// Also publishes into the shared registry document `ticket` names (it
+    /// must grant write access), and keeps an endpoint lease per service
+    /// there, so consumers of that registry can resolve and balance over
+    /// this server. [`Server::drain`] withdraws the leases.
+    pub fn shared_registry(mut self, ticket: impl Into<String>) -> Self {
+        self.registry.shared = Some(ticket.into());
+        self
+    }
+
+    /// Time between marking the leases `draining` and removing them, when
+    /// draining (default 5 s): long enough for readers to stop routing here.
+    pub fn withdraw_grace(mut self, grace: Duration) -> Self {
+        self.registry.withdraw_grace = grace;
+        self
+    }
+
     /// Adds another protocol to the endpoint's router (blobs, docs, ...).
     pub fn protocol(mut self, alpn: &'static [u8], handler: impl ProtocolHandler) -> Self {
         self.protocols.push(Box::new(move |r| r.accept(alpn, handler)));
@@ -172,6 +241,11 @@ impl ServerBuilder {
         let endpoint = bind_endpoint_hooked(&self.endpoint, &lookup, Gate0 { keeper: keeper.clone() }).await?;
         let addr = endpoint.addr();
         let rpc_address = node_addr_of(&addr);
+        let registry = if self.registry.enabled {
+            Some(start_registry(&endpoint, &self.registry, &self.services, &addr).await?)
+        } else {
+            None
+        };
         let summaries = self
             .services
             .iter()
@@ -195,6 +269,7 @@ impl ServerBuilder {
             active_streams: AtomicUsize::new(0),
             idle: Notify::new(),
             draining: AtomicBool::new(false),
+            registry_namespace: registry.as_ref().and_then(|r| r.own.as_ref()).map(|d| d.namespace().to_string()).unwrap_or_default(),
         });
         let mut router = Router::builder(endpoint.clone())
             .accept(RPC_ALPN, RpcProtocol { shared: shared.clone() })
@@ -202,17 +277,143 @@ impl ServerBuilder {
         if keeper.serves_producer_admission() {
             router = router.accept(PRODUCER_ADMISSION_ALPN, admission::ProducerAdmission { shared: shared.clone() });
         }
+        if let Some(r) = &registry {
+            router = r.node.install(router);
+        }
         for add in self.protocols {
             router = add(router);
         }
         let router = router.spawn();
+        let mut leases = None;
+        let mut shared_doc = None;
+        if let (Some(r), Some(ticket)) = (&registry, &self.registry.shared) {
+            let (doc, keeper) = join_shared_registry(r, ticket, &shared.services, &endpoint).await?;
+            shared_doc = Some(doc);
+            leases = Some(keeper);
+        }
         for s in &shared.services {
             let d = s.descriptor();
             info!(service = d.name, version = d.version, contract_id = %d.contract_id(), "serving");
         }
         info!(endpoint_id = %endpoint.id(), ticket = %ticket_of(&addr), "server ready");
-        Ok(Server { router, shared, lookup })
+        Ok(Server {
+            router,
+            shared,
+            lookup,
+            registry: registry.map(|r| ServerRegistry { node: r.node, own: r.own, shared: shared_doc }),
+            leases: tokio::sync::Mutex::new(leases),
+            withdraw_grace: self.registry.withdraw_grace,
+        })
     }
+}
+
+/// The registry pieces a server started.
+struct StartedRegistry {
+    node: RegistryNode,
+    own: Option<RegistryDoc>,
+    publications: Vec<(Publication, iroh_blobs::Hash)>,
+}
+
+/// Starts the registry stack and publishes every service's contract in the
+/// own registry document. A publication failure is logged, not fatal: the
+/// server still serves (consumers just get no registry).
+async fn start_registry(
+    endpoint: &Endpoint,
+    options: &RegistryOptions,
+    services: &[Arc<dyn Service>],
+    addr: &EndpointAddr,
+) -> Result<StartedRegistry, ServerError> {
+    let node = RegistryNode::spawn(endpoint, options.storage.as_deref()).await?;
+    let mut publications = Vec::new();
+    for s in services {
+        let d = s.descriptor();
+        let publication =
+            Publication { service: d.name.to_owned(), version: d.version, bundle: ContractBundle::of(d, &s.manifest()) };
+        let hash = store_bundle(&node, &publication.bundle).await?;
+        publications.push((publication, hash));
+    }
+    let own = match publish_all(&node, None, &publications, addr).await {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            warn!(error = %e, "contract publication failed; serving without a registry");
+            None
+        }
+    };
+    Ok(StartedRegistry { node, own, publications })
+}
+
+/// Publishes every service into `doc` (the own document when `None`).
+async fn publish_all(
+    node: &RegistryNode,
+    doc: Option<&RegistryDoc>,
+    publications: &[(Publication, iroh_blobs::Hash)],
+    addr: &EndpointAddr,
+) -> Result<RegistryDoc, crate::registry::RegistryError> {
+    let doc = match doc {
+        Some(d) => d.clone(),
+        None => own_doc(node).await?,
+    };
+    let author = node.author().await?;
+    for (p, hash) in publications {
+        publish(&doc, author, p, *hash, addr, now_ms() as i64).await?;
+    }
+    Ok(doc)
+}
+
+/// Joins a shared registry: publishes the contracts there too and starts
+/// a lease per service. Fatal on failure: the operator asked for it.
+async fn join_shared_registry(
+    registry: &StartedRegistry,
+    ticket: &str,
+    services: &[Arc<dyn Service>],
+    endpoint: &Endpoint,
+) -> Result<(RegistryDoc, LeaseKeeper), ServerError> {
+    let node = &registry.node;
+    let doc = RegistryDoc::join_ticket(node, ticket, crate::registry::DEFAULT_SYNC_WAIT).await?;
+    let addr = endpoint.addr();
+    publish_all(node, Some(&doc), &registry.publications, &addr).await?;
+    let timing = crate::registry::lease_config(&doc).await?;
+    let specs = services
+        .iter()
+        .map(|s| {
+            let d = s.descriptor();
+            let mut spec = LeaseSpec::new(&endpoint.id().to_string(), &d.contract_id().to_hex(), d.name, d.version);
+            spec.serialization_modes = d.effective_modes().iter().map(|m| lease_mode_name(*m).to_owned()).collect();
+            spec.direct_addrs = addr.ip_addrs().map(|a| a.to_string()).collect();
+            spec.relay_url = addr.relay_urls().next().map(|u| u.to_string());
+            spec.language_runtime = Some(format!("rust/{}", env!("CARGO_PKG_VERSION")));
+            spec
+        })
+        .collect();
+    let peers: Vec<iroh::EndpointId> = match iroh_docs::DocTicket::from_str(ticket.trim()) {
+        Ok(t) => t.nodes.iter().map(|n| n.id).collect(),
+        Err(_) => Vec::new(),
+    };
+    let gossip = match crate::registry::leases::join_gossip(&doc, peers).await {
+        Ok((sender, _receiver)) => Some(sender),
+        Err(e) => {
+            debug!(error = %e, "registry gossip unavailable; leases are written without hints");
+            None
+        }
+    };
+    let keeper = LeaseKeeper::start(doc.clone(), node.author().await?, specs, timing, gossip).await?;
+    info!(registry = %doc.namespace(), "joined the shared registry");
+    Ok((doc, keeper))
+}
+
+/// How a lease names a mode (the reference's default is `fory-xlang`).
+fn lease_mode_name(mode: aster_proto::codec::SerializationMode) -> &'static str {
+    match mode {
+        aster_proto::codec::SerializationMode::Json => "json",
+        _ => "fory-xlang",
+    }
+}
+
+/// The registry of a running server.
+struct ServerRegistry {
+    node: RegistryNode,
+    own: Option<RegistryDoc>,
+    shared: Option<RegistryDoc>,
 }
 
 /// A running server.
@@ -220,6 +421,9 @@ pub struct Server {
     router: Router,
     shared: Arc<ServerShared>,
     lookup: MemoryLookup,
+    registry: Option<ServerRegistry>,
+    leases: tokio::sync::Mutex<Option<LeaseKeeper>>,
+    withdraw_grace: Duration,
 }
 
 impl Server {
@@ -229,6 +433,37 @@ impl Server {
             endpoint: EndpointOptions::default(),
             trust: TrustConfig::default(),
             protocols: Vec::new(),
+            registry: RegistryOptions::default(),
+        }
+    }
+
+    /// The registry stack on this server's endpoint, unless disabled.
+    pub fn registry_node(&self) -> Option<&RegistryNode> {
+        self.registry.as_ref().map(|r| &r.node)
+    }
+
+    /// The server's own registry document (what admission advertises).
+    pub fn registry(&self) -> Option<&RegistryDoc> {
+        self.registry.as_ref().and_then(|r| r.own.as_ref())
+    }
+
+    /// The shared registry this server keeps leases in, if any.
+    pub fn shared_registry(&self) -> Option<&RegistryDoc> {
+        self.registry.as_ref().and_then(|r| r.shared.as_ref())
+    }
+
+    /// Reports a load (0..1) in this server's leases.
+    pub async fn set_load(&self, load: f64) {
+        if let Some(k) = self.leases.lock().await.as_ref() {
+            k.set_load(Some(load)).await;
+        }
+    }
+
+    /// Withdraws this server's leases from the shared registry (draining,
+    /// then tombstones after the withdraw grace) while still serving.
+    pub async fn withdraw(&self) {
+        if let Some(k) = self.leases.lock().await.take() {
+            k.withdraw(self.withdraw_grace).await;
         }
     }
 
@@ -268,6 +503,8 @@ impl Server {
     /// Stops taking new calls, waits up to `grace` for the calls in flight,
     /// then shuts down.
     pub async fn drain(self, grace: Duration) {
+        // Leases first: readers stop routing here while we still serve.
+        self.withdraw().await;
         self.shared.draining.store(true, Ordering::SeqCst);
         let waited = tokio::time::timeout(grace, async {
             loop {
@@ -320,7 +557,7 @@ impl ProtocolHandler for RpcProtocol {
             if self.shared.draining.load(Ordering::SeqCst) {
                 // Draining: refuse new streams, let the running ones finish.
                 let mut send = send;
-                let _ = send.reset(iroh::endpoint::VarInt::from_u32(8));
+                let _ = send.reset(iroh::endpoint::VarInt::from_u32(aster_proto::call::STREAM_REFUSED_CODE));
                 continue;
             }
             let shared = self.shared.clone();

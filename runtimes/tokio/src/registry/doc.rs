@@ -1,0 +1,261 @@
+//! One registry document: an iroh-docs replica read and written as the
+//! registry's key/value layout (trust-registry.md §2.2).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use aster_proto::registry::{DOWNLOAD_PREFIXES, DocEntry};
+use bytes::Bytes;
+use iroh::EndpointAddr;
+use iroh_docs::api::Doc;
+use iroh_docs::api::protocol::{AddrInfoOptions, ShareMode};
+use iroh_docs::engine::LiveEvent;
+use iroh_docs::store::{DownloadPolicy, FilterKind, Query};
+use iroh_docs::{AuthorId, Capability, DocTicket, NamespaceId};
+use n0_future::StreamExt;
+use tracing::debug;
+
+use super::{RegistryError, RegistryNode};
+
+/// Largest value read from a registry entry: 1 MiB. Manifests are the
+/// biggest values (a few KiB); anything larger is skipped, not buffered.
+pub const MAX_ENTRY_VALUE_LEN: u64 = 1024 * 1024;
+/// Most entries one read returns.
+pub const MAX_ENTRIES_PER_READ: usize = 100_000;
+/// Pause before asking again after a failed sync round.
+const SYNC_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// How iroh-docs 0.101 spells a failure of only the connection close at
+/// the end of a sync round (`ConnectError::Close`).
+const CLOSE_ERROR_PREFIX: &str = "Failed to close connection";
+
+/// A registry document on a [`RegistryNode`]: the producer's own (written
+/// by it, read by its consumers) or a shared one many producers write.
+#[derive(Clone)]
+pub struct RegistryDoc {
+    node: RegistryNode,
+    doc: Doc,
+}
+
+impl std::fmt::Debug for RegistryDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryDoc").field("namespace", &self.doc.id()).finish()
+    }
+}
+
+impl RegistryDoc {
+    /// A new document; this node holds its write capability.
+    pub async fn create(node: &RegistryNode) -> Result<RegistryDoc, RegistryError> {
+        let doc = node.docs().create().await.map_err(RegistryError::docs)?;
+        let this = RegistryDoc { node: node.clone(), doc };
+        this.serve().await?;
+        Ok(this)
+    }
+
+    /// Opens a document this node already has (from its storage).
+    pub async fn open(node: &RegistryNode, namespace: NamespaceId) -> Result<Option<RegistryDoc>, RegistryError> {
+        let Some(doc) = node.docs().open(namespace).await.map_err(RegistryError::docs)? else {
+            return Ok(None);
+        };
+        let this = RegistryDoc { node: node.clone(), doc };
+        this.serve().await?;
+        Ok(Some(this))
+    }
+
+    /// Joins the document `namespace` read-only, syncing from `peers`, and
+    /// waits (up to `wait`) until a first sync succeeded and its content has
+    /// arrived. This is how a consumer reads a producer's registry: the
+    /// namespace comes from consumer admission, the peer is the producer.
+    pub async fn join(
+        node: &RegistryNode,
+        namespace: NamespaceId,
+        peers: Vec<EndpointAddr>,
+        wait: Duration,
+    ) -> Result<RegistryDoc, RegistryError> {
+        let doc = node.docs().import_namespace(Capability::Read(namespace)).await.map_err(RegistryError::docs)?;
+        let this = RegistryDoc { node: node.clone(), doc };
+        this.sync_with(peers, wait).await?;
+        Ok(this)
+    }
+
+    /// Joins the document a ticket names (read or write, as the ticket
+    /// grants), syncing with the ticket's peers; waits like [`RegistryDoc::join`].
+    pub async fn join_ticket(node: &RegistryNode, ticket: &str, wait: Duration) -> Result<RegistryDoc, RegistryError> {
+        let ticket = DocTicket::from_str(ticket.trim()).map_err(|e| RegistryError::Ticket(e.to_string()))?;
+        let peers = ticket.nodes.clone();
+        let doc = node.docs().import_namespace(ticket.capability).await.map_err(RegistryError::docs)?;
+        let this = RegistryDoc { node: node.clone(), doc };
+        if peers.is_empty() {
+            this.serve().await?;
+        } else {
+            this.sync_with(peers, wait).await?;
+        }
+        Ok(this)
+    }
+
+    /// Keeps the document live (accepting sync) without dialing anyone.
+    async fn serve(&self) -> Result<(), RegistryError> {
+        self.doc.start_sync(Vec::new()).await.map_err(RegistryError::docs)
+    }
+
+    /// Syncs with `peers` and waits for the first successful round.
+    ///
+    /// The first `SyncFinished` can be an error even when all is well: both
+    /// sides start a sync at once and one refuses the other's as already
+    /// syncing. So wait for an *Ok* one, then for the content downloads it
+    /// triggered (`PendingContentReady`).
+    async fn sync_with(&self, peers: Vec<EndpointAddr>, wait: Duration) -> Result<(), RegistryError> {
+        let policy = DownloadPolicy::NothingExcept(
+            DOWNLOAD_PREFIXES.iter().map(|p| FilterKind::Prefix(Bytes::from_static(p.as_bytes()))).collect(),
+        );
+        self.doc.set_download_policy(policy).await.map_err(RegistryError::docs)?;
+        let mut events = self.doc.subscribe().await.map_err(RegistryError::docs)?;
+        self.doc.start_sync(peers.clone()).await.map_err(RegistryError::docs)?;
+        let namespace = self.doc.id();
+        let outcome = tokio::time::timeout(wait, async {
+            let mut synced = false;
+            let mut last_error = None;
+            // After a failed round nothing may follow (the other side's
+            // round can find nothing to report): ask again, a bit later.
+            let mut retry_at: Option<tokio::time::Instant> = None;
+            loop {
+                let retry = async {
+                    match retry_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    event = events.next() => match event {
+                        Some(Ok(LiveEvent::SyncFinished(s))) => match s.result {
+                            Ok(details) => {
+                                debug!(%namespace, received = details.entries_received, "registry sync finished");
+                                if details.entries_received == 0 {
+                                    return Ok(());
+                                }
+                                synced = true;
+                                retry_at = None;
+                            }
+                            // iroh-docs reports the round as failed when only the
+                            // closing handshake did (the peer hung up first); the
+                            // exchange itself completed, and its downloads follow.
+                            Err(e) if e.starts_with(CLOSE_ERROR_PREFIX) => {
+                                debug!(%namespace, "registry sync done (close raced)");
+                                synced = true;
+                            }
+                            Err(e) => {
+                                debug!(%namespace, error = %e, "registry sync round failed; retrying");
+                                last_error = Some(e);
+                                retry_at = Some(tokio::time::Instant::now() + SYNC_RETRY_DELAY);
+                            }
+                        },
+                        Some(Ok(LiveEvent::PendingContentReady)) if synced => return Ok(()),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return Err(RegistryError::docs(e)),
+                        None => {
+                            return Err(RegistryError::Sync(last_error.unwrap_or_else(|| "event stream ended".into())));
+                        }
+                    },
+                    _ = retry => {
+                        retry_at = None;
+                        self.doc.start_sync(peers.clone()).await.map_err(RegistryError::docs)?;
+                    }
+                }
+            }
+        })
+        .await;
+        match outcome {
+            Ok(r) => r,
+            Err(_) => Err(RegistryError::Sync(format!("no successful sync of {namespace} within {wait:?}"))),
+        }
+    }
+
+    /// The namespace id (what consumer admission returns as `registry_namespace`).
+    pub fn namespace(&self) -> NamespaceId {
+        self.doc.id()
+    }
+
+    /// A ticket for this document: read-only or, if this node can write,
+    /// with the write capability. It carries this node's addresses.
+    pub async fn ticket(&self, write: bool) -> Result<String, RegistryError> {
+        let mode = if write { ShareMode::Write } else { ShareMode::Read };
+        let t = self.doc.share(mode, AddrInfoOptions::RelayAndAddresses).await.map_err(RegistryError::docs)?;
+        Ok(t.to_string())
+    }
+
+    pub fn node(&self) -> &RegistryNode {
+        &self.node
+    }
+
+    /// Writes `value` under `key` as `author`.
+    pub async fn set(&self, author: AuthorId, key: &str, value: impl Into<Bytes>) -> Result<(), RegistryError> {
+        self.doc.set_bytes(author, key.as_bytes().to_vec(), value.into()).await.map_err(RegistryError::docs)?;
+        Ok(())
+    }
+
+    /// The value `author` holds under `key`, if its content is here.
+    pub async fn get_by(&self, author: AuthorId, key: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        let entry = self.doc.get_exact(author, key.as_bytes().to_vec(), false).await.map_err(RegistryError::docs)?;
+        match entry {
+            Some(e) => self.content(e.content_hash(), e.content_len()).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Every entry (each author's latest value per key) under `prefix`
+    /// whose content is available, as the pure resolver reads them. Entries
+    /// too large or not yet downloaded are skipped.
+    pub async fn entries(&self, prefix: &str) -> Result<Vec<DocEntry>, RegistryError> {
+        let stream = self.doc.get_many(Query::key_prefix(prefix.as_bytes().to_vec())).await.map_err(RegistryError::docs)?;
+        tokio::pin!(stream);
+        let mut out = Vec::new();
+        while let Some(entry) = stream.next().await {
+            let entry = entry.map_err(RegistryError::docs)?;
+            if out.len() >= MAX_ENTRIES_PER_READ {
+                break;
+            }
+            let Some(value) = self.content(entry.content_hash(), entry.content_len()).await? else {
+                continue;
+            };
+            out.push(DocEntry {
+                key: entry.key().to_vec(),
+                author: entry.author().to_string(),
+                timestamp: entry.timestamp(),
+                value,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The newest value any author wrote under `key`.
+    pub async fn latest(&self, key: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        let mut entries = self.entries(key).await?;
+        entries.retain(|e| e.key == key.as_bytes());
+        Ok(entries.into_iter().max_by_key(|e| e.timestamp).map(|e| e.value))
+    }
+
+    async fn content(&self, hash: iroh_blobs::Hash, len: u64) -> Result<Option<Vec<u8>>, RegistryError> {
+        if len > MAX_ENTRY_VALUE_LEN {
+            debug!(%hash, len, "registry value too large; skipped");
+            return Ok(None);
+        }
+        if len == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        match self.node.blobs().get_bytes(hash).await {
+            Ok(b) => Ok(Some(b.to_vec())),
+            Err(e) => {
+                debug!(%hash, error = %e, "registry value not available yet");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Live change events of this document (inserts, syncs).
+    pub async fn subscribe(
+        &self,
+    ) -> Result<impl n0_future::Stream<Item = Result<LiveEvent, RegistryError>> + Send + Unpin + 'static, RegistryError>
+    {
+        let s = self.doc.subscribe().await.map_err(RegistryError::docs)?;
+        Ok(s.map(|e| e.map_err(RegistryError::docs)))
+    }
+}

@@ -1,0 +1,250 @@
+//! The registry on loopback: contract publication and verified reads,
+//! persistence across restarts, and a shared registry with several
+//! producers, leases, balancing, withdraw and failover.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aster::registry::{Balancer, RegistryError, RegistryHost};
+use aster::{Client, NetworkMode, Server, Status, StatusCode, WireType};
+
+#[derive(Debug, Clone, Default, PartialEq, WireType)]
+#[wire(tag = "who/WhoRequest")]
+pub struct WhoRequest {
+    pub caller: String,
+}
+
+#[derive(Debug, Clone, PartialEq, WireType)]
+#[wire(tag = "who/WhoResponse")]
+pub struct WhoResponse {
+    pub server: String,
+    pub calls: i64,
+}
+
+impl Default for WhoResponse {
+    fn default() -> Self {
+        WhoResponse { server: "nobody".into(), calls: -1 }
+    }
+}
+
+#[aster::service(name = "Who", version = 3)]
+pub trait Who {
+    #[rpc(idempotent)]
+    async fn whoami(&self, req: WhoRequest) -> Result<WhoResponse, Status>;
+    #[rpc]
+    async fn record(&self, req: WhoRequest) -> Result<WhoResponse, Status>;
+}
+
+struct WhoImpl {
+    name: String,
+    calls: std::sync::atomic::AtomicI64,
+}
+
+impl WhoImpl {
+    fn new(name: &str) -> WhoImpl {
+        WhoImpl { name: name.into(), calls: Default::default() }
+    }
+}
+
+impl Who for WhoImpl {
+    async fn whoami(&self, _req: WhoRequest) -> Result<WhoResponse, Status> {
+        let calls = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(WhoResponse { server: self.name.clone(), calls })
+    }
+    async fn record(&self, req: WhoRequest) -> Result<WhoResponse, Status> {
+        self.whoami(req).await
+    }
+}
+
+async fn server(name: &str) -> Server {
+    Server::builder().service(WhoServer::new(WhoImpl::new(name))).loopback().dev_mode().bind().await.expect("server")
+}
+
+async fn client(server: &Server) -> Client {
+    Client::builder().network(NetworkMode::loopback()).connect(&server.ticket()).await.expect("client")
+}
+
+#[tokio::test]
+async fn a_client_reads_the_producers_manifest_and_verified_bundle() {
+    let server = server("solo").await;
+    let client = client(&server).await;
+    let ns = server.registry().expect("own registry").namespace().to_string();
+    assert_eq!(client.registry_namespace(), ns, "admission carries the namespace");
+
+    let manifest = client.manifest("Who").await.expect("manifest");
+    let descriptor = WhoServer::<WhoImpl>::descriptor();
+    assert_eq!(manifest.contract_id, descriptor.contract_id().to_hex());
+    assert_eq!(manifest.service, "Who");
+    assert_eq!(manifest.version, 3);
+    let whoami = manifest.method("whoami").expect("whoami");
+    assert!(whoami.idempotent);
+    // Real defaults from the type's Default impl, not type defaults.
+    let server_field = whoami.response_fields.iter().find(|f| f.name == "server").expect("field");
+    assert_eq!(server_field.default_value, serde_json::json!("nobody"));
+
+    let bundle = client.contract_bundle("Who").await.expect("bundle");
+    assert_eq!(bundle.contract_id, descriptor.contract_id());
+    assert_eq!(bundle.types.len(), 2);
+    assert_eq!(bundle.manifest().expect("bundle manifest").expect("parses"), manifest);
+
+    // The registry document holds the three keys of the reference layout.
+    let doc = client.registry().await.expect("doc");
+    let cid = descriptor.contract_id().to_hex();
+    let keys: Vec<String> =
+        doc.entries("").await.expect("entries").into_iter().map(|e| String::from_utf8(e.key).expect("utf8")).collect();
+    for k in [format!("contracts/{cid}"), format!("manifests/{cid}"), "services/Who/versions/v3".to_string()] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    client.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_registry_the_namespace_is_empty_and_reads_fail_typed() {
+    let server =
+        Server::builder().service(WhoServer::new(WhoImpl::new("bare"))).loopback().dev_mode().no_registry().bind().await.expect("server");
+    let client = client(&server).await;
+    assert_eq!(client.registry_namespace(), "");
+    assert!(matches!(client.manifest("Who").await, Err(RegistryError::NoRegistry)));
+    assert!(matches!(client.manifest("Nope").await, Err(RegistryError::NotFound(_))));
+    client.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_persistent_registry_keeps_its_namespace_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("aster-registry-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let key = aster::SecretKey::from_bytes(&[9; 32]);
+    let start = || async {
+        Server::builder()
+            .service(WhoServer::new(WhoImpl::new("persistent")))
+            .loopback()
+            .dev_mode()
+            .secret_key(key.clone())
+            .registry_storage(&dir)
+            .bind()
+            .await
+            .expect("server")
+    };
+    let first = start().await;
+    let ns = first.registry().expect("registry").namespace();
+    first.shutdown().await;
+    let second = start().await;
+    assert_eq!(second.registry().expect("registry").namespace(), ns, "same namespace after restart");
+    let client = client(&second).await;
+    let manifest = client.manifest("Who").await.expect("manifest after restart");
+    assert_eq!(manifest.service, "Who");
+    // Unchanged contracts are not rewritten on restart.
+    let doc = client.registry().await.expect("doc");
+    let contract_rows = doc.entries("contracts/").await.expect("entries");
+    assert_eq!(contract_rows.len(), 1);
+    client.close().await;
+    second.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn shared_producer(name: &str, ticket: &str) -> Server {
+    Server::builder()
+        .service(WhoServer::new(WhoImpl::new(name)))
+        .loopback()
+        .dev_mode()
+        .shared_registry(ticket)
+        .withdraw_grace(Duration::from_millis(300))
+        .bind()
+        .await
+        .expect("producer")
+}
+
+#[tokio::test]
+async fn calls_spread_over_producers_and_survive_withdraw_and_loss() {
+    let host = RegistryHost::bind(NetworkMode::loopback(), None, None).await.expect("host");
+    host.set_lease_timing(Duration::from_secs(3), Duration::from_secs(1)).await.expect("timing");
+    let write = host.write_ticket().await.expect("write ticket");
+    let read = host.read_ticket().await.expect("read ticket");
+    let a = shared_producer("a", &write).await;
+    let b = shared_producer("b", &write).await;
+    let c = shared_producer("c", &write).await;
+
+    let balancer = Balancer::builder().loopback().avoid_for(Duration::from_secs(30)).join(&read).await.expect("balancer");
+    // Wait (bounded) until all three leases are visible.
+    let selector = aster::proto::registry::Selector::version(3);
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = balancer.resolve_all("Who", selector.clone()).await.map(|l| l.len()).unwrap_or(0);
+        if seen == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, 3, "three producers resolved");
+
+    let who = WhoClient::new(balancer.clone());
+    let mut by_server: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..30 {
+        let r = who.whoami(WhoRequest { caller: format!("c{i}") }).await.expect("call");
+        *by_server.entry(r.server).or_default() += 1;
+    }
+    assert_eq!(by_server.len(), 3, "round robin reaches every producer: {by_server:?}");
+    assert!(by_server.values().all(|n| *n == 10), "evenly: {by_server:?}");
+
+    // Graceful: a withdraws while serving; calls started meanwhile succeed and
+    // the resolver stops returning it.
+    let draining = tokio::spawn(a.drain(Duration::from_secs(5)));
+    for i in 0..20 {
+        who.record(WhoRequest { caller: format!("d{i}") }).await.expect("no call fails during a withdraw");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    draining.await.expect("drain");
+    let mut left = vec![];
+    for _ in 0..50 {
+        left = balancer.resolve_all("Who", selector.clone()).await.expect("resolve").into_iter().map(|l| l.endpoint_id).collect();
+        if left.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left.len(), 2, "withdrawn producer gone from resolve");
+
+    // Abrupt: b stops without withdrawing. Idempotent calls keep succeeding
+    // (failover), and once its lease lapses resolve drops it.
+    let b_id = b.endpoint_id().to_string();
+    b.shutdown().await;
+    for i in 0..20 {
+        let r = who.whoami(WhoRequest { caller: format!("e{i}") }).await.expect("idempotent calls fail over");
+        assert_eq!(r.server, "c");
+    }
+    let mut gone = false;
+    for _ in 0..100 {
+        let ids: Vec<String> =
+            balancer.resolve_all("Who", selector.clone()).await.expect("resolve").into_iter().map(|l| l.endpoint_id).collect();
+        if !ids.contains(&b_id) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "a lapsed lease is no longer resolved");
+
+    // A non-idempotent call on a producer that vanished mid-call is not
+    // retried; one that never left is: with only c left, record succeeds.
+    let r = who.record(WhoRequest { caller: "last".into() }).await.expect("record");
+    assert_eq!(r.server, "c");
+
+    balancer.close().await;
+    c.shutdown().await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_service_missing_from_the_registry_is_a_typed_error() {
+    let host = RegistryHost::bind(NetworkMode::loopback(), None, None).await.expect("host");
+    let read = host.read_ticket().await.expect("ticket");
+    let balancer = Balancer::builder().loopback().join(&read).await.expect("balancer");
+    let who = WhoClient::new(balancer.clone());
+    let err = who.whoami(WhoRequest::default()).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::Unavailable, "{err}");
+    assert!(err.message.contains("Who"), "{err}");
+    balancer.close().await;
+    host.shutdown().await;
+}
