@@ -84,8 +84,11 @@ async fn bind_endpoint_with<H: iroh::endpoint::EndpointHooks + 'static>(
     lookup: &MemoryLookup,
     hooks: Option<H>,
 ) -> Result<Endpoint, NetError> {
+    // Keep-alives well inside the idle timeout, so only a dead peer times out.
+    let keep_alive = (opts.idle_timeout / 3).min(Duration::from_secs(5));
     let transport = QuicTransportConfig::builder()
         .max_idle_timeout(Some(opts.idle_timeout.try_into().map_err(|e| NetError::Bind(format!("{e:?}")))?))
+        .keep_alive_interval(keep_alive)
         .build();
     let builder = match &opts.network {
         NetworkMode::Default => Endpoint::builder(presets::N0),

@@ -6,55 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aster::registry::{Balancer, RegistryError, RegistryHost};
-use aster::{Client, NetworkMode, Server, Status, StatusCode, WireType};
+use aster::{Client, NetworkMode, Server, StatusCode};
 
-#[derive(Debug, Clone, Default, PartialEq, WireType)]
-#[wire(tag = "who/WhoRequest")]
-pub struct WhoRequest {
-    pub caller: String,
-}
+mod common;
 
-#[derive(Debug, Clone, PartialEq, WireType)]
-#[wire(tag = "who/WhoResponse")]
-pub struct WhoResponse {
-    pub server: String,
-    pub calls: i64,
-}
-
-impl Default for WhoResponse {
-    fn default() -> Self {
-        WhoResponse { server: "nobody".into(), calls: -1 }
-    }
-}
-
-#[aster::service(name = "Who", version = 3)]
-pub trait Who {
-    #[rpc(idempotent)]
-    async fn whoami(&self, req: WhoRequest) -> Result<WhoResponse, Status>;
-    #[rpc]
-    async fn record(&self, req: WhoRequest) -> Result<WhoResponse, Status>;
-}
-
-struct WhoImpl {
-    name: String,
-    calls: std::sync::atomic::AtomicI64,
-}
-
-impl WhoImpl {
-    fn new(name: &str) -> WhoImpl {
-        WhoImpl { name: name.into(), calls: Default::default() }
-    }
-}
-
-impl Who for WhoImpl {
-    async fn whoami(&self, _req: WhoRequest) -> Result<WhoResponse, Status> {
-        let calls = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        Ok(WhoResponse { server: self.name.clone(), calls })
-    }
-    async fn record(&self, req: WhoRequest) -> Result<WhoResponse, Status> {
-        self.whoami(req).await
-    }
-}
+use common::{WhoClient, WhoImpl, WhoRequest, WhoServer};
 
 async fn server(name: &str) -> Server {
     Server::builder().service(WhoServer::new(WhoImpl::new(name))).loopback().dev_mode().bind().await.expect("server")

@@ -90,6 +90,14 @@ impl BalancerBuilder {
         self
     }
 
+    /// How long a silent producer connection is kept (default 5 s): a
+    /// producer that died without closing fails its calls, which are then
+    /// retried elsewhere, after at most this long.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint.idle_timeout = timeout;
+        self
+    }
+
     /// How long a producer that failed a call is passed over (default 10 s).
     pub fn avoid_for(mut self, d: Duration) -> Self {
         self.avoid_for = d;
@@ -201,7 +209,7 @@ impl OutgoingMessage for SharedMessage {
 impl Balancer {
     pub fn builder() -> BalancerBuilder {
         BalancerBuilder {
-            endpoint: EndpointOptions::default(),
+            endpoint: EndpointOptions { idle_timeout: Duration::from_secs(5), ..EndpointOptions::default() },
             credential_json: String::new(),
             strategy: Strategy::RoundRobin,
             max_attempts: 3,
