@@ -54,6 +54,7 @@ pub mod hash;
 pub mod kinds;
 pub mod manifest;
 pub mod nfc;
+pub mod schema;
 pub mod service;
 pub mod spec;
 pub mod typedef;
@@ -64,6 +65,9 @@ pub use canonical::{CanonicalError, CanonicalReader, CanonicalWriter};
 pub use graph::{ResolvedType, TypeGraph, split_tag, type_graph, wire_fqn};
 pub use hash::{ContractId, TypeHash};
 pub use kinds::{CapabilityKind, ContainerKind, MethodPattern, ScopeKind, TypeDefKind, TypeKind};
+pub use schema::{
+    ContractSchema, JsonValueError, MessageError, MethodLookupError, MethodSchema, SchemaBuildError, TypeHints,
+};
 pub use service::{CapabilityRequirement, MethodDef, ServiceContract};
 pub use spec::struct_type;
 pub use typedef::{EnumValueDef, FieldDef, TypeDef, UnionVariantDef};
