@@ -204,3 +204,35 @@ async fn a_service_missing_from_the_registry_is_a_typed_error() {
     balancer.close().await;
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_dynamic_client_speaks_xlang_from_the_registry_alone() {
+    let server = server("dyn").await;
+    let client = client(&server).await;
+    let listed = &client.services()[0].serialization_modes;
+    assert_eq!(listed, &vec!["xlang".to_string()], "XLANG only, like the reference's default");
+
+    // No Rust types on this path: JSON in, XLANG on the wire, JSON out.
+    let answer = client.call_json("Who", "whoami", serde_json::json!({"caller": "json"})).await.expect("dynamic call");
+    assert_eq!(answer, serde_json::json!({"server": "dyn", "calls": 1}));
+    // Omitted fields take the defaults the manifest publishes.
+    let answer = client.call_json("Who", "record", serde_json::json!({})).await.expect("defaults");
+    assert_eq!(answer["calls"], 2);
+
+    // The same bytes as the typed client's: the server counts both.
+    let typed = WhoClient::new(client.clone()).whoami(WhoRequest { caller: "typed".into() }).await.expect("typed");
+    assert_eq!(typed.calls, 3);
+
+    // Values that do not fit the contract never reach the wire.
+    let err = client.call_json("Who", "whoami", serde_json::json!({"caller": 5})).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::ContractViolation, "{err}");
+    let err = client.call_json("Who", "whoami", serde_json::json!({"nope": "x"})).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::ContractViolation, "{err}");
+    let err = client.call_json("Who", "missing", serde_json::json!({})).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::Unimplemented, "{err}");
+    let answer = client.call_json("Who", "whoami", serde_json::json!({"caller": "again"})).await.expect("still serving");
+    assert_eq!(answer["calls"], 4, "rejected values were not sent");
+
+    client.close().await;
+    server.shutdown().await;
+}

@@ -182,6 +182,7 @@ impl ClientBuilder {
                 connect_timeout: self.connect_timeout,
                 conns: Mutex::new(HashMap::new()),
                 registry: registry::ClientRegistry::new(self.registry_node),
+                schemas: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -220,6 +221,8 @@ struct Inner {
     conns: Mutex<HashMap<EndpointId, Arc<tokio::sync::Mutex<Option<Connection>>>>>,
     /// The peer's registry, joined on first use.
     registry: registry::ClientRegistry,
+    /// XLANG schemas of services called dynamically, by name.
+    schemas: Mutex<HashMap<String, Arc<aster_proto::contract::schema::ContractSchema>>>,
 }
 
 /// A connection to one Aster peer.

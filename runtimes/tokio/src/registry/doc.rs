@@ -22,6 +22,10 @@ use super::{RegistryError, RegistryNode};
 pub const MAX_ENTRY_VALUE_LEN: u64 = 1024 * 1024;
 /// Most entries one read returns.
 pub const MAX_ENTRIES_PER_READ: usize = 100_000;
+/// Longest wait, after a sync, for content still on its way.
+const CONTENT_WAIT: Duration = Duration::from_secs(3);
+/// How often that wait looks.
+const CONTENT_POLL: Duration = Duration::from_millis(50);
 /// Pause before asking again after a failed sync round.
 const SYNC_RETRY_DELAY: Duration = Duration::from_millis(200);
 /// How iroh-docs 0.101 spells a failure of only the connection close at
@@ -164,9 +168,55 @@ impl RegistryDoc {
         })
         .await;
         match outcome {
-            Ok(r) => r,
+            Ok(Ok(())) => {
+                self.await_content(CONTENT_WAIT).await;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(RegistryError::Sync(format!("no successful sync of {namespace} within {wait:?}"))),
         }
+    }
+
+    /// Waits (up to `limit`) until every synced entry under the registry's
+    /// prefixes has its content here. A sync round ends when its own
+    /// downloads do; content a peer had not yet fetched itself (a third
+    /// node's entries) arrives a little later, and a reader that looked
+    /// right away would see keys without values.
+    async fn await_content(&self, limit: Duration) {
+        let until = tokio::time::Instant::now() + limit;
+        loop {
+            match self.missing_content().await {
+                Ok(0) => return,
+                Ok(n) if tokio::time::Instant::now() >= until => {
+                    debug!(namespace = %self.doc.id(), missing = n, "registry content still missing; reading what is here");
+                    return;
+                }
+                Ok(_) => tokio::time::sleep(CONTENT_POLL).await,
+                Err(e) => {
+                    debug!(error = %e, "cannot check registry content");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Entries under the download prefixes whose content is not here yet.
+    async fn missing_content(&self) -> Result<usize, RegistryError> {
+        let stream = self.doc.get_many(Query::all()).await.map_err(RegistryError::docs)?;
+        tokio::pin!(stream);
+        let mut missing = 0;
+        while let Some(entry) = stream.next().await {
+            let entry = entry.map_err(RegistryError::docs)?;
+            let wanted = DOWNLOAD_PREFIXES.iter().any(|p| entry.key().starts_with(p.as_bytes()));
+            if wanted
+                && entry.content_len() > 0
+                && entry.content_len() <= MAX_ENTRY_VALUE_LEN
+                && !self.node.blobs().has(entry.content_hash()).await.map_err(RegistryError::blobs)?
+            {
+                missing += 1;
+            }
+        }
+        Ok(missing)
     }
 
     /// The namespace id (what consumer admission returns as `registry_namespace`).
