@@ -24,6 +24,9 @@ pub const LIST_MARKER: u8 = 0x0c;
 /// Flag in the low two bits of a string header: UTF-8 (§5.2).
 const STRING_UTF8: u64 = 0b10;
 
+/// Elements a list reader reserves room for before any has decoded.
+const MAX_PREALLOCATED_ELEMENTS: usize = 64;
+
 /// Why canonical bytes could not be read. Offsets are from the start of the
 /// input given to [`CanonicalReader::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -300,7 +303,10 @@ impl<'a> CanonicalReader<'a> {
         mut item: impl FnMut(&mut CanonicalReader<'a>) -> Result<T, CanonicalError>,
     ) -> Result<Vec<T>, CanonicalError> {
         let count = self.list_header()?;
-        let mut out = Vec::with_capacity(count);
+        // The count is bounded by the input's bytes, not by its elements'
+        // in-memory size (a FieldDef is ~200 bytes): reserve a little and
+        // grow only as elements actually decode.
+        let mut out = Vec::with_capacity(count.min(MAX_PREALLOCATED_ELEMENTS));
         for _ in 0..count {
             out.push(item(self)?);
         }
