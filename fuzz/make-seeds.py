@@ -22,7 +22,7 @@ def frame(flags, payload):
     return struct.pack("<IB", len(payload) + 1, flags) + payload
 
 
-seeds = {t: [] for t in ["frame_decoder", "protocol_messages", "ticket", "server_stream", "xlang_payload"]}
+seeds = {t: [] for t in ["frame_decoder", "protocol_messages", "ticket", "server_stream", "xlang_payload", "contract_bundle"]}
 
 framing = load("framing.json")
 for v in framing["encode_vectors"]:
@@ -61,6 +61,21 @@ seeds["ticket"] += [
     bytes(range(32)) + bytes.fromhex("100003 0020") + b"\xaa" * 32,
     bytes(range(32)) + bytes.fromhex("1457fe008801bb2010c0a8010a1388") + bytes(15) + bytes.fromhex("011b58"),
 ]
+
+# Contract bundles: `flags · (u16 LE length · bytes)*` = contract, types..., payload.
+def segments(*parts):
+    return b"".join(struct.pack("<H", len(p)) + p for p in parts)
+
+
+identity = load("contract-identity.json")
+typedefs = [bytes.fromhex(v["expected_canonical_hex"]) for v in identity["type_vectors"]]
+for i, v in enumerate(identity["golden_vectors"]):
+    contract = bytes.fromhex(v["expected_canonical_hex"])
+    payload = bodies[i % len(bodies)]
+    seeds["contract_bundle"] += [
+        b"\x00" + segments(contract, *typedefs[:4], payload),
+        b"\x01" + segments(contract, *typedefs[i % len(typedefs):][:2], payload),
+    ]
 
 for target, items in seeds.items():
     d = out / target
