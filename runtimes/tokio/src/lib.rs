@@ -19,6 +19,7 @@
 //! The protocol itself lives in [`proto`] (sans-IO); this crate owns the
 //! I/O: endpoints, streams, tasks and timers.
 
+pub mod bridge;
 pub mod caller;
 pub mod client;
 pub mod handler;
