@@ -139,6 +139,8 @@ pub struct PyServer {
     child: Mutex<Child>,
     _stdin: ChildStdin,
     stderr: Arc<Mutex<String>>,
+    /// Lines printed on stdout after the ready line (`serve.py --log-calls`).
+    events: Arc<Mutex<Vec<String>>>,
     /// `aster1…` address.
     pub address: String,
     pub endpoint_id: String,
@@ -148,7 +150,13 @@ pub struct PyServer {
 
 impl PyServer {
     pub fn start() -> Result<PyServer, String> {
+        PyServer::start_with(&[])
+    }
+
+    /// `serve.py ARGS…` (for example `--log-calls`).
+    pub fn start_with(args: &[&str]) -> Result<PyServer, String> {
         let mut cmd = python_command("serve.py");
+        cmd.args(args);
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| format!("cannot start serve.py: {e}"))?;
         let stdin = child.stdin.take().expect("piped");
@@ -169,19 +177,28 @@ impl PyServer {
                 }
             });
         }
+        let events = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep reading so the pipe never fills.
-            for _ in lines {}
-        });
+        {
+            let sink = events.clone();
+            thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines();
+                if let Some(Ok(line)) = lines.next() {
+                    let _ = tx.send(line);
+                }
+                // Keep reading so the pipe never fills; keep what came.
+                for line in lines.map_while(Result::ok) {
+                    if let Ok(mut v) = sink.lock() {
+                        v.push(line);
+                    }
+                }
+            });
+        }
         let mut server = PyServer {
             child: Mutex::new(child),
             _stdin: stdin,
             stderr,
+            events,
             address: String::new(),
             endpoint_id: String::new(),
             contract_ids: BTreeMap::new(),
@@ -209,6 +226,26 @@ impl PyServer {
             return Err(format!("serve.py ready line has no aster1 address: {line:?}"));
         }
         Ok(server)
+    }
+
+    /// The lines `serve.py` printed on stdout after its ready line, so far.
+    pub fn events(&self) -> Vec<String> {
+        self.events.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Waits (polling, at most `timeout`) until some line printed after the
+    /// ready line satisfies `pred`, and returns it.
+    pub fn wait_event(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.events().into_iter().find(|l| pred(l)) {
+                return Some(line);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The server's stderr so far (for failure messages).
@@ -391,4 +428,97 @@ pub async fn bounded<F: std::future::Future>(what: &str, fut: F) -> F::Output {
         Ok(v) => v,
         Err(_) => panic!("{what}: no outcome within {CALL_TIMEOUT:?}"),
     }
+}
+
+// -- The reference CLI and one-shot scripts (registry tests) -----------------
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(name: &str) -> ScratchDir {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("aster-interop-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        ScratchDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Keeps a reference tool away from the user's `~/.aster` (identity, root
+/// key, profiles, manifest cache, shell history) and from the OS keyring:
+/// `HOME` is `home`, which must exist.
+pub fn isolate_home(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home).env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring");
+}
+
+/// The venv's `aster` command line (aster-cli 0.1.2) with the clean, offline
+/// environment of [`python_command`] and `HOME` = `home`.
+pub fn reference_cli(home: &Path) -> Command {
+    let aster = python().parent().expect("the venv's bin/").join("aster");
+    let mut cmd = Command::new(&aster);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ASTER_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("ASTER_RELAY_MODE", "disabled")
+        .env("ASTER_LOG_LEVEL", "warning")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONUNBUFFERED", "1")
+        .current_dir(home);
+    isolate_home(&mut cmd, home);
+    cmd
+}
+
+/// What a bounded one-shot process printed.
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion (killed after `timeout`); panics, with its
+/// output, if it cannot start, times out or exits non-zero.
+pub async fn run_ok(what: &str, cmd: Command, timeout: Duration) -> Ran {
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    // On timeout the future, and with it the child, is dropped: killed.
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => panic!("{what}: cannot wait: {e}"),
+        Err(_) => panic!("{what} did not finish within {timeout:?}; killed"),
+    };
+    let ran = Ran {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(out.status.success(), "{what} failed ({}):\n{}\n--- stderr ---\n{}", out.status, ran.stdout, ran.stderr);
+    ran
+}
+
+/// Runs a script that prints one JSON object as its last stdout line and
+/// returns that object; panics if the script fails or reports
+/// `{"exception": …}` at top level.
+pub async fn run_json(what: &str, cmd: Command, timeout: Duration) -> serde_json::Value {
+    let ran = run_ok(what, cmd, timeout).await;
+    let line = ran.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let report: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{what}: output is not JSON ({e}): {}\n--- stderr ---\n{}", ran.stdout, ran.stderr));
+    if let Some(exc) = report.get("exception") {
+        let traceback = report.get("traceback").unwrap_or(&serde_json::Value::Null);
+        panic!("{what} raised: {exc}\n{traceback}\n--- stderr ---\n{}", ran.stderr);
+    }
+    report
 }
