@@ -696,30 +696,13 @@ fn key_above(producer: &str, seed: &mut u64) -> aster::SecretKey {
     panic!("no key with an endpoint id above the producer's {producer:02x?} in 10^6 tries");
 }
 
-/// Bug (runtime, `runtimes/tokio/src/registry/doc.rs`, `RegistryDoc::sync_with`):
-/// `Client::registry` can return before any of the producer's entries has
-/// arrived, so the first `Client::manifest` / `contract_bundle` (and the
-/// XLANG path of `call_json`) fails with `contracts/<cid> not found in the
-/// registry`, although admission advertised that contract.
-///
-/// It has been seen only when the client's endpoint id is greater than the
-/// producer's (iroh-docs then lets the producer's incoming sync win over
-/// ours, `expected_sync_direction`), so this test uses such client keys; then
-/// in about a third to a half of the joins: the join returns after 25–85 ms,
-/// while the producer's sync round (origin Accept, all 12 entries) started
-/// before that and ends 300–700 ms later. So a `SyncFinished` of another
-/// round ends the wait first. Most likely that is our own Connect round,
-/// which the producer refuses as already syncing: when the closing handshake
-/// then fails, iroh-docs 0.101 (`net.rs` `connect_and_sync`) reports a close
-/// error instead of the silent `RemoteAbort(AlreadySyncing)`, `sync_with`
-/// takes "Failed to close connection" as "the exchange completed", and the
-/// `PendingContentReady` that follows at once (nothing queued yet) returns.
-/// (The `entries_received == 0` branch would end it the same way.) The
-/// document stays live, so the same read a moment later succeeds. A Rust producer shows the same (14 of 30 first reads empty,
-/// client ids above the server's).
-/// The other tests here wait for the entries first (`synced_registry`).
+/// Regression: the first registry read right after admission sees the
+/// producer's contracts. A first sync round can end before the producer's
+/// own round with the entries does (iroh-docs lets one side's sync win when
+/// both start at once, by endpoint id, so these clients use ids above the
+/// producer's, the side where it showed); `Client::registry` now waits for
+/// the `contracts/<cid>` entries admission advertised.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: Client::registry can return before the producer's entries arrived (doc.rs sync_with)"]
 async fn first_registry_read_after_admission_sees_the_producers_contracts() {
     let py = py_server();
     let mut seed = 0x5eed_u64;

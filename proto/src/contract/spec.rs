@@ -64,7 +64,7 @@ impl ServiceDescriptor {
         self.contract_in(&self.type_graph())
     }
 
-    /// `contract_id` = BLAKE3 of the canonical contract (spec §5).
+    /// `contract_id` = BLAKE3 of the canonical contract (spec §6).
     pub fn contract_id(&self) -> ContractId {
         self.contract().contract_id()
     }

@@ -8,7 +8,7 @@
 //! * a *name* (service, channel, tag, config key, endpoint id) is 1..=N bytes
 //!   of UTF-8 with no `/` and no control character, so `/` is always a
 //!   separator and a key parses back to exactly the pieces that built it;
-//! * a *contract id* is exactly 64 lowercase hex digits (BLAKE3, spec §5.8),
+//! * a *contract id* is exactly 64 lowercase hex digits (BLAKE3, spec §6),
 //!   the only form the reference ever writes;
 //! * a version is an `i32` written the way Python's `str(int)` writes it
 //!   (`v7`, `v-1`; no `+`, no leading zeros), so that parse ∘ build = id;

@@ -105,6 +105,10 @@ pub(crate) struct Gatekeeper {
     /// nonce is checked and consumed atomically.
     nonces: Mutex<Box<dyn NonceStore + Send>>,
     mesh: Mutex<Mesh>,
+    /// Members of shared registries this server joined (the tickets'
+    /// nodes): let through Gate 0 on the registry ALPNs only, so a closed
+    /// producer still syncs its leases with the registry host.
+    registry_peers: RwLock<std::collections::HashSet<String>>,
 }
 
 struct Mesh {
@@ -131,7 +135,20 @@ impl Gatekeeper {
             peers: RwLock::new(HashMap::new()),
             nonces: Mutex::new(nonces),
             mesh: Mutex::new(Mesh { salt: mesh_salt, accepted: Default::default() }),
+            registry_peers: RwLock::new(Default::default()),
         }
+    }
+
+    /// Lets `peer` through Gate 0 on the docs, gossip and blobs ALPNs.
+    pub(crate) fn allow_registry_peer(&self, peer: &str) {
+        if let Ok(mut peers) = self.registry_peers.write() {
+            peers.insert(peer.to_owned());
+        }
+    }
+
+    fn is_registry_peer(&self, peer: &str, alpn: &[u8]) -> bool {
+        let registry_alpn = alpn == iroh_docs::ALPN || alpn == iroh_gossip::ALPN || alpn == iroh_blobs::ALPN;
+        registry_alpn && self.registry_peers.read().is_ok_and(|p| p.contains(peer))
     }
 
 
@@ -161,6 +178,7 @@ impl Gatekeeper {
             || (alpn == PRODUCER_ADMISSION_ALPN && self.serves_producer_admission())
             || self.gate_open()
             || self.admission(peer, now_secs()).is_some()
+            || self.is_registry_peer(peer, alpn)
     }
 
     /// The attributes a peer's calls carry (empty when not admitted).

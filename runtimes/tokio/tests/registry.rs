@@ -142,7 +142,9 @@ async fn calls_spread_over_producers_and_survive_withdraw_and_loss() {
         *by_server.entry(r.server).or_default() += 1;
     }
     assert_eq!(by_server.len(), 3, "round robin reaches every producer: {by_server:?}");
-    assert!(by_server.values().all(|n| *n == 10), "evenly: {by_server:?}");
+    // Round robin over a snapshot that refreshes underneath it: every
+    // producer gets a fair share, not necessarily exactly a third.
+    assert!(by_server.values().all(|n| *n >= 5), "spread: {by_server:?}");
 
     // Graceful: a withdraws while serving; calls started meanwhile succeed and
     // the resolver stops returning it.
@@ -235,4 +237,66 @@ async fn the_dynamic_client_speaks_xlang_from_the_registry_alone() {
 
     client.close().await;
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn closed_producers_in_a_shared_registry_serve_only_credentialed_consumers() {
+    use aster::proto::trust::{Attributes, ConsumerCredential, ConsumerKind, RootSigningKey};
+    let root = RootSigningKey::from_seed(&[21; 32]);
+    let host = RegistryHost::bind(NetworkMode::loopback(), None, None).await.expect("host");
+    // Generous timing: this test is about gates, not about lapses.
+    host.set_lease_timing(Duration::from_secs(20), Duration::from_secs(2)).await.expect("timing");
+    let write = host.write_ticket().await.expect("write");
+    let read = host.read_ticket().await.expect("read");
+    let closed = |name: &'static str| {
+        let write = write.clone();
+        let root = root.public_key();
+        async move {
+            Server::builder()
+                .service(WhoServer::new(WhoImpl::new(name)))
+                .loopback()
+                .root_pubkey(root)
+                .shared_registry(write)
+                .bind()
+                .await
+                .expect("closed producer")
+        }
+    };
+    let (a, b) = (closed("a").await, closed("b").await);
+
+    // Gate 0 lets the registry host through on the registry ALPNs only, so
+    // the leases reach the host even though nobody was admitted.
+    let expires = aster::net::now_ms() / 1000 + 3600;
+    let credential =
+        ConsumerCredential::new(ConsumerKind::Policy, root.public_key(), expires, Attributes::from_iter([("aster.role", "any")]))
+            .signed(&root);
+    let balancer = Balancer::builder().loopback().credential_json(credential.to_wire_json()).join(&read).await.expect("balancer");
+    let selector = aster::proto::registry::Selector::version(3);
+    let mut n = 0;
+    for _ in 0..100 {
+        n = balancer.resolve_all("Who", selector.clone()).await.map(|l| l.len()).unwrap_or(0);
+        if n == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(n, 2, "both closed producers' leases reached the registry");
+    let who = WhoClient::new(balancer.clone());
+    let mut servers = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        servers.insert(who.whoami(WhoRequest::default()).await.expect("credentialed call").server);
+    }
+    assert_eq!(servers.len(), 2, "{servers:?}");
+
+    // Without a credential the same registry gets the caller nowhere.
+    let stranger = Balancer::builder().loopback().join(&read).await.expect("stranger joins the registry");
+    let err = WhoClient::new(stranger.clone()).whoami(WhoRequest::default()).await.unwrap_err();
+    assert_eq!(err.code, StatusCode::Unavailable, "{err}");
+    assert!(err.message.contains("admission denied") || err.message.contains("denied"), "{err}");
+
+    stranger.close().await;
+    balancer.close().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    host.shutdown().await;
 }

@@ -348,6 +348,7 @@ impl Client {
 
     /// Runs one shared call described at run time (the typed stubs and the
     /// dynamic JSON client both end here).
+    #[allow(clippy::too_many_arguments)]
     pub async fn call_raw(
         &self,
         service: &str,

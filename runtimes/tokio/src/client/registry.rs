@@ -14,6 +14,11 @@ use tracing::debug;
 use super::Client;
 use crate::registry::{DEFAULT_SYNC_WAIT, RegistryDoc, RegistryError, RegistryNode, fetch_bundle};
 
+/// Longest wait after joining for the advertised contracts' entries.
+const ADVERTISED_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often that wait looks.
+const ADVERTISED_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The registry stack a client reads through, started on first use.
 pub(super) struct ClientRegistry {
     given: Option<RegistryNode>,
@@ -71,10 +76,42 @@ impl Client {
             .doc
             .get_or_try_init(|| async {
                 let node = self.registry_node().await?;
-                RegistryDoc::join(&node, namespace, vec![self.inner.peer.clone()], DEFAULT_SYNC_WAIT).await
+                let doc = RegistryDoc::join(&node, namespace, vec![self.inner.peer.clone()], DEFAULT_SYNC_WAIT).await?;
+                self.await_advertised(&doc).await;
+                Ok::<_, RegistryError>(doc)
             })
             .await?;
         Ok(doc.clone())
+    }
+
+    /// Waits (bounded) until the document holds a `contracts/<cid>` entry
+    /// for every contract admission advertised. A first sync round can end
+    /// before the producer's own round with the entries does (both sides
+    /// sync at once and one yields); admission told us what must be there,
+    /// so wait for exactly that, as the reference waits for `contracts/`.
+    async fn await_advertised(&self, doc: &RegistryDoc) {
+        let keys: Vec<String> = self
+            .services()
+            .iter()
+            .filter_map(|s| keys::contract_key(&s.contract_id).ok())
+            .collect();
+        let until = tokio::time::Instant::now() + ADVERTISED_WAIT;
+        loop {
+            let mut missing = 0;
+            for k in &keys {
+                if !matches!(doc.latest(k).await, Ok(Some(_))) {
+                    missing += 1;
+                }
+            }
+            if missing == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= until {
+                debug!(missing, "advertised contracts still missing from the registry; reading what is here");
+                return;
+            }
+            tokio::time::sleep(ADVERTISED_POLL).await;
+        }
     }
 
     /// The contract id the peer advertised for `service`.

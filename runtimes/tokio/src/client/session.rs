@@ -179,7 +179,7 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
         }
         // Events stay queued in the state machine while a response waits for
         // room in the caller's channel.
-        while !current.as_ref().is_some_and(|c| c.pending.is_some()) {
+        while current.as_ref().is_none_or(|c| c.pending.is_none()) {
             let Some(ev) = sm.poll_event() else { break };
             match ev {
                 SessionEvent::Response { id, payload } => {

@@ -4,13 +4,15 @@
 //! over it unchanged. Per call it resolves the service's contract to ranked
 //! live leases ([`resolve_all`], round robin by default), admits itself to
 //! the chosen producer once (one cached [`Client`] per endpoint), and calls.
-//! When a call fails with UNAVAILABLE it is retried on the next producer if
-//! that is safe: always when nothing was sent, otherwise only for
-//! idempotent methods with a single request (a client stream cannot be
-//! replayed). A producer that failed is avoided for a while, so a killed
+//! When a call with a single request (unary, server stream) fails with
+//! UNAVAILABLE it is retried on the next producer if that is safe: when
+//! nothing was sent or the producer refused the stream unread, and for
+//! idempotent methods also when the request may have been processed.
+//! Calls with request streams are never retried: the stream was consumed. A producer that failed is avoided for a while, so a killed
 //! process costs one failed attempt, not one per call until its lease lapses.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -136,9 +138,22 @@ impl BalancerBuilder {
             clients: tokio::sync::Mutex::new(HashMap::new()),
         });
         tokio::spawn(watch_changes(Arc::downgrade(&inner)));
+        let peers: Vec<EndpointId> = match iroh_docs::DocTicket::from_str(ticket.trim()) {
+            Ok(t) => t.nodes.iter().map(|n| n.id).collect(),
+            Err(_) => Vec::new(),
+        };
+        match super::leases::join_gossip(&inner.doc, peers).await {
+            Ok((_sender, receiver)) => {
+                tokio::spawn(watch_hints(Arc::downgrade(&inner), receiver));
+            }
+            Err(e) => debug!(error = %e, "registry gossip unavailable; relying on document sync alone"),
+        }
         Ok(Balancer { inner })
     }
 }
+
+/// A service's registry entries and when they were read.
+type CachedEntries = (Instant, Arc<Vec<DocEntry>>);
 
 struct Inner {
     endpoint: Endpoint,
@@ -153,7 +168,7 @@ struct Inner {
     credential_json: String,
     state: Mutex<ResolverState>,
     /// Per service: its entries and when they were read.
-    snapshots: Mutex<HashMap<String, (Instant, Arc<Vec<DocEntry>>)>>,
+    snapshots: Mutex<HashMap<String, CachedEntries>>,
     /// Endpoints passed over until the given instant.
     avoid: Mutex<HashMap<String, Instant>>,
     clients: tokio::sync::Mutex<HashMap<String, Client>>,
@@ -182,13 +197,35 @@ async fn watch_changes(inner: std::sync::Weak<Inner>) {
             event,
             Ok(iroh_docs::engine::LiveEvent::InsertRemote { .. } | iroh_docs::engine::LiveEvent::ContentReady { .. })
         ) {
-            if let Ok(mut s) = inner.snapshots.lock() {
-                // Expire, keeping the entries for the merge above.
-                let stale = Instant::now().checked_sub(SNAPSHOT_TTL).unwrap_or_else(Instant::now);
-                for (at, _) in s.values_mut() {
-                    *at = stale;
+            expire_snapshots(&inner);
+        }
+    }
+}
+
+/// Registry gossip (§2.6) is a hint, never data (gap R3): a well-formed
+/// event only makes the next call re-read the document, which is the
+/// truth; malformed ones are dropped.
+async fn watch_hints(inner: std::sync::Weak<Inner>, mut events: iroh_gossip::api::GossipReceiver) {
+    while let Some(event) = events.next().await {
+        let Some(inner) = inner.upgrade() else { return };
+        if let Ok(iroh_gossip::api::Event::Received(message)) = event {
+            match aster_proto::registry::GossipEvent::decode(&message.content) {
+                Ok(hint) => {
+                    debug!(kind = ?hint.kind, "registry hint; re-reading the document");
+                    expire_snapshots(&inner);
                 }
+                Err(e) => debug!(error = %e, "malformed registry gossip dropped"),
             }
+        }
+    }
+}
+
+/// Marks every cached snapshot stale, keeping its entries for the merge.
+fn expire_snapshots(inner: &Inner) {
+    if let Ok(mut s) = inner.snapshots.lock() {
+        let stale = Instant::now().checked_sub(SNAPSHOT_TTL).unwrap_or_else(Instant::now);
+        for (at, _) in s.values_mut() {
+            *at = stale;
         }
     }
 }

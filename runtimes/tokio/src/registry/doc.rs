@@ -2,6 +2,7 @@
 //! registry's key/value layout (trust-registry.md §2.2).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aster_proto::registry::{DOWNLOAD_PREFIXES, DocEntry};
@@ -22,6 +23,12 @@ use super::{RegistryError, RegistryNode};
 pub const MAX_ENTRY_VALUE_LEN: u64 = 1024 * 1024;
 /// Most entries one read returns.
 pub const MAX_ENTRIES_PER_READ: usize = 100_000;
+/// Most peers remembered as content sources.
+const MAX_CONTENT_SOURCES: usize = 64;
+/// Most missing values one read fetches itself.
+const MAX_FETCHES_PER_READ: usize = 256;
+/// How long one read waits for those fetches.
+const CONTENT_FETCH_WAIT: Duration = Duration::from_secs(2);
 /// Longest wait, after a sync, for content still on its way.
 const CONTENT_WAIT: Duration = Duration::from_secs(3);
 /// How often that wait looks.
@@ -38,6 +45,12 @@ const CLOSE_ERROR_PREFIX: &str = "Failed to close connection";
 pub struct RegistryDoc {
     node: RegistryNode,
     doc: Doc,
+    /// Peers asked directly for content the docs engine could not fetch:
+    /// the ones this replica was joined from, and every peer it has synced
+    /// or neighboured with since. (The engine asks only the peer that
+    /// delivered an entry; with closed producers that is often a peer that
+    /// does not have the content either.)
+    sources: Arc<std::sync::Mutex<Vec<iroh::EndpointId>>>,
 }
 
 impl std::fmt::Debug for RegistryDoc {
@@ -50,7 +63,8 @@ impl RegistryDoc {
     /// A new document; this node holds its write capability.
     pub async fn create(node: &RegistryNode) -> Result<RegistryDoc, RegistryError> {
         let doc = node.docs().create().await.map_err(RegistryError::docs)?;
-        let this = RegistryDoc { node: node.clone(), doc };
+        let this = RegistryDoc { node: node.clone(), doc, sources: Default::default() };
+        this.track_peers().await?;
         this.serve().await?;
         Ok(this)
     }
@@ -60,7 +74,8 @@ impl RegistryDoc {
         let Some(doc) = node.docs().open(namespace).await.map_err(RegistryError::docs)? else {
             return Ok(None);
         };
-        let this = RegistryDoc { node: node.clone(), doc };
+        let this = RegistryDoc { node: node.clone(), doc, sources: Default::default() };
+        this.track_peers().await?;
         this.serve().await?;
         Ok(Some(this))
     }
@@ -76,7 +91,9 @@ impl RegistryDoc {
         wait: Duration,
     ) -> Result<RegistryDoc, RegistryError> {
         let doc = node.docs().import_namespace(Capability::Read(namespace)).await.map_err(RegistryError::docs)?;
-        let this = RegistryDoc { node: node.clone(), doc };
+        let sources = Arc::new(std::sync::Mutex::new(peers.iter().map(|p| p.id).collect()));
+        let this = RegistryDoc { node: node.clone(), doc, sources };
+        this.track_peers().await?;
         this.sync_with(peers, wait).await?;
         Ok(this)
     }
@@ -87,13 +104,39 @@ impl RegistryDoc {
         let ticket = DocTicket::from_str(ticket.trim()).map_err(|e| RegistryError::Ticket(e.to_string()))?;
         let peers = ticket.nodes.clone();
         let doc = node.docs().import_namespace(ticket.capability).await.map_err(RegistryError::docs)?;
-        let this = RegistryDoc { node: node.clone(), doc };
+        let sources = Arc::new(std::sync::Mutex::new(peers.iter().map(|p| p.id).collect()));
+        let this = RegistryDoc { node: node.clone(), doc, sources };
+        this.track_peers().await?;
         if peers.is_empty() {
             this.serve().await?;
         } else {
             this.sync_with(peers, wait).await?;
         }
         Ok(this)
+    }
+
+    /// Remembers every peer this replica syncs or neighbours with, as a
+    /// content source (bounded; the task ends with the document's events).
+    async fn track_peers(&self) -> Result<(), RegistryError> {
+        let mut events = self.doc.subscribe().await.map_err(RegistryError::docs)?;
+        let sources = Arc::downgrade(&self.sources);
+        tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                let peer = match event {
+                    Ok(LiveEvent::NeighborUp(p)) => p,
+                    Ok(LiveEvent::SyncFinished(s)) => s.peer,
+                    Ok(_) => continue,
+                    Err(_) => return,
+                };
+                let Some(sources) = sources.upgrade() else { return };
+                if let Ok(mut s) = sources.lock() {
+                    if !s.contains(&peer) && s.len() < MAX_CONTENT_SOURCES {
+                        s.push(peer);
+                    }
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Keeps the document live (accepting sync) without dialing anyone.
@@ -255,14 +298,18 @@ impl RegistryDoc {
     /// whose content is available, as the pure resolver reads them. Entries
     /// too large or not yet downloaded are skipped.
     pub async fn entries(&self, prefix: &str) -> Result<Vec<DocEntry>, RegistryError> {
-        let stream = self.doc.get_many(Query::key_prefix(prefix.as_bytes().to_vec())).await.map_err(RegistryError::docs)?;
+        let stream = self.doc.get_many(Query::key_prefix(prefix.as_bytes())).await.map_err(RegistryError::docs)?;
         tokio::pin!(stream);
-        let mut out = Vec::new();
+        let mut rows = Vec::new();
         while let Some(entry) = stream.next().await {
-            let entry = entry.map_err(RegistryError::docs)?;
-            if out.len() >= MAX_ENTRIES_PER_READ {
+            rows.push(entry.map_err(RegistryError::docs)?);
+            if rows.len() >= MAX_ENTRIES_PER_READ {
                 break;
             }
+        }
+        self.fetch_missing(&rows).await;
+        let mut out = Vec::with_capacity(rows.len());
+        for entry in rows {
             let Some(value) = self.content(entry.content_hash(), entry.content_len()).await? else {
                 continue;
             };
@@ -276,11 +323,59 @@ impl RegistryDoc {
         Ok(out)
     }
 
+    /// A shared registry's `_aster/config/<name>` value: the newest one
+    /// written by an author the registry's ACL trusts (§2.8; every author
+    /// while no writers list exists), so an untrusted writer cannot change
+    /// everyone's lease timing or gossip topic.
+    pub async fn config(&self, name: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        let key = aster_proto::registry::keys::config_key(name).map_err(RegistryError::key)?;
+        let entries = self.entries("_aster/").await?;
+        let acl = aster_proto::registry::RegistryAcl::from_entries(&entries, None);
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.key == key.as_bytes() && acl.is_trusted_writer(&e.author))
+            .max_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| b.author.cmp(&a.author)))
+            .map(|e| e.value))
+    }
+
     /// The newest value any author wrote under `key`.
     pub async fn latest(&self, key: &str) -> Result<Option<Vec<u8>>, RegistryError> {
         let mut entries = self.entries(key).await?;
         entries.retain(|e| e.key == key.as_bytes());
         Ok(entries.into_iter().max_by_key(|e| e.timestamp).map(|e| e.value))
+    }
+
+    /// Fetches, from the peers this replica was joined from, the content of
+    /// `rows` that is not here (bounded in count and time; what does not
+    /// arrive is skipped by the reader).
+    async fn fetch_missing(&self, rows: &[iroh_docs::Entry]) {
+        let sources = self.sources.lock().map(|s| s.clone()).unwrap_or_default();
+        if sources.is_empty() {
+            return;
+        }
+        let mut missing = Vec::new();
+        for e in rows {
+            let len = e.content_len();
+            if len > 0 && len <= MAX_ENTRY_VALUE_LEN && !self.node.blobs().has(e.content_hash()).await.unwrap_or(true) {
+                missing.push(e.content_hash());
+            }
+            if missing.len() >= MAX_FETCHES_PER_READ {
+                break;
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        let downloader = self.node.blobs().downloader(self.node.endpoint());
+        let fetches = missing.into_iter().map(|hash| {
+            let request = downloader.download(iroh_blobs::HashAndFormat::raw(hash), sources.clone());
+            async move {
+                if let Err(e) = request.await {
+                    debug!(%hash, error = %e, "registry content not fetched");
+                }
+            }
+        });
+        let _ = tokio::time::timeout(CONTENT_FETCH_WAIT, futures_util::future::join_all(fetches)).await;
     }
 
     async fn content(&self, hash: iroh_blobs::Hash, len: u64) -> Result<Option<Vec<u8>>, RegistryError> {

@@ -19,6 +19,29 @@ pub struct RegistryHost {
     node: RegistryNode,
     doc: RegistryDoc,
     router: Router,
+    repair: tokio::task::JoinHandle<()>,
+}
+
+/// How often the host looks for values it holds entries for but not content.
+const REPAIR_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The host is where members meet, so it must hold every value, not just
+/// every entry: an entry can reach it through a member that cannot serve
+/// the content (a closed producer refuses other producers). Reading the
+/// document fetches what is missing from every member seen.
+async fn repair(doc: RegistryDoc) {
+    loop {
+        tokio::time::sleep(REPAIR_INTERVAL).await;
+        if let Err(e) = doc.entries("").await {
+            tracing::debug!(error = %e, "registry host repair pass failed");
+        }
+    }
+}
+
+impl Drop for RegistryHost {
+    fn drop(&mut self) {
+        self.repair.abort();
+    }
 }
 
 impl std::fmt::Debug for RegistryHost {
@@ -42,7 +65,8 @@ impl RegistryHost {
         let node = RegistryNode::spawn(&endpoint, storage).await?;
         let router = node.install(Router::builder(endpoint)).spawn();
         let doc = own_doc(&node).await?;
-        Ok(RegistryHost { node, doc, router })
+        let repair = tokio::spawn(repair(doc.clone()));
+        Ok(RegistryHost { node, doc, router, repair })
     }
 
     /// Sets the lease timing every member reads (`_aster/config/lease_*`).
@@ -69,6 +93,7 @@ impl RegistryHost {
     }
 
     pub async fn shutdown(self) {
+        self.repair.abort();
         let _ = self.router.shutdown().await;
     }
 }

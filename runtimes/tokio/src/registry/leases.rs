@@ -26,8 +26,7 @@ use crate::net::now_ms;
 /// so every member of a document derives the same topic without
 /// configuration.
 pub async fn gossip_topic(doc: &RegistryDoc) -> Result<TopicId, RegistryError> {
-    let key = keys::config_key(keys::CONFIG_GOSSIP_TOPIC).map_err(RegistryError::key)?;
-    if let Some(value) = doc.latest(&key).await? {
+    if let Some(value) = doc.config(keys::CONFIG_GOSSIP_TOPIC).await? {
         let text = String::from_utf8_lossy(&value);
         let mut bytes = [0u8; 32];
         if hex::decode_to_slice(text.trim(), &mut bytes).is_ok() {

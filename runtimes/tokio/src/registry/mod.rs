@@ -94,14 +94,12 @@ pub async fn lease_config(doc: &RegistryDoc) -> Result<aster_proto::registry::Le
     let read = |bytes: Option<Vec<u8>>| -> Option<i64> {
         let text = String::from_utf8(bytes?).ok()?;
         let secs: f64 = text.trim().parse().ok()?;
-        (secs.is_finite() && secs > 0.0 && secs <= 86_400.0).then(|| (secs * 1000.0) as i64)
+        (secs.is_finite() && secs > 0.0 && secs <= 86_400.0).then_some((secs * 1000.0) as i64)
     };
-    let duration_key = keys::config_key(CONFIG_LEASE_DURATION_S).map_err(RegistryError::key)?;
-    let refresh_key = keys::config_key(CONFIG_LEASE_REFRESH_INTERVAL_S).map_err(RegistryError::key)?;
-    if let Some(ms) = read(doc.latest(&duration_key).await?) {
+    if let Some(ms) = read(doc.config(CONFIG_LEASE_DURATION_S).await?) {
         timing.lease_duration_ms = ms;
     }
-    if let Some(ms) = read(doc.latest(&refresh_key).await?) {
+    if let Some(ms) = read(doc.config(CONFIG_LEASE_REFRESH_INTERVAL_S).await?) {
         timing.refresh_interval_ms = ms;
     }
     if timing.refresh_interval_ms >= timing.lease_duration_ms {

@@ -287,6 +287,11 @@ impl ServerBuilder {
         let mut leases = None;
         let mut shared_doc = None;
         if let (Some(r), Some(ticket)) = (&registry, &self.registry.shared) {
+            if let Ok(t) = iroh_docs::DocTicket::from_str(ticket.trim()) {
+                for node in &t.nodes {
+                    keeper.allow_registry_peer(&node.id.to_string());
+                }
+            }
             let (doc, keeper) = join_shared_registry(r, ticket, &shared.services, &endpoint).await?;
             shared_doc = Some(doc);
             leases = Some(keeper);
@@ -378,7 +383,14 @@ async fn join_shared_registry(
         .map(|s| {
             let d = s.descriptor();
             let mut spec = LeaseSpec::new(&endpoint.id().to_string(), &d.contract_id().to_hex(), d.name, d.version);
-            spec.serialization_modes = d.effective_modes().iter().map(|m| lease_mode_name(*m).to_owned()).collect();
+            let mut modes: Vec<String> = Vec::new();
+            for m in d.effective_modes() {
+                let name = lease_mode_name(*m).to_owned();
+                if !modes.contains(&name) {
+                    modes.push(name);
+                }
+            }
+            spec.serialization_modes = modes;
             spec.direct_addrs = addr.ip_addrs().map(|a| a.to_string()).collect();
             spec.relay_url = addr.relay_urls().next().map(|u| u.to_string());
             spec.language_runtime = Some(format!("rust/{}", env!("CARGO_PKG_VERSION")));
