@@ -300,3 +300,35 @@ async fn closed_producers_in_a_shared_registry_serve_only_credentialed_consumers
     b.shutdown().await;
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_committed_manifest_with_another_contract_id_stops_the_server() {
+    let dir = std::env::temp_dir().join(format!("aster-manifest-guard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("manifest.json");
+    let start = || Server::builder().service(WhoServer::new(WhoImpl::new("m"))).loopback().dev_mode().no_registry().check_manifest(&path);
+
+    // No file: fine. The server's own manifests, committed: fine.
+    let server = start().bind().await.expect("no committed manifest");
+    let manifests = server.manifests();
+    assert_eq!(manifests.len(), 1);
+    std::fs::write(&path, manifests[0].to_json()).expect("write");
+    server.shutdown().await;
+    start().bind().await.expect("matching manifest").shutdown().await;
+
+    // An interface change that was not regenerated: refused, loudly.
+    let mut stale = manifests[0].clone();
+    stale.contract_id = "ab".repeat(32);
+    std::fs::write(&path, format!("[{}]", stale.to_json())).expect("write");
+    match start().bind().await {
+        Err(aster::ServerError::ContractDrift { service, committed, .. }) => {
+            assert_eq!(service, "Who");
+            assert_eq!(committed, "ab".repeat(32));
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a drifted contract must not start"),
+    }
+    std::fs::write(&path, "{not json").expect("write");
+    assert!(matches!(start().bind().await, Err(aster::ServerError::Manifest { .. })));
+    let _ = std::fs::remove_dir_all(&dir);
+}

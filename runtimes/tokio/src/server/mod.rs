@@ -57,6 +57,13 @@ pub enum ServerError {
     Trust(String),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error("committed manifest {path}: {reason}")]
+    Manifest { path: String, reason: String },
+    #[error(
+        "{service} v{version}: contract {live} differs from the committed manifest's {committed} ({path}); \
+         regenerate it (`aster contract gen`) if the interface change is intended"
+    )]
+    ContractDrift { service: String, version: i32, live: String, committed: String, path: String },
 }
 
 /// State shared by every connection and stream of a server.
@@ -107,6 +114,7 @@ pub struct ServerBuilder {
     trust: TrustConfig,
     protocols: Vec<Box<dyn FnOnce(RouterBuilder) -> RouterBuilder + Send>>,
     registry: RegistryOptions,
+    manifest_check: Option<std::path::PathBuf>,
 }
 
 /// What the server does with the registry.
@@ -222,6 +230,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Refuses to start if the manifest file at `path` (what `aster contract
+    /// gen` writes, e.g. `.aster/manifest.json`) exists and names another
+    /// contract id for one of the services: an interface changed without
+    /// the committed contract being regenerated. A missing file is fine.
+    pub fn check_manifest(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.manifest_check = Some(path.into());
+        self
+    }
+
     /// Adds another protocol to the endpoint's router (blobs, docs, ...).
     pub fn protocol(mut self, alpn: &'static [u8], handler: impl ProtocolHandler) -> Self {
         self.protocols.push(Box::new(move |r| r.accept(alpn, handler)));
@@ -232,6 +249,9 @@ impl ServerBuilder {
     pub async fn bind(self) -> Result<Server, ServerError> {
         if self.services.is_empty() {
             return Err(ServerError::NoServices);
+        }
+        if let Some(path) = &self.manifest_check {
+            check_committed_manifest(path, &self.services)?;
         }
         let table = Arc::new(ServiceTable::new(self.services.iter().map(|s| s.descriptor().spec()).collect())?);
         let mut salt = [0u8; 32];
@@ -310,6 +330,35 @@ impl ServerBuilder {
             withdraw_grace: self.registry.withdraw_grace,
         })
     }
+}
+
+/// The startup guard of [`ServerBuilder::check_manifest`].
+fn check_committed_manifest(path: &std::path::Path, services: &[Arc<dyn Service>]) -> Result<(), ServerError> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(ServerError::Manifest { path: shown, reason: e.to_string() }),
+    };
+    let committed = aster_proto::contract::manifest::Manifest::from_json_many(&text)
+        .map_err(|e| ServerError::Manifest { path: shown.clone(), reason: e.to_string() })?;
+    for s in services {
+        let d = s.descriptor();
+        let live = d.contract_id().to_hex();
+        let same_service = |m: &&aster_proto::contract::manifest::Manifest| m.service == d.name && m.version == i64::from(d.version);
+        if let Some(m) = committed.iter().find(same_service) {
+            if m.contract_id != live {
+                return Err(ServerError::ContractDrift {
+                    service: d.name.to_owned(),
+                    version: d.version,
+                    live,
+                    committed: m.contract_id.clone(),
+                    path: shown,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The registry pieces a server started.
@@ -446,6 +495,7 @@ impl Server {
             trust: TrustConfig::default(),
             protocols: Vec::new(),
             registry: RegistryOptions::default(),
+            manifest_check: None,
         }
     }
 
@@ -500,6 +550,12 @@ impl Server {
     /// The `aster1…` address to hand to clients.
     pub fn ticket(&self) -> String {
         ticket_of(&self.addr())
+    }
+
+    /// The manifest of every service (what the registry publishes), e.g.
+    /// to write with `Manifest::to_json`.
+    pub fn manifests(&self) -> Vec<aster_proto::contract::manifest::Manifest> {
+        self.shared.services.iter().map(|s| s.manifest()).collect()
     }
 
     /// What admission tells consumers about each service.
