@@ -40,6 +40,22 @@ pub struct CallArgs {
     /// A node secret key file to call as (default: a fresh identity).
     #[arg(long)]
     key: Option<std::path::PathBuf>,
+    /// The credential to present at admission: a credential JSON file
+    /// (`aster trust sign`) or an `.aster-identity` file (`aster enroll
+    /// node`), whose node key the call then uses (the credential is bound
+    /// to it), so it does not combine with --key.
+    #[arg(long, value_name = "PATH")]
+    rcan: Option<std::path::PathBuf>,
+}
+
+/// Whether `path` is an `.aster-identity` file with a `[node]` key (a JSON
+/// credential file has none).
+fn carries_node_key(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .filter(|text| !text.trim_start().starts_with('{'))
+        .and_then(|text| aster::proto::trust::IdentityFile::parse(&text).ok())
+        .is_some_and(|identity| identity.node.secret_key.is_some())
 }
 
 /// Requests read from stdin, one JSON value per line.
@@ -97,10 +113,24 @@ pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.key {
         builder = builder.secret_key(aster::net::read_secret_key(path)?);
     }
+    if let Some(path) = &args.rcan {
+        if args.key.is_some() && carries_node_key(path) {
+            bail!("{} carries its own node key (its credential is bound to it): drop --key", path.display());
+        }
+        builder = builder.credential_file(path)?;
+    }
     let client = match builder.connect(&args.address).await {
         Ok(c) => c,
         Err(aster::ClientError::Denied { peer }) => {
-            eprintln!("error: admission denied by {peer} (no credential, or one it does not accept)");
+            match &args.rcan {
+                None => eprintln!("error: admission denied by {peer} (no credential: pass one with --rcan)"),
+                Some(path) => eprintln!(
+                    "error: admission denied by {peer}: it does not accept the credential in {} \
+                     (another root key, expired, bound to another endpoint, a used one-time credential, \
+                     or altered)",
+                    path.display()
+                ),
+            }
             return Ok(StatusCode::PermissionDenied as u8);
         }
         Err(e) => {

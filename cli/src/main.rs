@@ -1,8 +1,12 @@
 //! `aster`: call services, make node keys, run a local demo.
 
 mod call;
+mod contract;
 mod demo;
+mod enroll;
 mod keygen;
+mod registry;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -25,6 +29,19 @@ enum Command {
     Keygen(keygen::KeygenArgs),
     /// Starts a Mission Control server on loopback and calls every method.
     Demo,
+    /// Offline trust management: the root key pair and signed credentials
+    /// (the reference's `aster trust keygen|sign`).
+    Trust(trust::TrustArgs),
+    /// Enrolls a node: node identity plus a signed credential in one
+    /// `.aster-identity` file (the reference's `aster enroll node`).
+    Enroll(enroll::EnrollArgs),
+    /// Shared registries: host one, list one, resolve a service in one.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// Contract manifests and generated clients (the reference's `aster
+    /// contract gen | gen-client`).
+    #[command(subcommand)]
+    Contract(contract::ContractCommand),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +64,10 @@ fn main() -> ExitCode {
             Command::Call(args) => call::run(args).await,
             Command::Keygen(args) => keygen::run(args).map(|()| 0),
             Command::Demo => demo::run().await.map(|()| 0),
+            Command::Trust(args) => trust::run(args),
+            Command::Enroll(args) => enroll::run(args),
+            Command::Registry(command) => registry::run(command).await,
+            Command::Contract(command) => contract::run(command).await,
         }
     });
     match result {
