@@ -185,3 +185,40 @@ mod json_mode {
         assert_eq!(codec::decode_json::<K>(&bytes).unwrap(), k);
     }
 }
+
+// A user type named like the macros' internals, and lowercase variants:
+// both must compile without warnings or shadowing.
+mod macro_hygiene {
+    use aster_proto::{wire_enum, wire_struct};
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Field {
+        pub name: String,
+    }
+    wire_struct!(Field, "h/Field", { name: String => "name" });
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq)]
+    #[allow(non_camel_case_types)]
+    pub enum Ordinal {
+        #[default]
+        first,
+        second,
+    }
+    wire_enum!(Ordinal, "h/Ordinal", { first, second });
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Holder {
+        pub field: Field,
+        pub fields: Vec<Field>,
+        pub ordinal: Ordinal,
+    }
+    wire_struct!(Holder, "h/Holder", { field: Field => "field", fields: Vec<Field> => "fields", ordinal: Ordinal => "ordinal" });
+
+    #[test]
+    fn round_trips() {
+        let h = Holder { field: Field { name: "a".into() }, fields: vec![Field::default()], ordinal: Ordinal::second };
+        let mut bytes = bytes::BytesMut::new();
+        aster_proto::xlang::encode_into(&h, &mut bytes);
+        assert_eq!(aster_proto::xlang::decode::<Holder>(&bytes).expect("decodes"), h);
+    }
+}

@@ -499,8 +499,8 @@ macro_rules! wire_struct {
             #[allow(unused_variables)]
             fn write_field_at(&self, index: usize, w: &mut $crate::xlang::XlangWriter<'_, '_>) {
                 #[allow(non_camel_case_types, dead_code)]
-                enum Field { $($field),* }
-                $(if index == Field::$field as usize {
+                enum __AsterFieldIndex { $($field),* }
+                $(if index == __AsterFieldIndex::$field as usize {
                     $crate::xlang::write_field(&self.$field, w);
                     return;
                 })*
@@ -512,10 +512,10 @@ macro_rules! wire_struct {
                 order: &[usize],
             ) -> ::core::result::Result<Self, $crate::xlang::DecodeError> {
                 #[allow(non_camel_case_types, dead_code)]
-                enum Field { $($field),* }
+                enum __AsterFieldIndex { $($field),* }
                 $(let mut $field: ::core::option::Option<$fty> = None;)*
                 for &i in order {
-                    $(if i == Field::$field as usize {
+                    $(if i == __AsterFieldIndex::$field as usize {
                         $field = Some($crate::xlang::read_field(r)?);
                         continue;
                     })*
@@ -581,21 +581,21 @@ macro_rules! wire_enum {
                 describe: || $crate::xlang::TypeDesc::Enum(&[stringify!($first), $(stringify!($variant)),*]),
             });
             fn write_raw(&self, w: &mut $crate::xlang::XlangWriter<'_, '_>) {
-                #[allow(dead_code)]
-                enum Ordinal { $first, $($variant),* }
-                let ordinal = match self { <$t>::$first => Ordinal::$first as u32, $(<$t>::$variant => Ordinal::$variant as u32),* };
+                #[allow(dead_code, non_camel_case_types)]
+                enum __AsterOrdinal { $first, $($variant),* }
+                let ordinal = match self { <$t>::$first => __AsterOrdinal::$first as u32, $(<$t>::$variant => __AsterOrdinal::$variant as u32),* };
                 $crate::xlang::XBufMut::put_var_u32(w.buf, ordinal);
             }
             fn read_raw(
                 r: &mut $crate::xlang::XlangReader<'_>,
             ) -> ::core::result::Result<Self, $crate::xlang::DecodeError> {
-                #[allow(dead_code)]
-                enum Ordinal { $first, $($variant),* }
+                #[allow(dead_code, non_camel_case_types)]
+                enum __AsterOrdinal { $first, $($variant),* }
                 let ordinal = r.r.var_u32()?;
-                if ordinal == Ordinal::$first as u32 {
+                if ordinal == __AsterOrdinal::$first as u32 {
                     return Ok(<$t>::$first);
                 }
-                $(if ordinal == Ordinal::$variant as u32 {
+                $(if ordinal == __AsterOrdinal::$variant as u32 {
                     return Ok(<$t>::$variant);
                 })*
                 Err($crate::xlang::DecodeError::BadEnumOrdinal { tag: $tag.into(), ordinal })
