@@ -4,16 +4,49 @@
 //! public key. iroh finds a path to that key (direct UDP, hole punching,
 //! relay) and the QUIC handshake proves both identities.
 //!
-//! ```ignore
-//! #[derive(Debug, Clone, Default, aster::WireType)]
+//! ```
+//! use aster::{CallContext, Client, Server, Status, WireType};
+//!
+//! #[derive(Debug, Clone, Default, WireType)]
 //! #[wire(tag = "mission/StatusRequest")]
-//! pub struct StatusRequest { pub agent_id: String }
+//! pub struct StatusRequest {
+//!     pub agent_id: String,
+//! }
+//!
+//! #[derive(Debug, Clone, Default, WireType)]
+//! #[wire(tag = "mission/StatusResponse")]
+//! pub struct StatusResponse {
+//!     pub agent_id: String,
+//!     pub status: String,
+//! }
 //!
 //! #[aster::service(name = "MissionControl", version = 1, rename_all = "camelCase")]
 //! pub trait MissionControl {
-//!     #[rpc]
+//!     #[rpc(timeout = 5.0, idempotent)]
 //!     async fn get_status(&self, ctx: CallContext, req: StatusRequest) -> Result<StatusResponse, Status>;
 //! }
+//!
+//! struct Control;
+//!
+//! impl MissionControl for Control {
+//!     async fn get_status(&self, _ctx: CallContext, req: StatusRequest) -> Result<StatusResponse, Status> {
+//!         Ok(StatusResponse { agent_id: req.agent_id, status: "running".into() })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A server on loopback (relay and address lookup off), open for the demo.
+//! let server = Server::builder().service(MissionControlServer::new(Control)).loopback().dev_mode().bind().await?;
+//! // Any peer can dial it by its `aster1…` address (its key plus hints).
+//! let client = Client::builder().loopback().connect(&server.ticket()).await?;
+//! let mc = MissionControlClient::new(client.clone());
+//! let answer = mc.get_status(StatusRequest { agent_id: "edge-7".into() }).await?;
+//! assert_eq!(answer.status, "running");
+//! client.close().await;
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! The protocol itself lives in [`proto`] (sans-IO); this crate owns the

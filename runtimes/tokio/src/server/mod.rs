@@ -1,12 +1,15 @@
 //! The server: services on an iroh endpoint, reachable by its public key.
 //!
-//! ```ignore
+//! Building one (see the crate docs for a service and a client call):
+//!
+//! ```text
 //! let server = Server::builder()
 //!     .service(MissionControlServer::new(Control::default()))
-//!     .network(NetworkMode::loopback())
+//!     .root_pubkey(root)                  // closed gate: credentials signed by this key
+//!     .registry_storage("/var/lib/aster") // registry survives restarts
 //!     .bind()
 //!     .await?;
-//! println!("{}", server.ticket());
+//! println!("{}", server.ticket());        // the aster1… address to hand out
 //! ```
 //!
 //! `aster/1` and the admission ALPNs are served through iroh's `Router`, so
