@@ -1,5 +1,6 @@
 //! `aster demo`: a Mission Control server on loopback, called from the same
-//! process over real QUIC: every pattern, a session, and a dynamic JSON call.
+//! process over real QUIC: every pattern, a session, the registry (manifest
+//! and a typeless XLANG call), and JSON mode.
 
 use std::time::Duration;
 
@@ -66,8 +67,25 @@ pub async fn run() -> anyhow::Result<()> {
         println!("runCommand     -> {}", r?.stdout.trim_end());
     }
 
-    let json = client.call_json("MissionControl", "getStatus", serde_json::json!({"agent_id": "json-agent"})).await?;
-    println!("JSON getStatus -> {json}");
+    // The registry: the server published its contracts; read the manifest and
+    // call with no Rust types at all (JSON in, XLANG on the wire, JSON out).
+    let manifest = client.manifest("MissionControl").await?;
+    let methods: Vec<&str> = manifest.methods.iter().map(|m| m.name.as_str()).collect();
+    println!("registry       -> {} v{} contract {}… methods {methods:?}", manifest.service, manifest.version, &manifest.contract_id[..16]);
+    let dynamic = client.call_json("MissionControl", "getStatus", serde_json::json!({"agent_id": "dynamic-agent"})).await?;
+    println!("dynamic call   -> {dynamic}");
+    let json = client
+        .call_json_with(
+            "MissionControl",
+            "getStatus",
+            aster::proto::call::Pattern::Unary,
+            aster::JsonInput::One(serde_json::json!({"agent_id": "json-agent"})),
+            aster::CallOptions::new().mode(aster::proto::codec::SerializationMode::Json),
+        )
+        .await?;
+    if let aster::JsonOutput::One(v) = json {
+        println!("JSON mode      -> {v}");
+    }
 
     client.close().await;
     server.shutdown().await;
