@@ -33,6 +33,8 @@ const CONTENT_FETCH_WAIT: Duration = Duration::from_secs(2);
 const CONTENT_WAIT: Duration = Duration::from_secs(3);
 /// How often that wait looks.
 const CONTENT_POLL: Duration = Duration::from_millis(50);
+/// Ambiguous rounds (close raced) retried before one is taken as done.
+const MAX_CLOSE_RACES: u32 = 3;
 /// Pause before asking again after a failed sync round.
 const SYNC_RETRY_DELAY: Duration = Duration::from_millis(200);
 /// How iroh-docs 0.101 spells a failure of only the connection close at
@@ -160,6 +162,7 @@ impl RegistryDoc {
         let namespace = self.doc.id();
         let outcome = tokio::time::timeout(wait, async {
             let mut synced = false;
+            let mut close_races = 0;
             let mut last_error = None;
             // After a failed round nothing may follow (the other side's
             // round can find nothing to report): ask again, a bit later.
@@ -182,12 +185,21 @@ impl RegistryDoc {
                                 synced = true;
                                 retry_at = None;
                             }
-                            // iroh-docs reports the round as failed when only the
-                            // closing handshake did (the peer hung up first); the
-                            // exchange itself completed, and its downloads follow.
+                            // iroh-docs reports a round as failed when only its
+                            // closing handshake did. That is ambiguous: the exchange
+                            // may have completed, or the peer may have refused it
+                            // because its own round towards us is still running (and
+                            // carries the entries). Ask again a few times; a round
+                            // that runs alone answers cleanly. If the close keeps
+                            // racing (it does for some empty documents), take it.
                             Err(e) if e.starts_with(CLOSE_ERROR_PREFIX) => {
-                                debug!(%namespace, "registry sync done (close raced)");
-                                synced = true;
+                                close_races += 1;
+                                if close_races >= MAX_CLOSE_RACES {
+                                    debug!(%namespace, "registry sync done (close raced)");
+                                    synced = true;
+                                } else {
+                                    retry_at = Some(tokio::time::Instant::now() + SYNC_RETRY_DELAY);
+                                }
                             }
                             Err(e) => {
                                 debug!(%namespace, error = %e, "registry sync round failed; retrying");
