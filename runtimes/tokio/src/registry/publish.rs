@@ -27,6 +27,9 @@ const NAMESPACE_FILE: &str = "registry-namespace";
 /// reference's name: `aster-collection/` + the first 16 hex digits).
 const TAG_PREFIX: &str = "aster-collection/";
 
+/// Longest a bundle download may take.
+const BUNDLE_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One service to publish.
 #[derive(Debug, Clone)]
 pub struct Publication {
@@ -157,7 +160,12 @@ pub async fn fetch_bundle(
         CollectionFormat::Index => HashAndFormat::hash_seq(root),
         CollectionFormat::Raw => HashAndFormat::raw(root),
     };
-    store.downloader(node.endpoint()).download(format, providers).await.map_err(RegistryError::blobs)?;
+    // Bounded in time: the size caps below apply once the blobs are here,
+    // so a provider cannot keep us downloading for ever (spec §8.4).
+    tokio::time::timeout(BUNDLE_FETCH_TIMEOUT, store.downloader(node.endpoint()).download(format, providers))
+        .await
+        .map_err(|_| RegistryError::Blobs(format!("bundle download took longer than {BUNDLE_FETCH_TIMEOUT:?}")))?
+        .map_err(RegistryError::blobs)?;
     let entries: Vec<(String, Vec<u8>)> = match artifact.collection_format {
         CollectionFormat::Raw => {
             let bytes = store.get_bytes(root).await.map_err(RegistryError::blobs)?;
