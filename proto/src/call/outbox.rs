@@ -44,12 +44,7 @@ impl Outbox {
 
     /// A pre-encoded payload (dynamic callers): compressed like a typed one.
     pub fn raw_message(&mut self, payload: &[u8], mode: SerializationMode) -> Result<(), FrameError> {
-        if !mode.is_json() && payload.len() > crate::limits::COMPRESSION_THRESHOLD {
-            let packed = codec::compress::compress(payload);
-            frame::encode_frame(Flags::COMPRESSED, &packed, &mut self.buf)
-        } else {
-            frame::encode_frame(Flags::NONE, payload, &mut self.buf)
-        }
+        codec::encode_payload_frame(payload, mode, &mut self.buf)
     }
 
     pub fn protocol<M: ProtocolMessage>(&mut self, flags: Flags, msg: &M, form: MessageForm) {

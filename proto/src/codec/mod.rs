@@ -101,9 +101,11 @@ impl PayloadError {
     }
 }
 
-/// Appends one DATA frame carrying `value` in `mode`: XLANG payloads over
-/// 4096 bytes are zstd-compressed (COMPRESSED flag); JSON payloads never are,
-/// as with the reference.
+/// Appends one DATA frame carrying `value` in `mode` (spec §4.3): an XLANG
+/// payload over 4096 bytes is zstd-compressed (COMPRESSED flag) when that
+/// makes it smaller, and sent as is otherwise; JSON payloads never are, as
+/// with the reference. The payload is serialized straight into `out` and,
+/// if compressed, replaced there: no intermediate buffer.
 pub fn encode_message_frame<T: Message>(
     value: &T,
     mode: SerializationMode,
@@ -115,12 +117,21 @@ pub fn encode_message_frame<T: Message>(
         return finish_frame(at, out);
     }
     xlang::encode_into(value, out);
-    let len = out.len() - at - 5;
-    if len > COMPRESSION_THRESHOLD {
-        let packed = compress::compress(&out[at + 5..]);
-        out.truncate(at + 5);
+    let start = at + 5;
+    if out.len() - start > COMPRESSION_THRESHOLD && compress::compress_tail_if_smaller(out, start) {
         out[at + 4] = Flags::COMPRESSED.bits();
-        out.extend_from_slice(&packed);
+    }
+    finish_frame(at, out)
+}
+
+/// Appends one DATA frame carrying a payload already serialized in `mode`
+/// (dynamic callers), by the rule of [`encode_message_frame`].
+pub fn encode_payload_frame(payload: &[u8], mode: SerializationMode, out: &mut BytesMut) -> Result<(), FrameError> {
+    let at = begin_frame(Flags::NONE, out);
+    if !mode.is_json() && payload.len() > COMPRESSION_THRESHOLD && compress::compress_into_if_smaller(payload, out) {
+        out[at + 4] = Flags::COMPRESSED.bits();
+    } else {
+        out.extend_from_slice(payload);
     }
     finish_frame(at, out)
 }
@@ -163,5 +174,62 @@ pub fn payload_bytes(payload: Bytes, flags: Flags) -> Result<Bytes, PayloadError
         Ok(Bytes::from(compress::decompress(&payload)?))
     } else {
         Ok(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::FrameDecoder;
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    struct Blob {
+        data: Vec<u8>,
+    }
+    crate::wire_struct!(Blob, "test/Blob", { data: Vec<u8> => "data" });
+
+    /// xorshift: bytes zstd cannot shrink.
+    fn noise(len: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn one_frame(buf: &[u8]) -> crate::frame::Frame {
+        let mut d = FrameDecoder::new();
+        d.push(buf).unwrap();
+        let f = d.next_frame().unwrap().unwrap();
+        assert!(d.next_frame().unwrap().is_none());
+        f
+    }
+
+    /// Spec §4.3: above 4096 bytes, compressed only when that shrinks the
+    /// payload; either way the receiver gets the message back.
+    #[test]
+    fn large_payloads_compress_only_when_smaller() {
+        for (data, compressed) in [(vec![7u8; 5000], true), (noise(5000), false), (noise(1 << 20), false), (vec![1u8; 4000], false)] {
+            let value = Blob { data };
+            let mut out = BytesMut::from(&b"prefix"[..]);
+            encode_message_frame(&value, SerializationMode::Xlang, &mut out).unwrap();
+            assert_eq!(&out[..6], b"prefix");
+            let f = one_frame(&out[6..]);
+            assert_eq!(f.flags.contains(Flags::COMPRESSED), compressed, "{} bytes", value.data.len());
+            assert_eq!(decode_message::<Blob>(&f.payload, f.flags, SerializationMode::Xlang).unwrap(), value);
+            // Same frame from the pre-encoded path.
+            let mut raw = BytesMut::new();
+            encode_payload_frame(&xlang::to_bytes(&value), SerializationMode::Xlang, &mut raw).unwrap();
+            assert_eq!(raw, out[6..]);
+        }
+        // JSON is never compressed.
+        let value = Blob { data: vec![7u8; 5000] };
+        let mut out = BytesMut::new();
+        encode_message_frame(&value, SerializationMode::Json, &mut out).unwrap();
+        assert_eq!(one_frame(&out).flags, Flags::NONE);
     }
 }

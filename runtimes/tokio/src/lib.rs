@@ -60,6 +60,7 @@ pub mod net;
 pub mod registry;
 pub mod server;
 pub mod trust;
+mod timer;
 
 pub use aster_macros::{WireType, service};
 pub use aster_proto as proto;

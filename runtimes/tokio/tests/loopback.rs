@@ -35,12 +35,17 @@ pub trait Echo {
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
     #[client_stream]
     async fn count(&self, reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status>;
+    /// An endless stream of 1 KiB messages, ready as fast as they are taken.
+    #[server_stream]
+    async fn flood(&self, req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status>;
 }
 
 #[derive(Default)]
 struct EchoImpl {
     slow_started: Arc<AtomicUsize>,
     slow_dropped: Arc<AtomicUsize>,
+    flood_produced: Arc<AtomicUsize>,
+    flood_dropped: Arc<AtomicUsize>,
 }
 
 struct DropFlag(Arc<AtomicUsize>);
@@ -83,6 +88,16 @@ impl Echo for EchoImpl {
             }
         }
         Ok(EchoResponse { reply: n.to_string() })
+    }
+    async fn flood(&self, _req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status> {
+        let produced = self.flood_produced.clone();
+        let flag = DropFlag(self.flood_dropped.clone());
+        let reply = "f".repeat(1024);
+        Ok(Box::pin(futures_util::stream::repeat_with(move || {
+            let _alive = &flag;
+            produced.fetch_add(1, Ordering::SeqCst);
+            Ok(EchoResponse { reply: reply.clone() })
+        })))
     }
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
         self.slow_started.fetch_add(1, Ordering::SeqCst);
@@ -131,12 +146,15 @@ struct Fixture {
     client: Client,
     slow_dropped: Arc<AtomicUsize>,
     slow_started: Arc<AtomicUsize>,
+    flood_produced: Arc<AtomicUsize>,
+    flood_dropped: Arc<AtomicUsize>,
     closed: Arc<AtomicUsize>,
 }
 
 async fn fixture() -> Fixture {
     let echo = EchoImpl::default();
     let (slow_started, slow_dropped) = (echo.slow_started.clone(), echo.slow_dropped.clone());
+    let (flood_produced, flood_dropped) = (echo.flood_produced.clone(), echo.flood_dropped.clone());
     let closed = Arc::new(AtomicUsize::new(0));
     let c = closed.clone();
     let server = Server::builder()
@@ -150,7 +168,7 @@ async fn fixture() -> Fixture {
         .await
         .expect("server binds");
     let client = Client::builder().loopback().connect(&server.ticket()).await.expect("client connects");
-    Fixture { server, client, slow_dropped, slow_started, closed }
+    Fixture { server, client, slow_dropped, slow_started, flood_produced, flood_dropped, closed }
 }
 
 fn req(m: &str) -> EchoRequest {
@@ -219,6 +237,39 @@ async fn errors_metadata_deadlines_and_cancellation() {
     }
     assert_eq!(f.slow_started.load(Ordering::SeqCst), 2);
     assert_eq!(f.slow_dropped.load(Ordering::SeqCst), 2, "both abandoned handlers were dropped");
+    f.server.shutdown().await;
+}
+
+/// A server stream whose reader stops: the handler's stream is held back (the
+/// server pulls only what QUIC flow control lets it write, batching or not),
+/// and dropping the reader cancels the call, dropping the handler's stream.
+#[tokio::test]
+async fn slow_stream_reader_holds_the_server_back() {
+    let f = fixture().await;
+    let echo = EchoClient::new(f.client.clone());
+    let mut items = echo.flood(req("")).await.unwrap();
+    for _ in 0..100 {
+        assert_eq!(items.next().await.unwrap().unwrap().reply.len(), 1024);
+    }
+    // Nobody reads now: production stops once the windows are full.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let stalled = f.flood_produced.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(f.flood_produced.load(Ordering::SeqCst), stalled, "the server went on producing for nobody");
+    // What QUIC buffers (a few MiB) plus one batch: far below an unbounded run.
+    assert!(stalled < 20_000, "{stalled} messages produced for a reader that took 100");
+    // Reading resumes where it stopped.
+    for _ in 0..5_000 {
+        assert_eq!(items.next().await.unwrap().unwrap().reply.len(), 1024);
+    }
+    drop(items);
+    for _ in 0..100 {
+        if f.flood_dropped.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(f.flood_dropped.load(Ordering::SeqCst), 1, "dropping the reader cancelled the call");
     f.server.shutdown().await;
 }
 

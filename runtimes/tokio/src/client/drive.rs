@@ -6,9 +6,14 @@
 //! caller that stops reading stops the reads (QUIC flow control then holds
 //! the server back). Dropping the caller's future or stream cancels the call:
 //! the stream is reset, which the server sees as a cancellation.
+//!
+//! Responses cross the channel in batches (all that one read delivered, up
+//! to [`BATCH_ITEMS`] messages or [`BATCH_BYTES`]): one channel operation and
+//! at most one task wake-up per batch rather than per message.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 
 use aster_proto::Status;
 use aster_proto::call::{ClientCall, ClientEvent};
@@ -21,10 +26,15 @@ use tokio::sync::{mpsc, oneshot};
 use crate::caller::{Inbound, Outbound};
 use crate::handler::{BoxMessage, BoxStream};
 use crate::net::now_ms;
+use crate::timer::DeadlineTimer;
 
 const READ_CHUNK: usize = 256 * 1024;
-/// Response messages buffered ahead of a streaming caller.
-const OUTPUT_BUFFER: usize = 16;
+/// Batches of response messages buffered ahead of a streaming caller.
+const OUTPUT_BATCHES: usize = 4;
+/// Most messages in one batch.
+const BATCH_ITEMS: usize = 64;
+/// A batch takes no more messages once it holds this many payload bytes.
+const BATCH_BYTES: usize = 64 * 1024;
 /// QUIC code for a call abandoned by the client (the reference uses 1).
 const CANCELLED: u32 = 1;
 
@@ -50,13 +60,6 @@ fn map_write_error(e: impl std::fmt::Display) -> Status {
     Status::unavailable(format!("stream write failed: {e}"))
 }
 
-async fn sleep_until_ms(at: Option<u64>) {
-    match at {
-        Some(at) => tokio::time::sleep(std::time::Duration::from_millis(at.saturating_sub(now_ms()))).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// A unary or server-stream request, or a client-stream/bidi request stream.
 pub(crate) async fn run(
     mut call: ClientCall,
@@ -75,16 +78,16 @@ pub(crate) async fn run(
                 return reply.map(|b| (mode, Inbound::Unary(b)));
             }
             flush(&mut call, &mut streams).await?;
-            let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
+            let (tx, rx) = mpsc::channel(OUTPUT_BATCHES);
             tokio::spawn(stream_task(call, streams, None, Output::Stream(tx)));
-            Ok((mode, Inbound::Stream(receiver_stream(rx))))
+            Ok((mode, Inbound::Stream(batch_receiver_stream(rx))))
         }
         Outbound::Stream(requests) => {
             flush(&mut call, &mut streams).await?;
             if pattern.server_streams() {
-                let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
+                let (tx, rx) = mpsc::channel(OUTPUT_BATCHES);
                 tokio::spawn(stream_task(call, streams, Some(requests), Output::Stream(tx)));
-                Ok((mode, Inbound::Stream(receiver_stream(rx))))
+                Ok((mode, Inbound::Stream(batch_receiver_stream(rx))))
             } else {
                 let (tx, rx) = oneshot::channel();
                 tokio::spawn(stream_task(call, streams, Some(requests), Output::One(Some(tx), None)));
@@ -95,8 +98,28 @@ pub(crate) async fn run(
     }
 }
 
+/// The caller's side of a channel of single messages (session streams).
 pub(crate) fn receiver_stream(mut rx: mpsc::Receiver<Result<Bytes, Status>>) -> BoxStream<Result<Bytes, Status>> {
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// A batch of response messages (an error, if any, comes last).
+type Batch = Vec<Result<Bytes, Status>>;
+
+/// The caller's side of a streaming call: messages one by one, taken from
+/// the task's batches.
+fn batch_receiver_stream(mut rx: mpsc::Receiver<Batch>) -> BoxStream<Result<Bytes, Status>> {
+    let mut batch = Batch::new().into_iter();
+    Box::pin(futures_util::stream::poll_fn(move |cx| loop {
+        if let Some(item) = batch.next() {
+            return Poll::Ready(Some(item));
+        }
+        match rx.poll_recv(cx) {
+            Poll::Ready(Some(next)) => batch = next.into_iter(),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        }
+    }))
 }
 
 /// Writes what the call queued.
@@ -117,6 +140,7 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
 async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, Status> {
     flush(call, streams).await?;
     let mut reply = None;
+    let mut timer = DeadlineTimer::default();
     loop {
         while let Some(ev) = call.poll_event() {
             match ev {
@@ -132,6 +156,7 @@ async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, St
             }
         }
         let deadline = call.poll_timeout();
+        timer.arm(deadline);
         tokio::select! {
             r = streams.recv.read_chunk(READ_CHUNK) => match r {
                 Ok(Some(data)) => call.handle_data(&data),
@@ -139,13 +164,16 @@ async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, St
                 Err(iroh::endpoint::ReadError::Reset(code)) => call.handle_reset_code(code.into_inner()),
                 Err(_) => call.handle_reset(),
             },
-            _ = sleep_until_ms(deadline) => call.handle_timeout(now_ms()),
+            _ = timer.wait(), if deadline.is_some() => {
+                timer.fired();
+                call.handle_timeout(now_ms());
+            }
         }
     }
 }
 
 enum Output {
-    Stream(mpsc::Sender<Result<Bytes, Status>>),
+    Stream(mpsc::Sender<Batch>),
     /// Client stream: the single response, delivered with the outcome.
     One(Option<oneshot::Sender<Result<Bytes, Status>>>, Option<Bytes>),
 }
@@ -156,7 +184,7 @@ enum Wake {
     Read(Result<Option<Bytes>, iroh::endpoint::ReadError>),
     Wrote(SendStream, Result<(), Status>),
     Request(Option<BoxMessage>),
-    Room(Option<mpsc::OwnedPermit<Result<Bytes, Status>>>),
+    Room(Option<mpsc::OwnedPermit<Batch>>),
     CallerGone,
     Timer,
 }
@@ -169,8 +197,10 @@ async fn stream_task(
     mut output: Output,
 ) {
     let mut writing: Option<Write> = None;
-    let mut pending: Option<Bytes> = None;
+    // A batch the channel had no room for; reading pauses while it waits.
+    let mut pending: Option<Batch> = None;
     let mut outcome: Option<Status> = None;
+    let mut timer = DeadlineTimer::default();
     loop {
         // Start writing queued bytes when no write is in flight.
         if writing.is_none() {
@@ -186,29 +216,47 @@ async fn stream_task(
                 }
             }
         }
-        while pending.is_none() {
-            match call.poll_event() {
-                Some(ClientEvent::Response(b)) => match &mut output {
-                    Output::Stream(tx) => match tx.try_send(Ok(b)) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(Ok(b))) => pending = Some(b),
-                        Err(_) => call.cancel(),
+        // Hand responses to the caller, a batch at a time.
+        while pending.is_none() && outcome.is_none() {
+            let mut batch = Batch::new();
+            let mut bytes = 0;
+            while batch.len() < BATCH_ITEMS && bytes < BATCH_BYTES {
+                match call.poll_event() {
+                    Some(ClientEvent::Response(b)) => match &mut output {
+                        Output::Stream(_) => {
+                            bytes += b.len();
+                            batch.push(Ok(b));
+                        }
+                        Output::One(_, reply) => *reply = Some(b),
                     },
-                    Output::One(_, reply) => *reply = Some(b),
-                },
-                Some(ClientEvent::Done(status)) => outcome = Some(status),
-                None => break,
+                    Some(ClientEvent::Done(status)) => {
+                        outcome = Some(status);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            if let Output::Stream(tx) = &output {
+                match tx.try_send(batch) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(batch)) => pending = Some(batch),
+                    Err(mpsc::error::TrySendError::Closed(_)) => call.cancel(),
+                }
             }
         }
         if let Some(status) = outcome.take() {
             streams.done = !call.ended_locally();
             match output {
                 Output::Stream(tx) => {
-                    if let Some(b) = pending.take() {
-                        let _ = tx.send(Ok(b)).await;
-                    }
+                    let mut last = pending.take().unwrap_or_default();
                     if !status.is_ok() {
-                        let _ = tx.send(Err(status)).await;
+                        last.push(Err(status));
+                    }
+                    if !last.is_empty() {
+                        let _ = tx.send(last).await;
                     }
                 }
                 Output::One(tx, reply) => {
@@ -230,6 +278,7 @@ async fn stream_task(
             return;
         }
         let deadline = call.poll_timeout();
+        timer.arm(deadline);
         let want_requests = requests.is_some() && writing.is_none() && !call.is_done();
         let room = match &output {
             Output::Stream(tx) if pending.is_some() => Some(tx.clone()),
@@ -247,7 +296,7 @@ async fn stream_task(
                     Output::One(None, _) => std::future::pending().await,
                 }
             } => Wake::CallerGone,
-            _ = sleep_until_ms(deadline) => Wake::Timer,
+            _ = timer.wait(), if deadline.is_some() => Wake::Timer,
         };
         match wake {
             Wake::Read(Ok(Some(data))) => call.handle_data(&data),
@@ -272,11 +321,19 @@ async fn stream_task(
             }
             Wake::Room(Some(permit)) => {
                 if let Some(b) = pending.take() {
-                    permit.send(Ok(b));
+                    permit.send(b);
                 }
             }
-            Wake::Room(None) | Wake::CallerGone => call.cancel(),
-            Wake::Timer => call.handle_timeout(now_ms()),
+            Wake::Room(None) | Wake::CallerGone => {
+                // Nobody will take what waits; dropping it lets the loop
+                // reach the call's end (pending pauses the event drain).
+                pending = None;
+                call.cancel();
+            }
+            Wake::Timer => {
+                timer.fired();
+                call.handle_timeout(now_ms());
+            }
         }
     }
 }

@@ -5,25 +5,34 @@
 //! timer. Every protocol decision is the state machine's; this loop only
 //! moves bytes, runs handlers and keeps their input and output bounded:
 //! request messages wait in a small channel (reading pauses while it is full)
-//! and response messages are pulled one at a time, only after the previous
-//! ones were written (a slow reader pauses the handler through QUIC flow
-//! control).
+//! and response messages are pulled only after the previous ones were
+//! written (a slow reader pauses the handler through QUIC flow control).
+//! Responses that are ready together go out in one write, up to
+//! [`OUTPUT_BATCH_ITEMS`] messages or [`OUTPUT_BATCH_BYTES`].
+//!
+//! Per loop turn the loop allocates nothing and registers nothing: the
+//! deadline timer and the "peer stopped reading" future live as long as the
+//! stream, and a handler is polled once as soon as it starts, so a handler
+//! that answers at once never waits on a timer.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use aster_proto::call::{CallId, CallInfo, Pattern, ServerEvent, ServerStream, SessionInfo};
 use aster_proto::{Status, StatusCode};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use iroh::endpoint::{RecvStream, SendStream, VarInt};
+use iroh::endpoint::{RecvStream, SendStream, StoppedError, VarInt};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span};
 
 use super::ServerShared;
 use crate::handler::{BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext};
 use crate::net::now_ms;
+use crate::timer::DeadlineTimer;
 
 /// Bytes asked of QUIC per read.
 const READ_CHUNK: usize = 256 * 1024;
@@ -35,6 +44,10 @@ const STREAM_ABANDONED: u32 = 1;
 /// is read and dropped before the stream is stopped.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 const DRAIN_BYTES: usize = 1 << 20;
+/// Most response messages framed into one write.
+const OUTPUT_BATCH_ITEMS: usize = 64;
+/// A write stops taking more ready responses once it holds this many bytes.
+const OUTPUT_BATCH_BYTES: usize = 64 * 1024;
 
 /// Who is on the other end of the connection.
 #[derive(Debug, Clone)]
@@ -76,6 +89,8 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
     let mut active: Option<Active> = None;
     let mut session: Option<(Arc<dyn Dispatch>, SessionContext)> = None;
     let mut handler: Option<BoxFuture<Result<Outgoing, Status>>> = None;
+    // A handler started since the last turn: polled once before waiting.
+    let mut handler_fresh = false;
     let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
     let mut input: Option<mpsc::Sender<Result<Bytes, Status>>> = None;
     // Requests waiting for room in the handler's channel. Reading pauses
@@ -85,6 +100,10 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
     let mut input_ended = false;
     let mut read_open = true;
     let mut write_failed = false;
+    // Made on first use, then kept for the stream's life: a fresh future per
+    // turn would cost a connection lock and a timer registration each time.
+    let mut stopped: Option<BoxFuture<Result<Option<VarInt>, StoppedError>>> = None;
+    let mut timer = DeadlineTimer::default();
 
     loop {
         if active.is_none() {
@@ -124,6 +143,7 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                             input = Some(tx);
                             let requests = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
                             handler = call.run(Incoming::Stream(Box::pin(requests)));
+                            handler_fresh = handler.is_some();
                         }
                         active = Some(call);
                     }
@@ -135,6 +155,7 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                     let Some(call) = active.as_mut().filter(|c| c.id == id) else { continue };
                     if !call.pattern.client_streams() {
                         handler = call.run(Incoming::Unary(payload));
+                        handler_fresh = handler.is_some();
                     } else if let Some(tx) = &input {
                         if !pending_input.is_empty() {
                             pending_input.push_back(payload);
@@ -172,15 +193,34 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
             break;
         }
 
-        let deadline = sm.poll_timeout();
-        let wake = tokio::select! {
-            r = recv.read_chunk(READ_CHUNK), if read_open && pending_input.is_empty() => Wake::Read(r),
-            r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
-            r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
-            r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if !pending_input.is_empty() && input.is_some() => Wake::InputRoom(r),
-            // After its FIN a client can only cancel by stopping our send side.
-            _ = send.stopped(), if active.is_some() && !write_failed => Wake::Stopped,
-            _ = sleep_until_ms(deadline.unwrap_or(u64::MAX)), if deadline.is_some() => Wake::Timer,
+        // A handler that answers at once (most unary ones) is done here,
+        // without a turn through the select below.
+        let ready = match handler.as_mut() {
+            Some(h) if std::mem::take(&mut handler_fresh) => std::future::poll_fn(|cx| Poll::Ready(h.as_mut().poll(cx))).await,
+            _ => Poll::Pending,
+        };
+        let wake = if let Poll::Ready(r) = ready {
+            Wake::Handler(r)
+        } else {
+            let watch_stop = active.is_some() && !write_failed;
+            if watch_stop && stopped.is_none() {
+                stopped = Some(Box::pin(send.stopped()));
+            }
+            let deadline = sm.poll_timeout();
+            timer.arm(deadline);
+            // Biased: the rare events (peer gone, deadline) are looked at
+            // first, so a handler whose output is always ready cannot starve
+            // them; responses last, so reading input goes on meanwhile.
+            tokio::select! {
+                biased;
+                // After its FIN a client can only cancel by stopping our send side.
+                _ = async { stopped.as_mut().expect("guarded").await }, if watch_stop => Wake::Stopped,
+                _ = timer.wait(), if deadline.is_some() => Wake::Timer,
+                r = recv.read_chunk(READ_CHUNK), if read_open && pending_input.is_empty() => Wake::Read(r),
+                r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
+                r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if !pending_input.is_empty() && input.is_some() => Wake::InputRoom(r),
+                r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
+            }
         };
 
         match wake {
@@ -214,29 +254,55 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                     }
                 }
             }
-            Wake::Output(item) => {
+            Wake::Output(first) => {
                 let Some(id) = active.as_ref().map(|c| c.id) else {
                     output = None;
                     continue;
                 };
-                match item {
-                    Some(Ok(message)) => {
-                        if let Err(e) = sm.send_with(id, |mode, out| message.encode_frame(mode, out)) {
-                            let status = Status::internal(e.to_string());
-                            let _ = sm.complete(id, Err(status.clone()));
+                // Frame this message and whichever follow it at once, so
+                // that they go out in one write (the loop's top).
+                let (mut item, mut items, mut bytes) = (first, 0usize, 0usize);
+                loop {
+                    match item {
+                        Some(Ok(message)) => {
+                            let sent = sm.send_with(id, |mode, out| {
+                                let before = out.len();
+                                let r = message.encode_frame(mode, out);
+                                bytes += out.len().saturating_sub(before);
+                                r
+                            });
+                            if let Err(e) = sent {
+                                let status = Status::internal(e.to_string());
+                                let _ = sm.complete(id, Err(status.clone()));
+                                output = None;
+                                end_call(&mut active, &status);
+                                break;
+                            }
+                        }
+                        Some(Err(status)) => {
                             output = None;
+                            let _ = sm.complete(id, Err(status.clone()));
                             end_call(&mut active, &status);
+                            break;
+                        }
+                        None => {
+                            output = None;
+                            let _ = sm.complete(id, Ok(()));
+                            end_call(&mut active, &Status::ok());
+                            break;
                         }
                     }
-                    Some(Err(status)) => {
-                        output = None;
-                        let _ = sm.complete(id, Err(status.clone()));
-                        end_call(&mut active, &status);
+                    items += 1;
+                    if items >= OUTPUT_BATCH_ITEMS || bytes >= OUTPUT_BATCH_BYTES {
+                        break;
                     }
-                    None => {
-                        output = None;
-                        let _ = sm.complete(id, Ok(()));
-                        end_call(&mut active, &Status::ok());
+                    // Another message ready now? Polled with a no-op waker:
+                    // on Pending the select above polls the stream again,
+                    // with this task's waker, before the task sleeps.
+                    let Some(s) = output.as_mut() else { break };
+                    match s.poll_next_unpin(&mut Context::from_waker(Waker::noop())) {
+                        Poll::Ready(next) => item = next,
+                        Poll::Pending => break,
                     }
                 }
                 if active.is_none() {
@@ -261,7 +327,10 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                 write_failed = true;
                 sm.handle_reset();
             }
-            Wake::Timer => sm.handle_timeout(now_ms()),
+            Wake::Timer => {
+                timer.fired();
+                sm.handle_timeout(now_ms());
+            }
         }
     }
 
@@ -273,16 +342,7 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
         // answered (refused, or ended early); stopping the stream now would
         // fail its next write before it reads our trailer. Read and drop what
         // still comes, briefly and boundedly, then stop.
-        let _ = tokio::time::timeout(DRAIN_TIME, async {
-            let mut drained = 0usize;
-            while drained < DRAIN_BYTES {
-                match recv.read_chunk(READ_CHUNK).await {
-                    Ok(Some(chunk)) => drained += chunk.len(),
-                    _ => return,
-                }
-            }
-        })
-        .await;
+        drain(&mut recv).await;
     }
     let _ = recv.stop(VarInt::from_u32(0));
     if let Some((dispatch, _)) = session {
@@ -290,9 +350,35 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
     }
 }
 
-async fn sleep_until_ms(at_ms: u64) {
-    let now = now_ms();
-    tokio::time::sleep(Duration::from_millis(at_ms.saturating_sub(now))).await;
+/// Reads and drops the peer's leftover request: what is already there, then
+/// (only if the peer has not finished yet) up to [`DRAIN_BYTES`] for up to
+/// [`DRAIN_TIME`]. The usual case, a FIN that already came, costs no timer.
+async fn drain(recv: &mut RecvStream) {
+    let mut drained = 0usize;
+    loop {
+        let read = std::future::poll_fn(|cx| {
+            let mut read = std::pin::pin!(recv.read_chunk(READ_CHUNK));
+            Poll::Ready(read.as_mut().poll(cx))
+        })
+        .await;
+        match read {
+            Poll::Ready(Ok(Some(chunk))) => drained += chunk.len(),
+            Poll::Ready(_) => return,
+            Poll::Pending => break,
+        }
+        if drained >= DRAIN_BYTES {
+            return;
+        }
+    }
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while drained < DRAIN_BYTES {
+            match recv.read_chunk(READ_CHUNK).await {
+                Ok(Some(chunk)) => drained += chunk.len(),
+                _ => return,
+            }
+        }
+    })
+    .await;
 }
 
 fn open_session(shared: &ServerShared, peer: &PeerInfo, info: SessionInfo) -> (Arc<dyn Dispatch>, SessionContext) {
