@@ -24,7 +24,10 @@ mod proto_core;
 
 use anyhow::Context;
 
-use e2e::{ClientFigures, Figure, Target, aster_side, figure_secs, orchestrate, raw_side, run_driven, run_workloads, runtime};
+use e2e::{
+    ClientFigures, Figure, Target, aster_side, figure_secs, orchestrate, raw_side, run_driven,
+    run_workloads, runtime,
+};
 
 const USAGE: &str = "usage: aster-bench [proto | serve-aster | serve-raw | client-aster ADDR [FIGURE..|--driven] | client-raw ADDR [FIGURE..|--driven]]";
 
@@ -53,7 +56,10 @@ fn run() -> anyhow::Result<()> {
             let figures = if rest.is_empty() {
                 Figure::ALL.to_vec()
             } else {
-                rest.iter().filter(|a| *a != "--driven").map(|a| Figure::parse(a)).collect::<anyhow::Result<_>>()?
+                rest.iter()
+                    .filter(|a| *a != "--driven")
+                    .map(|a| Figure::parse(a))
+                    .collect::<anyhow::Result<_>>()?
             };
             let secs = figure_secs();
             let rt = runtime()?;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aster_proto::call::{
-    CallRequest, ClientCall, ClientEvent, MethodSpec, Pattern, Scope, ServerEvent, ServerStream, ServiceSpec,
-    ServiceTable,
+    CallRequest, ClientCall, ClientEvent, MethodSpec, Pattern, Scope, ServerEvent, ServerStream,
+    ServiceSpec, ServiceTable,
 };
 use aster_proto::codec::SerializationMode;
 use aster_proto::frame::{Flags, FrameDecoder, encode_frame};
@@ -55,7 +55,10 @@ fn table() -> Arc<ServiceTable> {
             version: 1,
             scope: Scope::Shared,
             modes: vec![SerializationMode::Xlang],
-            methods: vec![MethodSpec { name: "ingest".into(), pattern: Pattern::Unary }],
+            methods: vec![MethodSpec {
+                name: "ingest".into(),
+                pattern: Pattern::Unary,
+            }],
         }])
         .expect("valid table"),
     )

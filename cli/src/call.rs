@@ -61,21 +61,24 @@ fn carries_node_key(path: &std::path::Path) -> bool {
 /// Requests read from stdin, one JSON value per line.
 fn stdin_requests() -> aster::BoxStream<serde_json::Value> {
     let lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    Box::pin(futures_util::stream::unfold(lines, |mut lines| async move {
-        loop {
-            match lines.next_line().await {
-                Ok(Some(line)) if line.trim().is_empty() => continue,
-                Ok(Some(line)) => match serde_json::from_str(&line) {
-                    Ok(v) => return Some((v, lines)),
-                    Err(e) => {
-                        eprintln!("error: stdin line is not JSON ({e}); ending input");
-                        return None;
-                    }
-                },
-                _ => return None,
+    Box::pin(futures_util::stream::unfold(
+        lines,
+        |mut lines| async move {
+            loop {
+                match lines.next_line().await {
+                    Ok(Some(line)) if line.trim().is_empty() => continue,
+                    Ok(Some(line)) => match serde_json::from_str(&line) {
+                        Ok(v) => return Some((v, lines)),
+                        Err(e) => {
+                            eprintln!("error: stdin line is not JSON ({e}); ending input");
+                            return None;
+                        }
+                    },
+                    _ => return None,
+                }
             }
-        }
-    }))
+        },
+    ))
 }
 
 pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
@@ -90,10 +93,13 @@ pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
     };
     let mut options = CallOptions::new();
     if let Some(t) = args.timeout {
-        options = options.timeout(Duration::try_from_secs_f64(t).context("--timeout is a number of seconds")?);
+        options = options
+            .timeout(Duration::try_from_secs_f64(t).context("--timeout is a number of seconds")?);
     }
     for m in &args.meta {
-        let (k, v) = m.split_once('=').with_context(|| format!("metadata is key=value (got `{m}`)"))?;
+        let (k, v) = m
+            .split_once('=')
+            .with_context(|| format!("metadata is key=value (got `{m}`)"))?;
         options = options.metadata(k, v);
     }
     let input = if pattern.client_streams() {
@@ -103,7 +109,10 @@ pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
         JsonInput::Stream(stdin_requests())
     } else {
         let text = args.json.as_deref().unwrap_or("{}");
-        JsonInput::One(serde_json::from_str(text).with_context(|| format!("the request is not JSON: {text}"))?)
+        JsonInput::One(
+            serde_json::from_str(text)
+                .with_context(|| format!("the request is not JSON: {text}"))?,
+        )
     };
 
     let mut builder = Client::builder();
@@ -115,7 +124,10 @@ pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
     }
     if let Some(path) = &args.rcan {
         if args.key.is_some() && carries_node_key(path) {
-            bail!("{} carries its own node key (its credential is bound to it): drop --key", path.display());
+            bail!(
+                "{} carries its own node key (its credential is bound to it): drop --key",
+                path.display()
+            );
         }
         builder = builder.credential_file(path)?;
     }
@@ -123,7 +135,9 @@ pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
         Ok(c) => c,
         Err(aster::ClientError::Denied { peer }) => {
             match &args.rcan {
-                None => eprintln!("error: admission denied by {peer} (no credential: pass one with --rcan)"),
+                None => eprintln!(
+                    "error: admission denied by {peer} (no credential: pass one with --rcan)"
+                ),
                 Some(path) => eprintln!(
                     "error: admission denied by {peer}: it does not accept the credential in {} \
                      (another root key, expired, bound to another endpoint, a used one-time credential, \
@@ -138,7 +152,10 @@ pub async fn run(args: CallArgs) -> anyhow::Result<u8> {
             return Ok(StatusCode::Unavailable as u8);
         }
     };
-    let code = match client.call_json_with(service, method, pattern, input, options).await {
+    let code = match client
+        .call_json_with(service, method, pattern, input, options)
+        .await
+    {
         Ok(JsonOutput::One(v)) => {
             println!("{}", serde_json::to_string_pretty(&v)?);
             0

@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use aster::proto::trust::{
-    ATTR_ROLE, Attributes, ConsumerCredential, ConsumerKind, Credential, EnrollmentCredential, IdentityFile,
-    NodeSecretKey, NodeSection, PeerEntry,
+    ATTR_ROLE, Attributes, ConsumerCredential, ConsumerKind, Credential, EnrollmentCredential,
+    IdentityFile, NodeSecretKey, NodeSection, PeerEntry,
 };
 
 use crate::trust::{
-    DEFAULT_VALIDITY_SECS, create_dirs_for, format_utc, format_utc_date, load_root_key, now_secs, parse_expiry,
-    random_32, report, write_file_replacing,
+    DEFAULT_VALIDITY_SECS, create_dirs_for, format_utc, format_utc_date, load_root_key, now_secs,
+    parse_expiry, random_32, report, write_file_replacing,
 };
 
 #[derive(clap::Args)]
@@ -64,9 +64,11 @@ enum Kind {
 
 #[derive(clap::Args)]
 #[command(args_override_self = true)]
-#[command(after_help = "Signing: only a root key file is supported (--root-key, from `aster trust keygen`). \
+#[command(
+    after_help = "Signing: only a root key file is supported (--root-key, from `aster trust keygen`). \
 The reference CLI's OS-keyring profiles and other signers are not; --profile is accepted and ignored, \
-as the reference ignores it when --root-key is given.")]
+as the reference ignores it when --root-key is given."
+)]
 struct NodeArgs {
     /// Role of this peer entry.
     #[arg(short, long, value_enum)]
@@ -126,7 +128,10 @@ fn parse_pairs(text: &str) -> Attributes {
 
 fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
     if args.signer != "local" {
-        bail!("unknown signer type {:?}; supported: local (a root key file, --root-key)", args.signer);
+        bail!(
+            "unknown signer type {:?}; supported: local (a root key file, --root-key)",
+            args.signer
+        );
     }
     let root = load_root_key(&args.root_key)?;
     let root_pubkey = root.public_key();
@@ -135,7 +140,8 @@ fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
 
     // The node key: reused from an existing file, else new.
     let mut identity = if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         IdentityFile::parse(&text).with_context(|| format!("cannot read {}", path.display()))?
     } else {
         IdentityFile::default()
@@ -143,14 +149,21 @@ fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
     let node_key = match identity.node.secret_key.clone() {
         Some(key) => {
             if !quiet {
-                println!("Reusing node key from {} (endpoint_id={}...)", path.display(), &key.endpoint_id()[..16]);
+                println!(
+                    "Reusing node key from {} (endpoint_id={}...)",
+                    path.display(),
+                    &key.endpoint_id()[..16]
+                );
             }
             key
         }
         None => {
             let key = NodeSecretKey::from_bytes(&random_32()?);
             if !quiet {
-                println!("Generated new node key (endpoint_id={}...)", &key.endpoint_id()[..16]);
+                println!(
+                    "Generated new node key (endpoint_id={}...)",
+                    &key.endpoint_id()[..16]
+                );
             }
             key
         }
@@ -163,7 +176,11 @@ fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
         None => now_secs() + DEFAULT_VALIDITY_SECS,
         Some(text) => parse_expiry(text)?,
     };
-    let mut attributes = args.attributes.as_deref().map(parse_pairs).unwrap_or_default();
+    let mut attributes = args
+        .attributes
+        .as_deref()
+        .map(parse_pairs)
+        .unwrap_or_default();
     if let Some(capabilities) = args.capabilities.as_deref().filter(|c| !c.is_empty()) {
         attributes.insert(ATTR_ROLE, capabilities);
     }
@@ -175,15 +192,23 @@ fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
         attributes.insert(ATTR_ROLE, role_name);
     }
     let credential: Credential = match args.role {
-        Role::Producer => {
-            EnrollmentCredential::new(endpoint_id.clone(), root_pubkey, expires_at, attributes.clone())
-                .signed(&root)
-                .into()
-        }
+        Role::Producer => EnrollmentCredential::new(
+            endpoint_id.clone(),
+            root_pubkey,
+            expires_at,
+            attributes.clone(),
+        )
+        .signed(&root)
+        .into(),
         Role::Consumer => {
-            let kind = if args.kind == Kind::Ott { ConsumerKind::Ott } else { ConsumerKind::Policy };
-            let mut credential = ConsumerCredential::new(kind, root_pubkey, expires_at, attributes.clone())
-                .with_endpoint_id(endpoint_id.clone());
+            let kind = if args.kind == Kind::Ott {
+                ConsumerKind::Ott
+            } else {
+                ConsumerKind::Policy
+            };
+            let mut credential =
+                ConsumerCredential::new(kind, root_pubkey, expires_at, attributes.clone())
+                    .with_endpoint_id(endpoint_id.clone());
             if kind == ConsumerKind::Ott {
                 credential = credential.with_nonce(random_32()?);
             }
@@ -225,7 +250,10 @@ fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
             println!("  Aster mesh recognises it as part of your trust domain.");
             println!();
             println!("  Use it:");
-            println!("  Set ASTER_IDENTITY_FILE={} when starting your server,", path.display());
+            println!(
+                "  Set ASTER_IDENTITY_FILE={} when starting your server,",
+                path.display()
+            );
             println!("  or place .aster-identity in the working directory.");
         }
         Role::Consumer => {
@@ -235,12 +263,19 @@ fn enroll_node(args: NodeArgs) -> anyhow::Result<()> {
             println!("  capabilities listed below.");
             println!();
             println!("  Use it:");
-            println!("  aster call <peer-addr> Service.method '<json>' --rcan {}", path.display());
+            println!(
+                "  aster call <peer-addr> Service.method '<json>' --rcan {}",
+                path.display()
+            );
         }
     }
     println!();
     println!("  ⚠  Keep this file secret -- it is both an identity AND a credential.");
-    println!("  Anyone with this file can act as '{}' until {}.", args.name, format_utc_date(expires_at));
+    println!(
+        "  Anyone with this file can act as '{}' until {}.",
+        args.name,
+        format_utc_date(expires_at)
+    );
     println!();
     Ok(())
 }
@@ -280,7 +315,11 @@ fn ensure_gitignored(identity: &Path, quiet: bool) {
     new_text.push_str(&format!("# Aster node secret -- do not commit\n{ENTRY}\n"));
     if std::fs::write(&gitignore, new_text).is_ok() {
         let message = format!("Added {ENTRY} to {}", gitignore.display());
-        if quiet { eprintln!("{message}") } else { println!("{message}") }
+        if quiet {
+            eprintln!("{message}")
+        } else {
+            println!("{message}")
+        }
     }
 }
 

@@ -25,7 +25,10 @@ fn expand(path: &str) -> PathBuf {
 pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
     let path = expand(&args.out);
     if path.exists() {
-        bail!("key file already exists: {} (use another path or remove it)", path.display());
+        bail!(
+            "key file already exists: {} (use another path or remove it)",
+            path.display()
+        );
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -37,7 +40,9 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
     writeln!(file, "{}", serde_json::to_string_pretty(&body)?)?;
     println!("Node key written to: {}", path.display());
     println!("  node_id : {node_id}");

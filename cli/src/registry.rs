@@ -83,7 +83,11 @@ pub struct ResolveArgs {
 }
 
 fn network(loopback: bool) -> NetworkMode {
-    if loopback { NetworkMode::loopback() } else { NetworkMode::Default }
+    if loopback {
+        NetworkMode::loopback()
+    } else {
+        NetworkMode::Default
+    }
 }
 
 pub async fn run(command: RegistryCommand) -> anyhow::Result<u8> {
@@ -95,28 +99,48 @@ pub async fn run(command: RegistryCommand) -> anyhow::Result<u8> {
 }
 
 async fn create(args: CreateArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.lease_secs > 0.0 && args.refresh_secs > 0.0, "lease and refresh must be positive");
-    anyhow::ensure!(args.refresh_secs < args.lease_secs, "refresh must be shorter than the lease");
+    anyhow::ensure!(
+        args.lease_secs > 0.0 && args.refresh_secs > 0.0,
+        "lease and refresh must be positive"
+    );
+    anyhow::ensure!(
+        args.refresh_secs < args.lease_secs,
+        "refresh must be shorter than the lease"
+    );
     let host = RegistryHost::bind(network(args.loopback), None, args.storage.as_deref()).await?;
-    host.set_lease_timing(Duration::from_secs_f64(args.lease_secs), Duration::from_secs_f64(args.refresh_secs))
-        .await?;
+    host.set_lease_timing(
+        Duration::from_secs_f64(args.lease_secs),
+        Duration::from_secs_f64(args.refresh_secs),
+    )
+    .await?;
     println!("namespace {}", host.doc().namespace());
     println!("write {}", host.write_ticket().await?);
     println!("read {}", host.read_ticket().await?);
     eprintln!("serving the registry; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     host.shutdown().await;
     Ok(())
 }
 
 /// Reads a registry: a shared one through a (read-only) join, or a
 /// server's own one through admission.
-async fn open(source: &str, loopback: bool) -> anyhow::Result<(RegistryDoc, Option<Balancer>, Option<Client>)> {
+async fn open(
+    source: &str,
+    loopback: bool,
+) -> anyhow::Result<(RegistryDoc, Option<Balancer>, Option<Client>)> {
     if source.starts_with("doc") {
-        let balancer = Balancer::builder().network(network(loopback)).join(source).await?;
+        let balancer = Balancer::builder()
+            .network(network(loopback))
+            .join(source)
+            .await?;
         Ok((balancer.registry().clone(), Some(balancer), None))
     } else {
-        let client = Client::builder().network(network(loopback)).connect(source).await?;
+        let client = Client::builder()
+            .network(network(loopback))
+            .connect(source)
+            .await?;
         let doc = client.registry().await?;
         Ok((doc, None, Some(client)))
     }
@@ -128,7 +152,10 @@ async fn ls(args: LsArgs) -> anyhow::Result<()> {
     let timing = lease_config(&doc).await?;
     let listing = Listing::of(&entries, timing.lease_duration_ms);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&listing.to_json(&doc.namespace().to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&listing.to_json(&doc.namespace().to_string()))?
+        );
     } else {
         listing.print(&doc.namespace().to_string());
     }
@@ -153,7 +180,11 @@ async fn resolve(args: ResolveArgs) -> anyhow::Result<u8> {
         StrategyArg::LeastLoad => Strategy::LeastLoad,
         StrategyArg::Random => Strategy::Random { seed: now_ms() },
     };
-    let balancer = Balancer::builder().network(network(args.loopback)).strategy(strategy).join(&args.ticket).await?;
+    let balancer = Balancer::builder()
+        .network(network(args.loopback))
+        .strategy(strategy)
+        .join(&args.ticket)
+        .await?;
     let result = balancer.resolve_all(&args.service, selector).await;
     balancer.close().await;
     match result {
@@ -190,10 +221,15 @@ struct ServiceListing {
 
 impl Listing {
     fn of(entries: &[DocEntry], lease_duration_ms: i64) -> Listing {
-        let mut out = Listing { lease_duration_ms, ..Listing::default() };
+        let mut out = Listing {
+            lease_duration_ms,
+            ..Listing::default()
+        };
         let text = |v: &[u8]| String::from_utf8_lossy(v).trim().to_owned();
         for e in entries {
-            let Ok(key) = RegistryKey::parse(&e.key) else { continue };
+            let Ok(key) = RegistryKey::parse(&e.key) else {
+                continue;
+            };
             match key {
                 RegistryKey::Contract { contract_id } => {
                     if let Ok(a) = ArtifactRef::decode(&e.value) {
@@ -201,14 +237,33 @@ impl Listing {
                     }
                 }
                 RegistryKey::Version { service, version } => {
-                    out.services.entry(service).or_default().versions.insert(version, text(&e.value));
+                    out.services
+                        .entry(service)
+                        .or_default()
+                        .versions
+                        .insert(version, text(&e.value));
                 }
                 RegistryKey::Channel { service, channel } => {
-                    out.services.entry(service).or_default().channels.insert(channel, text(&e.value));
+                    out.services
+                        .entry(service)
+                        .or_default()
+                        .channels
+                        .insert(channel, text(&e.value));
                 }
-                RegistryKey::Lease { service, contract_id, endpoint_id } => {
-                    let Ok(value) = LeaseValue::decode(&e.value) else { continue };
-                    let slot = out.services.entry(service).or_default().endpoints.entry((contract_id, endpoint_id));
+                RegistryKey::Lease {
+                    service,
+                    contract_id,
+                    endpoint_id,
+                } => {
+                    let Ok(value) = LeaseValue::decode(&e.value) else {
+                        continue;
+                    };
+                    let slot = out
+                        .services
+                        .entry(service)
+                        .or_default()
+                        .endpoints
+                        .entry((contract_id, endpoint_id));
                     let newer = |(_, ts): &(LeaseValue, u64)| e.timestamp > *ts;
                     match slot {
                         std::collections::btree_map::Entry::Vacant(v) => {
@@ -236,16 +291,32 @@ impl Listing {
         for (name, s) in &self.services {
             println!("service {name}");
             for (v, cid) in &s.versions {
-                let published = self.artifacts.get(cid).map(|a| format!(" (collection {})", short(&a.collection_hash)));
-                println!("  v{v} -> contract {}{}", short(cid), published.unwrap_or_default());
+                let published = self
+                    .artifacts
+                    .get(cid)
+                    .map(|a| format!(" (collection {})", short(&a.collection_hash)));
+                println!(
+                    "  v{v} -> contract {}{}",
+                    short(cid),
+                    published.unwrap_or_default()
+                );
             }
             for (c, cid) in &s.channels {
                 println!("  channel {c} -> contract {}", short(cid));
             }
             for ((cid, endpoint), (value, _)) in &s.endpoints {
                 match value {
-                    LeaseValue::Tombstone => println!("  endpoint {} contract {}: withdrawn", short(endpoint), short(cid)),
-                    LeaseValue::Lease(l) => println!("  endpoint {} contract {}: {}", short(endpoint), short(cid), describe(l, now, self.lease_duration_ms)),
+                    LeaseValue::Tombstone => println!(
+                        "  endpoint {} contract {}: withdrawn",
+                        short(endpoint),
+                        short(cid)
+                    ),
+                    LeaseValue::Lease(l) => println!(
+                        "  endpoint {} contract {}: {}",
+                        short(endpoint),
+                        short(cid),
+                        describe(l, now, self.lease_duration_ms)
+                    ),
                 }
             }
         }
@@ -306,6 +377,10 @@ fn describe(l: &EndpointLease, now: i64, lease_duration_ms: i64) -> String {
         l.lease_seq,
         (now - l.updated_at_epoch_ms) as f64 / 1000.0,
         (l.lease_expires_epoch_ms - now) as f64 / 1000.0,
-        if l.direct_addrs.is_empty() { "-".to_owned() } else { l.direct_addrs.join(", ") },
+        if l.direct_addrs.is_empty() {
+            "-".to_owned()
+        } else {
+            l.direct_addrs.join(", ")
+        },
     )
 }

@@ -32,7 +32,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use aster::proto::trust::{
-    Attributes, ConsumerCredential, ConsumerKind, Credential, EnrollmentCredential, RootKeyFile, RootSigningKey,
+    Attributes, ConsumerCredential, ConsumerKind, Credential, EnrollmentCredential, RootKeyFile,
+    RootSigningKey,
 };
 
 #[derive(clap::Args)]
@@ -118,12 +119,19 @@ pub(crate) fn report(result: anyhow::Result<()>) -> u8 {
 fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
     let key_path = expand_home(&args.out_key);
     if key_path.exists() {
-        bail!("key file already exists: {}\nUse a different path or remove the existing file.", key_path.display());
+        bail!(
+            "key file already exists: {}\nUse a different path or remove the existing file.",
+            key_path.display()
+        );
     }
     let root = RootSigningKey::from_seed(&random_32()?);
     let public = root.public_key();
     create_dirs_for(&key_path)?;
-    write_new_file(&key_path, RootKeyFile::new(root).to_file_text().as_bytes(), 0o600)?;
+    write_new_file(
+        &key_path,
+        RootKeyFile::new(root).to_file_text().as_bytes(),
+        0o600,
+    )?;
 
     let pub_path = key_path.with_extension("pub");
     if pub_path.exists() {
@@ -144,24 +152,36 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
     let root = load_root_key(&args.root_key)?;
     let attributes = match &args.attributes {
         None => Attributes::new(),
-        Some(text) => serde_json::from_str::<Attributes>(text)
-            .map_err(|e| anyhow::anyhow!("invalid --attributes JSON (expected an object of strings): {e}"))?,
+        Some(text) => serde_json::from_str::<Attributes>(text).map_err(|e| {
+            anyhow::anyhow!("invalid --attributes JSON (expected an object of strings): {e}")
+        })?,
     };
     let expires_at = match &args.expires {
         None => now_secs() + DEFAULT_VALIDITY_SECS,
         Some(text) => parse_expiry(text).context("invalid --expires")?,
     };
-    let endpoint_id = args.endpoint_id.as_deref().map(parse_endpoint_id).transpose()?;
+    let endpoint_id = args
+        .endpoint_id
+        .as_deref()
+        .map(parse_endpoint_id)
+        .transpose()?;
     let credential: Credential = match args.kind {
         CredentialType::Producer => {
             let Some(endpoint_id) = endpoint_id else {
                 bail!("--endpoint-id is required for producer credentials");
             };
-            EnrollmentCredential::new(endpoint_id, root.public_key(), expires_at, attributes).signed(&root).into()
+            EnrollmentCredential::new(endpoint_id, root.public_key(), expires_at, attributes)
+                .signed(&root)
+                .into()
         }
         CredentialType::Policy | CredentialType::Ott => {
-            let kind = if args.kind == CredentialType::Ott { ConsumerKind::Ott } else { ConsumerKind::Policy };
-            let mut credential = ConsumerCredential::new(kind, root.public_key(), expires_at, attributes);
+            let kind = if args.kind == CredentialType::Ott {
+                ConsumerKind::Ott
+            } else {
+                ConsumerKind::Policy
+            };
+            let mut credential =
+                ConsumerCredential::new(kind, root.public_key(), expires_at, attributes);
             if let Some(endpoint_id) = endpoint_id {
                 credential = credential.with_endpoint_id(endpoint_id);
             }
@@ -189,14 +209,19 @@ pub(crate) const DEFAULT_VALIDITY_SECS: u64 = 30 * 86_400;
 const MAX_EXPIRY: i64 = 253_402_300_799;
 
 pub(crate) fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// `~/…` → `$HOME/…` (Python's `os.path.expanduser`, for the common case).
 pub(crate) fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ if path == "~" => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(path)),
+        _ if path == "~" => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(path)),
         _ => PathBuf::from(path),
     }
 }
@@ -206,17 +231,21 @@ pub(crate) fn load_root_key(path: &str) -> anyhow::Result<RootSigningKey> {
     let path = expand_home(path);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("key file not found: {}", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("key file not found: {}", path.display())
+        }
         Err(e) => bail!("cannot read key file {}: {e}", path.display()),
     };
-    let file = RootKeyFile::parse(&text).map_err(|e| anyhow::anyhow!("invalid key file {}: {e}", path.display()))?;
+    let file = RootKeyFile::parse(&text)
+        .map_err(|e| anyhow::anyhow!("invalid key file {}: {e}", path.display()))?;
     Ok(file.signing_key)
 }
 
 /// 32 bytes from the operating system's CSPRNG (key seeds, OTT nonces).
 pub(crate) fn random_32() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the system random source failed: {e}"))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("the system random source failed: {e}"))?;
     Ok(bytes)
 }
 
@@ -266,7 +295,10 @@ pub(crate) fn write_new_file(path: &Path, data: &[u8], mode: u32) -> anyhow::Res
 /// `mode` from the start (never briefly readable by others), syncs it and
 /// renames it over `path`.
 pub(crate) fn write_file_replacing(path: &Path, data: &[u8], mode: u32) -> anyhow::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     write_new_file(&tmp, data, mode)?;
@@ -283,7 +315,10 @@ pub(crate) fn write_file_replacing(path: &Path, data: &[u8], mode: u32) -> anyho
 pub(crate) fn parse_expiry(text: &str) -> anyhow::Result<u64> {
     let text = text.trim();
     let relative = |count: &str, unit: i64| -> anyhow::Result<i64> {
-        let n: i64 = count.trim().parse().with_context(|| format!("cannot parse expiry {text:?}"))?;
+        let n: i64 = count
+            .trim()
+            .parse()
+            .with_context(|| format!("cannot parse expiry {text:?}"))?;
         n.checked_mul(unit)
             .and_then(|d| d.checked_add(now_secs() as i64))
             .with_context(|| format!("expiry {text:?} is out of range"))
@@ -293,8 +328,9 @@ pub(crate) fn parse_expiry(text: &str) -> anyhow::Result<u64> {
     } else if let Some(count) = text.strip_suffix('h') {
         relative(count, 3_600)?
     } else {
-        parse_iso8601(text)
-            .with_context(|| format!("cannot parse expiry {text:?}; use '30d', '24h', or ISO 8601"))?
+        parse_iso8601(text).with_context(|| {
+            format!("cannot parse expiry {text:?}; use '30d', '24h', or ISO 8601")
+        })?
     };
     if !(0..=MAX_EXPIRY).contains(&at) {
         bail!("expiry {text:?} is out of range (1970 to 9999)");
@@ -307,12 +343,18 @@ pub(crate) fn parse_expiry(text: &str) -> anyhow::Result<u64> {
 /// fraction is truncated as the reference's `int(dt.timestamp())` does).
 fn parse_iso8601(text: &str) -> Option<i64> {
     fn num(s: &str, len: usize) -> Option<i64> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
     }
     let (date, rest) = text.split_at_checked(10)?;
     let mut d = date.split('-');
     let (year, month, day) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
-    if d.next().is_some() || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if d.next().is_some()
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+    {
         return None;
     }
     let mut seconds = days_from_civil(year, month, day) * 86_400;
@@ -324,9 +366,15 @@ fn parse_iso8601(text: &str) -> Option<i64> {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    let time = time.split_once(['.', ',']).map_or(time, |(whole, fraction)| {
-        if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) { "!" } else { whole }
-    });
+    let time = time
+        .split_once(['.', ','])
+        .map_or(time, |(whole, fraction)| {
+            if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                "!"
+            } else {
+                whole
+            }
+        });
     let mut parts = time.split(':');
     let hour = num(parts.next()?, 2)?;
     let minute = parts.next().map_or(Some(0), |m| num(m, 2))?;
@@ -402,7 +450,12 @@ pub(crate) fn format_utc(epoch_secs: u64) -> String {
     let secs = epoch_secs as i64;
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", t / 3_600, t / 60 % 60, t % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
+        t / 3_600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 /// The date part of [`format_utc`].
@@ -419,15 +472,32 @@ mod tests {
         assert_eq!(parse_iso8601("1970-01-01"), Some(0));
         assert_eq!(parse_iso8601("2026-01-01T00:00:00Z"), Some(1_767_225_600));
         assert_eq!(parse_iso8601("2026-01-01 00:00:00"), Some(1_767_225_600));
-        assert_eq!(parse_iso8601("2026-01-01T01:00:00+01:00"), Some(1_767_225_600));
-        assert_eq!(parse_iso8601("2025-12-31T23:00:00-0100"), Some(1_767_225_600));
+        assert_eq!(
+            parse_iso8601("2026-01-01T01:00:00+01:00"),
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            parse_iso8601("2025-12-31T23:00:00-0100"),
+            Some(1_767_225_600)
+        );
         assert_eq!(parse_iso8601("2025-12-31T23-01"), Some(1_767_225_600));
-        assert_eq!(parse_iso8601("2026-01-01T00:00:00.999999Z"), Some(1_767_225_600));
+        assert_eq!(
+            parse_iso8601("2026-01-01T00:00:00.999999Z"),
+            Some(1_767_225_600)
+        );
         assert_eq!(parse_iso8601("2026-01-01T00"), Some(1_767_225_600));
         assert_eq!(parse_iso8601("2024-02-29T12:34:56Z"), Some(1_709_210_096));
-        for bad in ["", "2026", "2026-13-01", "2023-02-29", "2026-01-01T24:00", "2026-01-01X", "2026-01-01T1:00",
-            "2026-01-01T00:00:00.Z", "2026-01-01T00:00+1"]
-        {
+        for bad in [
+            "",
+            "2026",
+            "2026-13-01",
+            "2023-02-29",
+            "2026-01-01T24:00",
+            "2026-01-01X",
+            "2026-01-01T1:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00+1",
+        ] {
             assert_eq!(parse_iso8601(bad), None, "{bad:?}");
         }
     }
@@ -468,7 +538,10 @@ mod tests {
     #[test]
     fn home_expansion() {
         if let Some(home) = std::env::var_os("HOME") {
-            assert_eq!(expand_home("~/.aster/root.key"), PathBuf::from(home).join(".aster/root.key"));
+            assert_eq!(
+                expand_home("~/.aster/root.key"),
+                PathBuf::from(home).join(".aster/root.key")
+            );
         }
         assert_eq!(expand_home("rel/x"), PathBuf::from("rel/x"));
     }

@@ -85,9 +85,11 @@ impl Scratch {
     async fn ok_async(&self, args: &[&str]) -> Output {
         let dir = self.0.clone();
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        tokio::task::spawn_blocking(move || ok_in(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>()))
-            .await
-            .expect("the binary's thread")
+        tokio::task::spawn_blocking(move || {
+            ok_in(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .await
+        .expect("the binary's thread")
     }
 }
 
@@ -105,7 +107,12 @@ fn aster_in(dir: &Path, args: &[&str]) -> Output {
 /// Like [`aster_in`], asserting success.
 fn ok_in(dir: &Path, args: &[&str]) -> Output {
     let out = aster_in(dir, args);
-    assert!(out.status.success(), "aster {args:?} failed ({}):\n{}", out.status, text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "aster {args:?} failed ({}):\n{}",
+        out.status,
+        text(&out.stderr)
+    );
     out
 }
 
@@ -120,7 +127,9 @@ fn text(b: &[u8]) -> String {
 }
 
 fn golden_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/generated")
+        .join(name)
 }
 
 /// `actual` must equal the golden file `name` (rewritten under ASTER_BLESS).
@@ -130,8 +139,13 @@ fn check_golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_same(&expected, actual, &format!("{name} (golden) vs. generated; ASTER_BLESS=1 rewrites the golden file"));
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_same(
+        &expected,
+        actual,
+        &format!("{name} (golden) vs. generated; ASTER_BLESS=1 rewrites the golden file"),
+    );
 }
 
 /// Equal texts, or a panic naming the first differing line.
@@ -140,7 +154,11 @@ fn assert_same(expected: &str, actual: &str, what: &str) {
         return;
     }
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let line = e.iter().zip(&a).position(|(x, y)| x != y).unwrap_or(e.len().min(a.len()));
+    let line = e
+        .iter()
+        .zip(&a)
+        .position(|(x, y)| x != y)
+        .unwrap_or(e.len().min(a.len()));
     panic!(
         "{what}: first difference at line {}:\n  expected: {:?}\n  actual:   {:?}",
         line + 1,
@@ -152,7 +170,10 @@ fn assert_same(expected: &str, actual: &str, what: &str) {
 /// The text without its `// Source:` line (the only line that names where
 /// a module came from).
 fn without_source(code: &str) -> String {
-    code.lines().filter(|l| !l.starts_with("// Source: ")).map(|l| format!("{l}\n")).collect()
+    code.lines()
+        .filter(|l| !l.starts_with("// Source: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 async fn mission_control_server() -> Server {
@@ -167,12 +188,25 @@ async fn mission_control_server() -> Server {
 }
 
 async fn client(server: &Server) -> Client {
-    Client::builder().network(NetworkMode::loopback()).connect(&server.ticket()).await.expect("client")
+    Client::builder()
+        .network(NetworkMode::loopback())
+        .connect(&server.ticket())
+        .await
+        .expect("client")
 }
 
 /// The manifest `ManifestBuilder` builds for `descriptor` with `defaults`.
-fn built(descriptor: &ServiceDescriptor, defaults: &FieldDefaults, producer: Producer, p: Publication) -> Manifest {
-    ManifestBuilder::new(descriptor).defaults(defaults).producer(producer).publication(p).build()
+fn built(
+    descriptor: &ServiceDescriptor,
+    defaults: &FieldDefaults,
+    producer: Producer,
+    p: Publication,
+) -> Manifest {
+    ManifestBuilder::new(descriptor)
+        .defaults(defaults)
+        .producer(producer)
+        .publication(p)
+        .build()
 }
 
 fn mission_control_defaults() -> FieldDefaults {
@@ -189,7 +223,11 @@ fn mission_control_defaults() -> FieldDefaults {
 
 fn agent_session_defaults() -> FieldDefaults {
     use mission_control::*;
-    FieldDefaults::new().with::<Heartbeat>().with::<Assignment>().with::<Command>().with::<CommandResult>()
+    FieldDefaults::new()
+        .with::<Heartbeat>()
+        .with::<Assignment>()
+        .with::<Command>()
+        .with::<CommandResult>()
 }
 
 // -- Mission Control -----------------------------------------------------------
@@ -198,7 +236,14 @@ fn agent_session_defaults() -> FieldDefaults {
 #[test]
 fn gen_client_from_the_mission_control_manifest_matches_the_golden_file() {
     let dir = Scratch::new();
-    dir.ok(&["contract", "gen", "MissionControl", "AgentSession", "--out", "mission_control.json"]);
+    dir.ok(&[
+        "contract",
+        "gen",
+        "MissionControl",
+        "AgentSession",
+        "--out",
+        "mission_control.json",
+    ]);
     let out = dir.ok(&[
         "contract",
         "gen-client",
@@ -210,7 +255,11 @@ fn gen_client_from_the_mission_control_manifest_matches_the_golden_file() {
         "--package",
         "mission_control",
     ]);
-    assert!(text(&out.stdout).contains("gen/mission_control.rs"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("gen/mission_control.rs"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(text(&out.stderr), "", "no warnings for Mission Control");
     check_golden("mission_control.rs", &dir.read("gen/mission_control.rs"));
 }
@@ -224,9 +273,15 @@ fn the_generated_module_has_the_real_contract_ids_and_manifests() {
     let real = MissionControlServer::<Control>::descriptor();
     let gen_mc = generated::MissionControlClient::<Client>::descriptor();
     assert_eq!(gen_mc.contract_id(), real.contract_id());
-    assert_eq!(gen_mc.contract_id().to_string(), "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a");
+    assert_eq!(
+        gen_mc.contract_id().to_string(),
+        "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a"
+    );
     let gen_agent = generated::AgentSessionClient::<Client>::descriptor();
-    assert_eq!(gen_agent.contract_id().to_string(), "59136b4a6d90cd5d2711df19021262432f1ae62c1d7bec5ef6b57407b5f7c9c9");
+    assert_eq!(
+        gen_agent.contract_id().to_string(),
+        "59136b4a6d90cd5d2711df19021262432f1ae62c1d7bec5ef6b57407b5f7c9c9"
+    );
     assert_eq!(gen_agent.scope, Scope::Session);
 
     // The manifests too, real defaults included: the generated `Default`s
@@ -249,9 +304,16 @@ fn the_generated_module_has_the_real_contract_ids_and_manifests() {
     );
     let gen_defaults = {
         use generated::*;
-        FieldDefaults::new().with::<Heartbeat>().with::<Assignment>().with::<Command>().with::<CommandResult>()
+        FieldDefaults::new()
+            .with::<Heartbeat>()
+            .with::<Assignment>()
+            .with::<Command>()
+            .with::<CommandResult>()
     };
-    assert_eq!(built(gen_agent, &gen_defaults, Producer::Runtime, p()), AgentSessionServer::new(Agent::new).manifest());
+    assert_eq!(
+        built(gen_agent, &gen_defaults, Producer::Runtime, p()),
+        AgentSessionServer::new(Agent::new).manifest()
+    );
 }
 
 #[tokio::test]
@@ -261,25 +323,46 @@ async fn the_generated_clients_call_the_live_mission_control() {
         let client = client(&server).await;
         let mc = generated::MissionControlClient::new(client.clone());
 
-        let status = mc.get_status(generated::StatusRequest { agent_id: "edge-7".into() }).await.expect("getStatus");
-        assert_eq!((status.agent_id.as_str(), status.status.as_str()), ("edge-7", "running"));
+        let status = mc
+            .get_status(generated::StatusRequest {
+                agent_id: "edge-7".into(),
+            })
+            .await
+            .expect("getStatus");
+        assert_eq!(
+            (status.agent_id.as_str(), status.status.as_str()),
+            ("edge-7", "running")
+        );
 
         let mut tail = mc
-            .tail_logs(generated::TailRequest { agent_id: "edge-7".into(), level: "warn".into() })
+            .tail_logs(generated::TailRequest {
+                agent_id: "edge-7".into(),
+                level: "warn".into(),
+            })
             .await
             .expect("tailLogs");
         // The tailer subscribes when the call arrives; log until it sees one.
         let mut got = None;
         for _ in 0..50 {
-            let entry = generated::LogEntry { level: "error".into(), message: "disk full".into(), agent_id: "edge-7".into(), ..Default::default() };
+            let entry = generated::LogEntry {
+                level: "error".into(),
+                message: "disk full".into(),
+                agent_id: "edge-7".into(),
+                ..Default::default()
+            };
             assert!(mc.submit_log(entry).await.expect("submitLog").accepted);
-            if let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), tail.next()).await {
+            if let Ok(Some(item)) =
+                tokio::time::timeout(Duration::from_millis(100), tail.next()).await
+            {
                 got = Some(item.expect("a log entry"));
                 break;
             }
         }
         let got = got.expect("tailLogs delivered an entry");
-        assert_eq!((got.level.as_str(), got.message.as_str()), ("error", "disk full"));
+        assert_eq!(
+            (got.level.as_str(), got.message.as_str()),
+            ("error", "disk full")
+        );
         drop(tail);
 
         let points = futures_util::stream::iter((0..25).map(|i| generated::MetricPoint {
@@ -291,13 +374,25 @@ async fn the_generated_clients_call_the_live_mission_control() {
         let ingested = mc.ingest_metrics(points).await.expect("ingestMetrics");
         assert_eq!((ingested.accepted, ingested.dropped), (25, 0));
 
-        let session = client.session(generated::AgentSessionClient::<Client>::descriptor()).await.expect("session");
+        let session = client
+            .session(generated::AgentSessionClient::<Client>::descriptor())
+            .await
+            .expect("session");
         let agent = generated::AgentSessionClient::new(session);
-        let hb = generated::Heartbeat { agent_id: "edge-7".into(), capabilities: vec!["gpu".into()], load_avg: 0.5 };
+        let hb = generated::Heartbeat {
+            agent_id: "edge-7".into(),
+            capabilities: vec!["gpu".into()],
+            load_avg: 0.5,
+        };
         let assignment = agent.register(hb.clone()).await.expect("register");
         assert_eq!(assignment.task_id, "train-42");
-        assert_eq!(agent.heartbeat(hb).await.expect("heartbeat").task_id, "continue");
-        let commands = futures_util::stream::iter(["uptime", "df -h"].map(|c| generated::Command { command: c.into() }));
+        assert_eq!(
+            agent.heartbeat(hb).await.expect("heartbeat").task_id,
+            "continue"
+        );
+        let commands = futures_util::stream::iter(
+            ["uptime", "df -h"].map(|c| generated::Command { command: c.into() }),
+        );
         let results: Vec<String> = agent
             .run_command(commands)
             .await
@@ -320,29 +415,66 @@ async fn the_generated_clients_call_the_live_mission_control() {
 fn contract_gen_writes_what_manifest_builder_writes() {
     let dir = Scratch::new();
     let before = epoch_ms();
-    let out = dir.ok(&["contract", "gen", "MissionControl", "AgentSession", "--semver", "1.4.0"]);
+    let out = dir.ok(&[
+        "contract",
+        "gen",
+        "MissionControl",
+        "AgentSession",
+        "--semver",
+        "1.4.0",
+    ]);
     let after = epoch_ms();
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("Contract manifest written to: .aster/manifest.json\n"), "{stdout}");
-    assert!(stdout.contains("  MissionControl v1  contract_id=3029351e231333dd...  methods=4\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("Contract manifest written to: .aster/manifest.json\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  MissionControl v1  contract_id=3029351e231333dd...  methods=4\n"),
+        "{stdout}"
+    );
 
     let written = dir.read(".aster/manifest.json");
     let manifests = Manifest::from_json_many(&written).expect("a manifest array");
     assert_eq!(manifests.len(), 2);
     let at = manifests[0].published_at_epoch_ms;
-    assert!((before..=after).contains(&at), "published_at {at} not in [{before}, {after}]");
-    let p = Publication { semver: Some("1.4.0".into()), published_at_epoch_ms: at, ..Publication::default() };
+    assert!(
+        (before..=after).contains(&at),
+        "published_at {at} not in [{before}, {after}]"
+    );
+    let p = Publication {
+        semver: Some("1.4.0".into()),
+        published_at_epoch_ms: at,
+        ..Publication::default()
+    };
     let expected = [
-        built(MissionControlServer::<Control>::descriptor(), &mission_control_defaults(), Producer::ContractGen, p.clone()),
-        built(mission_control::AgentSessionClient::<Client>::descriptor(), &agent_session_defaults(), Producer::ContractGen, p),
+        built(
+            MissionControlServer::<Control>::descriptor(),
+            &mission_control_defaults(),
+            Producer::ContractGen,
+            p.clone(),
+        ),
+        built(
+            mission_control::AgentSessionClient::<Client>::descriptor(),
+            &agent_session_defaults(),
+            Producer::ContractGen,
+            p,
+        ),
     ];
-    assert_same(&contract_gen_json(&expected), &written, "ManifestBuilder vs. contract gen");
+    assert_same(
+        &contract_gen_json(&expected),
+        &written,
+        "ManifestBuilder vs. contract gen",
+    );
 
     // One service: one object, not an array.
     dir.ok(&["contract", "gen", "AgentSession", "--out", "one/agent.json"]);
     let one = dir.read("one/agent.json");
     assert!(one.starts_with('{'));
-    assert_eq!(Manifest::from_json(&one).expect("one manifest").service, "AgentSession");
+    assert_eq!(
+        Manifest::from_json(&one).expect("one manifest").service,
+        "AgentSession"
+    );
 }
 
 /// In a git checkout, `contract gen` records HEAD, its exact tag and the
@@ -352,7 +484,14 @@ fn contract_gen_records_git_facts() {
     let dir = Scratch::new();
     let git = |args: &[&str]| {
         let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(&dir.0)
             .output()
@@ -374,7 +513,10 @@ fn contract_gen_records_git_facts() {
 }
 
 fn epoch_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// (c, live) From a peer, `contract gen` writes the manifests its registry
@@ -387,28 +529,81 @@ async fn a_live_peer_gives_its_registry_manifests_and_the_same_client() {
         let ticket = server.ticket();
         let dir = Scratch::new();
 
-        dir.ok_async(&["contract", "gen", &ticket, "--loopback", "--out", "live.json", "--semver", "2.0.0"]).await;
+        dir.ok_async(&[
+            "contract",
+            "gen",
+            &ticket,
+            "--loopback",
+            "--out",
+            "live.json",
+            "--semver",
+            "2.0.0",
+        ])
+        .await;
         let live = Manifest::from_json_many(&dir.read("live.json")).expect("manifests");
-        let mut expected =
-            vec![MissionControlServer::new(Control::default()).manifest(), AgentSessionServer::new(Agent::new).manifest()];
+        let mut expected = vec![
+            MissionControlServer::new(Control::default()).manifest(),
+            AgentSessionServer::new(Agent::new).manifest(),
+        ];
         for m in &mut expected {
             m.semver = Some("2.0.0".into());
         }
         assert_eq!(live, expected);
 
-        dir.ok_async(&["contract", "gen", &ticket, "--loopback", "--service", "AgentSession", "--out", "agent.json"])
-            .await;
-        assert_eq!(Manifest::from_json(&dir.read("agent.json")).expect("one manifest").service, "AgentSession");
+        dir.ok_async(&[
+            "contract",
+            "gen",
+            &ticket,
+            "--loopback",
+            "--service",
+            "AgentSession",
+            "--out",
+            "agent.json",
+        ])
+        .await;
+        assert_eq!(
+            Manifest::from_json(&dir.read("agent.json"))
+                .expect("one manifest")
+                .service,
+            "AgentSession"
+        );
 
         let args = ["--lang", "rust", "--out", "gen", "--package"];
-        dir.ok_async(&[&["contract", "gen-client", &ticket, "--loopback"][..], &args, &["from_peer"]].concat()).await;
-        dir.ok_async(&[&["contract", "gen-client", "live.json"][..], &args, &["from_file"]].concat()).await;
+        dir.ok_async(
+            &[
+                &["contract", "gen-client", &ticket, "--loopback"][..],
+                &args,
+                &["from_peer"],
+            ]
+            .concat(),
+        )
+        .await;
+        dir.ok_async(
+            &[
+                &["contract", "gen-client", "live.json"][..],
+                &args,
+                &["from_file"],
+            ]
+            .concat(),
+        )
+        .await;
         let from_peer = dir.read("gen/from_peer.rs");
         let from_file = dir.read("gen/from_file.rs");
-        assert!(from_peer.contains(&format!("// Source: {ticket} (live peer;")), "{from_peer}");
-        assert_same(&without_source(&from_file), &without_source(&from_peer), "gen-client: manifest file vs. live peer");
+        assert!(
+            from_peer.contains(&format!("// Source: {ticket} (live peer;")),
+            "{from_peer}"
+        );
+        assert_same(
+            &without_source(&from_file),
+            &without_source(&from_peer),
+            "gen-client: manifest file vs. live peer",
+        );
         let golden = std::fs::read_to_string(golden_path("mission_control.rs")).expect("golden");
-        assert_same(&without_source(&golden), &without_source(&from_peer), "golden vs. gen-client from the live peer");
+        assert_same(
+            &without_source(&golden),
+            &without_source(&from_peer),
+            "golden vs. gen-client from the live peer",
+        );
 
         server.shutdown().await;
     })
@@ -566,7 +761,9 @@ mod edge {
             Ok(EdgeStatus { ok: true })
         }
         async fn create(&self, req: ItemA) -> Result<ItemB, Status> {
-            Ok(ItemB { name: format!("item-{}", req.id) })
+            Ok(ItemB {
+                name: format!("item-{}", req.id),
+            })
         }
         async fn get_item(&self, req: ItemA) -> Result<ItemA, Status> {
             Ok(req)
@@ -575,16 +772,26 @@ mod edge {
             Ok(req)
         }
         async fn walk(&self, req: Node) -> Result<ResponseStream<Node>, Status> {
-            Ok(Box::pin(futures_util::stream::iter(req.children.into_iter().map(Ok))))
+            Ok(Box::pin(futures_util::stream::iter(
+                req.children.into_iter().map(Ok),
+            )))
         }
         async fn size(&self, req: FieldBox) -> Result<FieldBox, Status> {
-            Ok(FieldBox { value: req.value.map(|v| v * 2) })
+            Ok(FieldBox {
+                value: req.value.map(|v| v * 2),
+            })
         }
     }
 }
 
 async fn edge_server() -> Server {
-    Server::builder().service(edge::EdgeCasesServer::new(edge::Edge)).loopback().dev_mode().bind().await.expect("server")
+    Server::builder()
+        .service(edge::EdgeCasesServer::new(edge::Edge))
+        .loopback()
+        .dev_mode()
+        .bind()
+        .await
+        .expect("server")
 }
 
 /// (a, b, d for the edge cases) The module generated from the live
@@ -596,18 +803,35 @@ async fn edge_cases_from_a_live_producer() {
         let server = edge_server().await;
         let dir = Scratch::new();
         let out = dir
-            .ok_async(&["contract", "gen-client", &server.ticket(), "--loopback", "--lang", "rust", "--out", "gen"])
+            .ok_async(&[
+                "contract",
+                "gen-client",
+                &server.ticket(),
+                "--loopback",
+                "--lang",
+                "rust",
+                "--out",
+                "gen",
+            ])
             .await;
         assert_eq!(text(&out.stderr), "", "every method is expressible");
         // The default module name is the single service's, in snake_case.
         let code = dir.read("gen/edge_cases_service.rs");
         let golden = std::fs::read_to_string(golden_path("edge_cases.rs")).unwrap_or_default();
-        let source = code.lines().find(|l| l.starts_with("// Source: ")).unwrap_or_default().to_owned();
+        let source = code
+            .lines()
+            .find(|l| l.starts_with("// Source: "))
+            .unwrap_or_default()
+            .to_owned();
         // The golden file names a fixed source; the ticket changes per run.
         let stable = code.replace(&server.ticket(), "aster1<ticket>");
         check_golden("edge_cases.rs", &stable);
         if std::env::var_os("ASTER_BLESS").is_none() {
-            assert_same(&without_source(&golden), &without_source(&code), "edge cases");
+            assert_same(
+                &without_source(&golden),
+                &without_source(&code),
+                "edge cases",
+            );
             assert!(source.contains("live peer"), "{source}");
         }
         server.shutdown().await;
@@ -623,23 +847,53 @@ fn the_edge_case_module_has_the_producers_contract_id_and_defaults() {
     let gen_desc = g::EdgeCasesServiceClient::<Client>::descriptor();
     assert_eq!(gen_desc.contract_id(), real.contract_id());
     assert_eq!((gen_desc.name, gen_desc.version), ("edge-cases.Service", 7));
-    assert_eq!(gen_desc.modes, [SerializationMode::Xlang, SerializationMode::Json]);
+    assert_eq!(
+        gen_desc.modes,
+        [SerializationMode::Xlang, SerializationMode::Json]
+    );
     let echo = gen_desc.method("echo").expect("echo").1;
     assert!(echo.idempotent);
     assert_eq!(echo.timeout_secs, 2.5);
-    assert_eq!(gen_desc.method("walk").expect("walk").1.pattern, Pattern::ServerStream);
+    assert_eq!(
+        gen_desc.method("walk").expect("walk").1.pattern,
+        Pattern::ServerStream
+    );
     // Defaults came through the manifest.
     let d = g::Everything::default();
-    assert_eq!((d.r#type.as_str(), d.color, d.level, d.flag, d.ratio, d.small), ("x", g::Color::Blue, g::Level::HIGH, true, 0.5, -3));
+    assert_eq!(
+        (
+            d.r#type.as_str(),
+            d.color,
+            d.level,
+            d.flag,
+            d.ratio,
+            d.small
+        ),
+        ("x", g::Color::Blue, g::Level::HIGH, true, 0.5, -3)
+    );
     assert_eq!(d.count, Some(3));
     let real_defaults = FieldDefaults::new().with::<edge::Everything>();
     let gen_defaults = FieldDefaults::new().with::<g::Everything>();
     let (a, b) = (
-        built(real, &real_defaults, Producer::Runtime, Publication::default()),
-        built(gen_desc, &gen_defaults, Producer::Runtime, Publication::default()),
+        built(
+            real,
+            &real_defaults,
+            Producer::Runtime,
+            Publication::default(),
+        ),
+        built(
+            gen_desc,
+            &gen_defaults,
+            Producer::Runtime,
+            Publication::default(),
+        ),
     );
     let echo_fields = |m: &Manifest| m.method("echo").map(|e| e.fields.clone());
-    assert_eq!(echo_fields(&a), echo_fields(&b), "the request fields of echo, defaults included");
+    assert_eq!(
+        echo_fields(&a),
+        echo_fields(&b),
+        "the request fields of echo, defaults included"
+    );
 }
 
 #[tokio::test]
@@ -649,7 +903,10 @@ async fn the_edge_case_client_calls_the_producer() {
         let server = edge_server().await;
         let client = client(&server).await;
         let edge = g::EdgeCasesServiceClient::new(client.clone());
-        let leaf = |label: &str| g::Node { label: label.into(), ..Default::default() };
+        let leaf = |label: &str| g::Node {
+            label: label.into(),
+            ..Default::default()
+        };
         let sent = g::Everything {
             r#type: "kind".into(),
             created_at: 1_767_225_600_000,
@@ -662,7 +919,11 @@ async fn the_edge_case_client_calls_the_producer() {
             color: g::Color::Green,
             palette: vec![g::Color::Blue, g::Color::Red],
             level: g::Level::low,
-            tree: g::Node { label: "root".into(), next: Some(Box::new(leaf("next"))), children: vec![leaf("c1")] },
+            tree: g::Node {
+                label: "root".into(),
+                next: Some(Box::new(leaf("next"))),
+                children: vec![leaf("c1")],
+            },
             a: g::Item { id: 9 },
             b: g::BItem { name: "b".into() },
             status: g::EdgeStatus { ok: true },
@@ -673,12 +934,33 @@ async fn the_edge_case_client_calls_the_producer() {
         };
         assert_eq!(edge.echo(sent.clone()).await.expect("echo"), sent);
         assert!(edge.r#type(g::Empty {}).await.expect("type").ok);
-        assert_eq!(edge.new_rpc(g::Item { id: 5 }).await.expect("new").name, "item-5");
-        assert_eq!(edge.get_item(g::Item { id: 6 }).await.expect("getItem").id, 6);
-        assert_eq!(edge.get_item_rpc(g::BItem { name: "n".into() }).await.expect("get_item").name, "n");
-        assert_eq!(edge.gr_u00f6_u00df_e(g::EdgeField { value: Some(21) }).await.expect("größe").value, Some(42));
+        assert_eq!(
+            edge.new_rpc(g::Item { id: 5 }).await.expect("new").name,
+            "item-5"
+        );
+        assert_eq!(
+            edge.get_item(g::Item { id: 6 }).await.expect("getItem").id,
+            6
+        );
+        assert_eq!(
+            edge.get_item_rpc(g::BItem { name: "n".into() })
+                .await
+                .expect("get_item")
+                .name,
+            "n"
+        );
+        assert_eq!(
+            edge.gr_u00f6_u00df_e(g::EdgeField { value: Some(21) })
+                .await
+                .expect("größe")
+                .value,
+            Some(42)
+        );
         let walked: Vec<String> = edge
-            .walk(g::Node { children: vec![leaf("one"), leaf("two")], ..Default::default() })
+            .walk(g::Node {
+                children: vec![leaf("one"), leaf("two")],
+                ..Default::default()
+            })
             .await
             .expect("walk")
             .map(|n| n.expect("a node").label)
@@ -789,10 +1071,26 @@ const PYTHON_MANIFEST: &str = r#"[
 fn a_python_style_manifest_gives_valid_code_and_says_what_it_left_out() {
     let dir = Scratch::new();
     dir.write("python.json", PYTHON_MANIFEST);
-    let out = dir.ok(&["contract", "gen-client", "python.json", "--lang", "rust", "--out", "gen"]);
+    let out = dir.ok(&[
+        "contract",
+        "gen-client",
+        "python.json",
+        "--lang",
+        "rust",
+        "--out",
+        "gen",
+    ]);
     let warnings = text(&out.stderr);
-    for left_out in ["class.bad_map: left out", "class.nested: left out", "class.grid: left out", "class.slow: left out"] {
-        assert!(warnings.contains(left_out), "no `{left_out}` in:\n{warnings}");
+    for left_out in [
+        "class.bad_map: left out",
+        "class.nested: left out",
+        "class.grid: left out",
+        "class.slow: left out",
+    ] {
+        assert!(
+            warnings.contains(left_out),
+            "no `{left_out}` in:\n{warnings}"
+        );
     }
     assert!(warnings.contains("Other: modes"), "{warnings}");
     // Several services: the module is named after the file.
@@ -803,29 +1101,59 @@ fn a_python_style_manifest_gives_valid_code_and_says_what_it_left_out() {
 fn the_python_style_module_declares_what_the_manifest_says() {
     use generated_py as g;
     let class = g::ClassClient::<Client>::descriptor();
-    assert_eq!((class.name, class.version, class.scope), ("class", 2, Scope::Session));
+    assert_eq!(
+        (class.name, class.version, class.scope),
+        ("class", 2, Scope::Session)
+    );
     let mut names: Vec<&str> = class.methods.iter().map(|m| m.name).collect();
     names.sort();
     assert_eq!(names, ["Self", "enum_keys", "get-thing", "new"]);
     // `Self` is the method `self_rpc` (`self_` would give `self__with`).
     let _ = g::ClassClient::<Client>::self_rpc;
     let get = class.method("get-thing").expect("get-thing").1;
-    assert_eq!((get.timeout_secs, get.idempotent, get.request.tag), (30.0, true, "Req"));
-    assert_eq!(class.method("new").expect("new").1.pattern, Pattern::ClientStream);
-    assert!(g::EmptyClient::<Client>::descriptor().methods.is_empty(), "a service without methods compiles too");
+    assert_eq!(
+        (get.timeout_secs, get.idempotent, get.request.tag),
+        (30.0, true, "Req")
+    );
+    assert_eq!(
+        class.method("new").expect("new").1.pattern,
+        Pattern::ClientStream
+    );
+    assert!(
+        g::EmptyClient::<Client>::descriptor().methods.is_empty(),
+        "a service without methods compiles too"
+    );
     let other = g::OtherClient::<Client>::descriptor();
-    assert_eq!(other.modes, [SerializationMode::Xlang, SerializationMode::Json]);
+    assert_eq!(
+        other.modes,
+        [SerializationMode::Xlang, SerializationMode::Json]
+    );
     // `Req` has two definitions: two Rust types with the same tag.
     assert_eq!(other.methods[0].request.tag, "Req");
     // (Services are generated in name order: `Other` before `class`.)
     let _: g::Req = g::Req { x: 1 };
     let d = g::Req2::default();
     assert_eq!(
-        (d.mode, d.state, d.http_code, d.http_code_2, d.self_, d.small, d.gr_u00f6_u00df_e),
+        (
+            d.mode,
+            d.state,
+            d.http_code,
+            d.http_code_2,
+            d.self_,
+            d.small,
+            d.gr_u00f6_u00df_e
+        ),
         (g::Mode::V2, Some(g::State::done), 200, None, true, 7, 1.5)
     );
     // Spellings that are no identifiers keep their ordinals.
-    assert_eq!([g::State::InProgress as u8, g::State::done as u8, g::State::Type as u8], [0, 1, 2]);
+    assert_eq!(
+        [
+            g::State::InProgress as u8,
+            g::State::done as u8,
+            g::State::Type as u8
+        ],
+        [0, 1, 2]
+    );
 }
 
 // -- Bad input -------------------------------------------------------------------
@@ -841,7 +1169,11 @@ fn bad_sources_fail_cleanly() {
         ("numbers.json", "[1, 2]", "not a manifest file"),
         ("empty-list.json", "[]", "holds no manifests"),
         ("no-name.json", r#"{"service": ""}"#, "no service name"),
-        ("sideways.json", r#"{"service": "S", "scoped": "sideways"}"#, "neither \"shared\" nor \"session\""),
+        (
+            "sideways.json",
+            r#"{"service": "S", "scoped": "sideways"}"#,
+            "neither \"shared\" nor \"session\"",
+        ),
         ("deep.json", &deep, "not a manifest file"),
         (
             "bad-tags.json",
@@ -852,19 +1184,57 @@ fn bad_sources_fail_cleanly() {
     ];
     for (file, content, message) in cases {
         dir.write(file, content);
-        let out = dir.aster(&["contract", "gen-client", file, "--lang", "rust", "--out", "gen"]);
+        let out = dir.aster(&[
+            "contract",
+            "gen-client",
+            file,
+            "--lang",
+            "rust",
+            "--out",
+            "gen",
+        ]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
-        assert!(stderr.contains(message) && !stderr.contains("panicked"), "{file}: {stderr}");
+        assert!(
+            stderr.contains(message) && !stderr.contains("panicked"),
+            "{file}: {stderr}"
+        );
     }
-    let out = dir.aster(&["contract", "gen-client", "python.json", "--lang", "python", "--out", "gen"]);
-    assert!(text(&out.stderr).contains("reference CLI"), "{}", text(&out.stderr));
-    let out = dir.aster(&["contract", "gen-client", "missing.json", "--lang", "rust", "--out", "gen"]);
-    assert!(text(&out.stderr).contains("missing.json: no such manifest file"), "{}", text(&out.stderr));
+    let out = dir.aster(&[
+        "contract",
+        "gen-client",
+        "python.json",
+        "--lang",
+        "python",
+        "--out",
+        "gen",
+    ]);
+    assert!(
+        text(&out.stderr).contains("reference CLI"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = dir.aster(&[
+        "contract",
+        "gen-client",
+        "missing.json",
+        "--lang",
+        "rust",
+        "--out",
+        "gen",
+    ]);
+    assert!(
+        text(&out.stderr).contains("missing.json: no such manifest file"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = dir.aster(&["contract", "gen", "NoSuchService"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("neither a compiled-in service (MissionControl, AgentSession)"), "{stderr}");
+    assert!(
+        stderr.contains("neither a compiled-in service (MissionControl, AgentSession)"),
+        "{stderr}"
+    );
 }
 
 /// A manifest whose every method is inexpressible still gives a module
@@ -878,10 +1248,24 @@ fn a_service_with_nothing_expressible_gives_an_empty_trait() {
             {"name": "m", "pattern": "unary", "request_wire_tag": "x/", "response_wire_tag": "y/R",
              "fields": [], "response_fields": []}]}"#,
     );
-    let out = dir.ok(&["contract", "gen-client", "odd.json", "--lang", "rust", "--out", "gen"]);
+    let out = dir.ok(&[
+        "contract",
+        "gen-client",
+        "odd.json",
+        "--lang",
+        "rust",
+        "--out",
+        "gen",
+    ]);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("Odd.m: left out: `x/` cannot be expressed in Rust: wire tag \"x/\""), "{stderr}");
-    assert!(stderr.contains("declares no serialization mode"), "{stderr}");
+    assert!(
+        stderr.contains("Odd.m: left out: `x/` cannot be expressed in Rust: wire tag \"x/\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("declares no serialization mode"),
+        "{stderr}"
+    );
     let code = dir.read("gen/odd.rs");
     assert!(code.contains("pub trait Odd {\n}\n"), "{code}");
 }

@@ -24,7 +24,11 @@ fn the_demo_runs_every_pattern_on_loopback() {
     }
     let out = child.wait_with_output().expect("output");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for needle in [
         "address aster1",
         "service MissionControl v1 (shared) contract 3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a",

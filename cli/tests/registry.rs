@@ -23,7 +23,10 @@ fn aster() -> Command {
 
 /// The mission-control binary, built next to ours by the workspace.
 fn mission_control() -> Command {
-    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_aster")).parent().expect("bin dir").to_path_buf();
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_aster"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
     let bin = dir.join("mission-control");
     if !bin.exists() {
         let status = Command::new(env!("CARGO"))
@@ -61,7 +64,11 @@ fn first_lines(child: &mut Child, n: usize) -> Vec<String> {
 }
 
 fn run(mut cmd: Command) -> Output {
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let (tx, rx) = std::sync::mpsc::channel();
     let pid = child.id();
     std::thread::spawn(move || {
@@ -79,7 +86,15 @@ fn run(mut cmd: Command) -> Output {
 #[test]
 fn create_ls_and_resolve_a_shared_registry() {
     let mut host = aster()
-        .args(["registry", "create", "--loopback", "--lease-secs", "20", "--refresh-secs", "2"])
+        .args([
+            "registry",
+            "create",
+            "--loopback",
+            "--lease-secs",
+            "20",
+            "--refresh-secs",
+            "2",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -87,10 +102,17 @@ fn create_ls_and_resolve_a_shared_registry() {
     let lines = first_lines(&mut host, 3);
     let _host = Proc(host);
     let ticket = |prefix: &str| {
-        lines.iter().find_map(|l| l.strip_prefix(prefix)).unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}")).to_owned()
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}"))
+            .to_owned()
     };
     let (write, read) = (ticket("write "), ticket("read "));
-    assert!(write.starts_with("doc") && read.starts_with("doc"), "{lines:?}");
+    assert!(
+        write.starts_with("doc") && read.starts_with("doc"),
+        "{lines:?}"
+    );
 
     let mut producers = Vec::new();
     let mut ids = Vec::new();
@@ -114,21 +136,39 @@ fn create_ls_and_resolve_a_shared_registry() {
     let leases = loop {
         let out = run({
             let mut c = aster();
-            c.args(["registry", "resolve", &read, "MissionControl", "--version", "1", "--loopback"]);
+            c.args([
+                "registry",
+                "resolve",
+                &read,
+                "MissionControl",
+                "--version",
+                "1",
+                "--loopback",
+            ]);
             c
         });
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let leases: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let leases: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
         if leases.len() == 2 {
             assert!(out.status.success());
             break leases;
         }
-        assert!(Instant::now() < deadline, "resolve gave {text} / {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            Instant::now() < deadline,
+            "resolve gave {text} / {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::thread::sleep(Duration::from_millis(300));
     };
     for l in &leases {
         assert_eq!(l["service"], "MissionControl");
-        assert_eq!(l["contract_id"], "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a");
+        assert_eq!(
+            l["contract_id"],
+            "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a"
+        );
         assert_eq!(l["health_status"], "ready");
         assert_eq!(l["alpn"], "aster/1");
     }
@@ -144,7 +184,11 @@ fn create_ls_and_resolve_a_shared_registry() {
     assert!(text.contains("service MissionControl"), "{text}");
     assert!(text.contains("service AgentSession"), "{text}");
     assert!(text.contains("v1 -> contract 3029351e2313"), "{text}");
-    assert_eq!(text.matches(": ready").count(), 4, "two producers x two services: {text}");
+    assert_eq!(
+        text.matches(": ready").count(),
+        4,
+        "two producers x two services: {text}"
+    );
 
     // JSON view.
     let out = run({
@@ -153,14 +197,24 @@ fn create_ls_and_resolve_a_shared_registry() {
         c
     });
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ls --json");
-    let endpoints = v["services"]["MissionControl"]["endpoints"].as_array().unwrap_or_else(|| panic!("endpoints in {v}"));
+    let endpoints = v["services"]["MissionControl"]["endpoints"]
+        .as_array()
+        .unwrap_or_else(|| panic!("endpoints in {v}"));
     assert_eq!(endpoints.len(), 2);
     assert!(endpoints.iter().all(|e| e["freshness"] == "Fresh"), "{v}");
 
     // A service nobody serves: NOT_FOUND (exit 5), with the reason.
     let out = run({
         let mut c = aster();
-        c.args(["registry", "resolve", &read, "Nobody", "--version", "1", "--loopback"]);
+        c.args([
+            "registry",
+            "resolve",
+            &read,
+            "Nobody",
+            "--version",
+            "1",
+            "--loopback",
+        ]);
         c
     });
     assert_eq!(out.status.code(), Some(5));
@@ -173,6 +227,9 @@ fn create_ls_and_resolve_a_shared_registry() {
         c
     });
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("v1 -> contract 59136b4a6d90"), "{text}");
+    assert!(
+        out.status.success() && text.contains("v1 -> contract 59136b4a6d90"),
+        "{text}"
+    );
     drop(producers);
 }

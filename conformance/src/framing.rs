@@ -7,13 +7,28 @@ use serde_json::Value;
 use crate::{Report, hex_field, name_of, same_bytes};
 
 pub fn check(file: &str, doc: &Value, report: &mut Report) {
-    for v in doc.get("encode_vectors").and_then(Value::as_array).into_iter().flatten() {
+    for v in doc
+        .get("encode_vectors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         report.record(file, "encode", &name_of(v), encode(v));
     }
-    for v in doc.get("decode_vectors").and_then(Value::as_array).into_iter().flatten() {
+    for v in doc
+        .get("decode_vectors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         report.record(file, "decode", &name_of(v), decode(v));
     }
-    for v in doc.get("error_vectors").and_then(Value::as_array).into_iter().flatten() {
+    for v in doc
+        .get("error_vectors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         report.record(file, "error", &name_of(v), error(v));
     }
 }
@@ -30,7 +45,8 @@ fn encode(v: &Value) -> Result<(), String> {
     let payload = hex_field(v, "payload_hex")?;
     let want = hex_field(v, "expected_wire_hex")?;
     let mut out = BytesMut::new();
-    encode_frame(flags(v, "flags")?, &payload, &mut out).map_err(|e| format!("encoder refused: {e}"))?;
+    encode_frame(flags(v, "flags")?, &payload, &mut out)
+        .map_err(|e| format!("encoder refused: {e}"))?;
     same_bytes("frame", &want, &out)
 }
 
@@ -54,7 +70,11 @@ fn decode(v: &Value) -> Result<(), String> {
     let frames = decode_all(&wire).map_err(|e| format!("decoder refused: {e}"))?;
     match frames.as_slice() {
         [f] if f.flags == want_flags => same_bytes("payload", &want, &f.payload),
-        [f] => Err(format!("flags {:#04x}, expected {:#04x}", f.flags.bits(), want_flags.bits())),
+        [f] => Err(format!(
+            "flags {:#04x}, expected {:#04x}",
+            f.flags.bits(),
+            want_flags.bits()
+        )),
         other => Err(format!("{} frames decoded, expected 1", other.len())),
     }
 }
@@ -63,8 +83,12 @@ fn decode(v: &Value) -> Result<(), String> {
 fn matches_label(label: &str, e: &FrameError) -> bool {
     let l = label.to_ascii_lowercase();
     match e {
-        FrameError::ZeroLength => l.contains("zero-length frame") || l.contains("zero length frame"),
-        FrameError::EmptyPayload(_) => l.contains("zero-length payload") || l.contains("empty payload"),
+        FrameError::ZeroLength => {
+            l.contains("zero-length frame") || l.contains("zero length frame")
+        }
+        FrameError::EmptyPayload(_) => {
+            l.contains("zero-length payload") || l.contains("empty payload")
+        }
         FrameError::TooLarge(_) => l.contains("exceeds") || l.contains("too large"),
         FrameError::Incomplete { .. } => l.contains("incomplete") || l.contains("truncated"),
     }

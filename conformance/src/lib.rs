@@ -33,7 +33,8 @@ impl Report {
             }
             Err(why) => {
                 self.failed += 1;
-                self.lines.push(format!("FAIL {file} {section}: {name}: {why}"));
+                self.lines
+                    .push(format!("FAIL {file} {section}: {name}: {why}"));
             }
         }
     }
@@ -52,8 +53,12 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Report> {
     paths.sort();
     let mut report = Report::default();
     for path in paths {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         check_file(&name, &text, &mut report);
     }
     Ok(report)
@@ -86,7 +91,11 @@ pub(crate) fn same_bytes(what: &str, expected: &[u8], got: &[u8]) -> Result<(), 
     if expected == got {
         return Ok(());
     }
-    let at = expected.iter().zip(got).position(|(a, b)| a != b).unwrap_or(expected.len().min(got.len()));
+    let at = expected
+        .iter()
+        .zip(got)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(got.len()));
     let show = |b: &[u8]| {
         let end = (at + 8).min(b.len());
         hex::encode(&b[at.min(end)..end])
@@ -101,10 +110,16 @@ pub(crate) fn same_bytes(what: &str, expected: &[u8], got: &[u8]) -> Result<(), 
 }
 
 pub(crate) fn hex_field(v: &Value, key: &str) -> Result<Vec<u8>, String> {
-    let s = v.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing `{key}`"))?;
+    let s = v
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing `{key}`"))?;
     hex::decode(s).map_err(|e| format!("`{key}` is not hex: {e}"))
 }
 
 pub(crate) fn name_of(v: &Value) -> String {
-    v.get("name").and_then(Value::as_str).unwrap_or("<unnamed>").to_string()
+    v.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>")
+        .to_string()
 }

@@ -24,7 +24,8 @@ fn run() -> anyhow::Result<bool> {
         [cmd] if cmd == "check" => PathBuf::from("conformance/vectors"),
         _ => bail!("usage: aster-conformance check DIR"),
     };
-    let report = aster_conformance::check_dir(&dir).with_context(|| format!("checking {}", dir.display()))?;
+    let report = aster_conformance::check_dir(&dir)
+        .with_context(|| format!("checking {}", dir.display()))?;
     for line in &report.lines {
         println!("{line}");
     }

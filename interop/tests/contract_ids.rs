@@ -108,9 +108,16 @@ async fn rust_services_get_the_contract_ids_the_reference_computes() {
     .await;
     let python = python.as_object().expect("a JSON object of contract ids");
     let services = rust_services();
-    assert_eq!(python.len(), services.len(), "the Python side defines the same services: {python:?}");
+    assert_eq!(
+        python.len(),
+        services.len(),
+        "the Python side defines the same services: {python:?}"
+    );
     for d in services {
-        let theirs = python.get(d.name).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("{} missing: {python:?}", d.name));
+        let theirs = python
+            .get(d.name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("{} missing: {python:?}", d.name));
         assert_eq!(d.contract_id().to_hex(), theirs, "{}: contract id", d.name);
     }
 }
@@ -121,7 +128,13 @@ fn requirements_are_declared_even_though_g1_does_not_hash_them() {
     // side really declares them (Gates 2 and 3 read these).
     let guarded = GuardedClient::<aster::Client>::descriptor();
     assert!(guarded.requires.is_some(), "service-level requires");
-    let by_name = |n: &str| guarded.methods.iter().find(|m| m.name == n).expect("method");
+    let by_name = |n: &str| {
+        guarded
+            .methods
+            .iter()
+            .find(|m| m.name == n)
+            .expect("method")
+    };
     assert!(by_name("read").requires.is_some());
     assert!(by_name("write").requires.is_some());
     assert!(by_name("audit").requires.is_some());

@@ -28,9 +28,13 @@ impl Echo for EchoImpl {
 
     async fn count_up(&self, req: CountRequest) -> Result<ResponseStream<CountItem>, Status> {
         let n = req.count;
-        let mut items: Vec<Result<CountItem, Status>> = (1..=n.abs()).map(|value| Ok(CountItem { value })).collect();
+        let mut items: Vec<Result<CountItem, Status>> =
+            (1..=n.abs()).map(|value| Ok(CountItem { value })).collect();
         if n < 0 {
-            items.push(Err(Status::new(StatusCode::Aborted, format!("stopped after {}", -n))));
+            items.push(Err(Status::new(
+                StatusCode::Aborted,
+                format!("stopped after {}", -n),
+            )));
         }
         Ok(Box::pin(futures_util::stream::iter(items)))
     }
@@ -40,15 +44,27 @@ impl Echo for EchoImpl {
         while let Some(r) = reqs.next().await {
             parts.push(r?.message);
         }
-        Ok(EchoResponse { reply: parts.join("|") })
+        Ok(EchoResponse {
+            reply: parts.join("|"),
+        })
     }
 
-    async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status> {
-        Ok(Box::pin(reqs.map(|r| r.map(|r| EchoResponse { reply: format!("re:{}", r.message) }))))
+    async fn chat(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status> {
+        Ok(Box::pin(reqs.map(|r| {
+            r.map(|r| EchoResponse {
+                reply: format!("re:{}", r.message),
+            })
+        })))
     }
 
     async fn fail(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
-        Err(Status::permission_denied(format!("no access for {}", req.message)))
+        Err(Status::permission_denied(format!(
+            "no access for {}",
+            req.message
+        )))
     }
 
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
@@ -75,11 +91,16 @@ impl Tally for TallyImpl {
         if req.count < 0 {
             return Err(Status::invalid_argument(format!("negative: {}", req.count)));
         }
-        Ok(CountItem { value: self.bump(req.count) })
+        Ok(CountItem {
+            value: self.bump(req.count),
+        })
     }
 
     async fn countdown(&self, req: CountRequest) -> Result<ResponseStream<CountItem>, Status> {
-        let items: Vec<_> = (1..=req.count).rev().map(|value| Ok(CountItem { value })).collect();
+        let items: Vec<_> = (1..=req.count)
+            .rev()
+            .map(|value| Ok(CountItem { value }))
+            .collect();
         Ok(Box::pin(futures_util::stream::iter(items)))
     }
 
@@ -91,7 +112,10 @@ impl Tally for TallyImpl {
         Ok(CountItem { value })
     }
 
-    async fn running(&self, reqs: RequestStream<CountRequest>) -> Result<ResponseStream<CountItem>, Status> {
+    async fn running(
+        &self,
+        reqs: RequestStream<CountRequest>,
+    ) -> Result<ResponseStream<CountItem>, Status> {
         // The response stream outlives `&self`: it holds the total itself.
         let total = self.total.clone();
         let out = reqs.map(move |r| {
@@ -133,11 +157,16 @@ async fn serve() -> Fixture {
         .bind()
         .await
         .expect("the Rust server binds on 127.0.0.1");
-    Fixture { server, control, sessions_closed }
+    Fixture {
+        server,
+        control,
+        sessions_closed,
+    }
 }
 
 fn ok(v: &serde_json::Value) -> &serde_json::Value {
-    v.get("ok").unwrap_or_else(|| panic!("expected a result, Python saw {v}"))
+    v.get("ok")
+        .unwrap_or_else(|| panic!("expected a result, Python saw {v}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,20 +178,55 @@ async fn admission_lists_rust_contract_ids_equal_to_python() {
         .as_array()
         .expect("services")
         .iter()
-        .map(|s| (s["name"].as_str().unwrap(), s["pattern"].as_str().unwrap(), s["version"].as_i64().unwrap()))
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["pattern"].as_str().unwrap(),
+                s["version"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         listed,
-        [("Echo", "shared", 1), ("Tally", "session", 1), ("MissionControl", "shared", 1), ("AgentSession", "session", 1)]
+        [
+            ("Echo", "shared", 1),
+            ("Tally", "session", 1),
+            ("MissionControl", "shared", 1),
+            ("AgentSession", "session", 1)
+        ]
     );
     let rust_ids = [
-        ("Echo", EchoServer::<EchoImpl>::descriptor().contract_id().to_string()),
-        ("Tally", TallyClient::<aster::Client>::descriptor().contract_id().to_string()),
-        ("MissionControl", MissionControlServer::<Control>::descriptor().contract_id().to_string()),
-        ("AgentSession", mission_control::AgentSessionClient::<aster::Client>::descriptor().contract_id().to_string()),
+        (
+            "Echo",
+            EchoServer::<EchoImpl>::descriptor()
+                .contract_id()
+                .to_string(),
+        ),
+        (
+            "Tally",
+            TallyClient::<aster::Client>::descriptor()
+                .contract_id()
+                .to_string(),
+        ),
+        (
+            "MissionControl",
+            MissionControlServer::<Control>::descriptor()
+                .contract_id()
+                .to_string(),
+        ),
+        (
+            "AgentSession",
+            mission_control::AgentSessionClient::<aster::Client>::descriptor()
+                .contract_id()
+                .to_string(),
+        ),
     ];
     for (i, (name, rust_id)) in rust_ids.iter().enumerate() {
-        assert_eq!(r["services"][i]["contract_id"], json!(rust_id), "{name}: id listed at admission");
+        assert_eq!(
+            r["services"][i]["contract_id"],
+            json!(rust_id),
+            "{name}: id listed at admission"
+        );
         assert_eq!(
             r["python_contract_ids"][name],
             json!(rust_id),
@@ -181,15 +245,35 @@ async fn typed_xlang_client_all_patterns() {
     assert_eq!(ok(&r["unicode"]), &json!({"reply": "héllo ✓ 😀"}));
     assert_eq!(ok(&r["latin1"]), &json!({"reply": "café"}));
     assert_eq!(ok(&r["empty"]), &json!({"reply": ""}));
-    assert_eq!(r["big_len"], json!(100_000), "100 kB payload, zstd-compressed both ways");
-    assert_eq!(r["server_stream"], json!({"items": [{"value": 1}, {"value": 2}, {"value": 3}]}));
+    assert_eq!(
+        r["big_len"],
+        json!(100_000),
+        "100 kB payload, zstd-compressed both ways"
+    );
+    assert_eq!(
+        r["server_stream"],
+        json!({"items": [{"value": 1}, {"value": 2}, {"value": 3}]})
+    );
     assert_eq!(r["server_stream_empty"], json!({"items": []}));
-    assert_eq!(r["server_stream_error"]["items"], json!([{"value": 1}, {"value": 2}]));
-    assert_eq!(py_error(&r["server_stream_error"]), (StatusCode::Aborted as i64, "stopped after 2".into()));
+    assert_eq!(
+        r["server_stream_error"]["items"],
+        json!([{"value": 1}, {"value": 2}])
+    );
+    assert_eq!(
+        py_error(&r["server_stream_error"]),
+        (StatusCode::Aborted as i64, "stopped after 2".into())
+    );
     assert_eq!(ok(&r["client_stream"]), &json!({"reply": "a|b|c"}));
     assert_eq!(ok(&r["client_stream_empty"]), &json!({"reply": ""}));
-    assert_eq!(r["client_stream_big_len"], json!(50_004), "compressed stream items, both ways");
-    assert_eq!(ok(&r["bidi"]), &json!({"replies": ["re:x", "re:y", "re:z"], "end": null, "trailer": [0, ""]}));
+    assert_eq!(
+        r["client_stream_big_len"],
+        json!(50_004),
+        "compressed stream items, both ways"
+    );
+    assert_eq!(
+        ok(&r["bidi"]),
+        &json!({"replies": ["re:x", "re:y", "re:z"], "end": null, "trailer": [0, ""]})
+    );
     f.server.shutdown().await;
 }
 
@@ -200,9 +284,18 @@ async fn json_proxy_all_patterns() {
     let r = &r["json_proxy"];
     assert_eq!(ok(&r["unary"]), &json!({"reply": "hello"}));
     assert_eq!(ok(&r["unary_kwargs"]), &json!({"reply": "kw"}));
-    assert_eq!(r["server_stream"], json!({"items": [{"value": 1}, {"value": 2}, {"value": 3}]}));
-    assert_eq!(r["server_stream_error"]["items"], json!([{"value": 1}, {"value": 2}]));
-    assert_eq!(py_error(&r["server_stream_error"]), (StatusCode::Aborted as i64, "stopped after 2".into()));
+    assert_eq!(
+        r["server_stream"],
+        json!({"items": [{"value": 1}, {"value": 2}, {"value": 3}]})
+    );
+    assert_eq!(
+        r["server_stream_error"]["items"],
+        json!([{"value": 1}, {"value": 2}])
+    );
+    assert_eq!(
+        py_error(&r["server_stream_error"]),
+        (StatusCode::Aborted as i64, "stopped after 2".into())
+    );
     assert_eq!(ok(&r["client_stream"]), &json!({"reply": "a|b|c"}));
     assert_eq!(
         ok(&r["bidi"]),
@@ -216,19 +309,49 @@ async fn sessions_typed_and_json() {
     let f = serve().await;
     let r = drive(&f.server.ticket(), &["sessions"]).await;
     let r = &r["sessions"];
-    assert_eq!(r["typed_add"], json!([{"ok": {"value": 2}}, {"ok": {"value": 7}}]));
-    assert_eq!(py_error(&r["typed_add_error"]), (StatusCode::InvalidArgument as i64, "negative: -1".into()));
-    assert_eq!(ok(&r["typed_after_error"]), &json!({"value": 8}), "an error keeps the session");
-    assert_eq!(ok(&r["typed_countdown"]), &json!([{"value": 3}, {"value": 2}, {"value": 1}]));
+    assert_eq!(
+        r["typed_add"],
+        json!([{"ok": {"value": 2}}, {"ok": {"value": 7}}])
+    );
+    assert_eq!(
+        py_error(&r["typed_add_error"]),
+        (StatusCode::InvalidArgument as i64, "negative: -1".into())
+    );
+    assert_eq!(
+        ok(&r["typed_after_error"]),
+        &json!({"value": 8}),
+        "an error keeps the session"
+    );
+    assert_eq!(
+        ok(&r["typed_countdown"]),
+        &json!([{"value": 3}, {"value": 2}, {"value": 1}])
+    );
     assert_eq!(ok(&r["typed_sum"]), &json!({"value": 38}));
-    assert_eq!(ok(&r["typed_running"]), &json!([{"value": 39}, {"value": 41}]));
+    assert_eq!(
+        ok(&r["typed_running"]),
+        &json!([{"value": 39}, {"value": 41}])
+    );
     assert_eq!(ok(&r["typed_after_streams"]), &json!({"value": 41}));
-    assert_eq!(ok(&r["typed_idle_cancel"]), &json!(null), "CANCEL with no call: one CANCELLED trailer");
+    assert_eq!(
+        ok(&r["typed_idle_cancel"]),
+        &json!(null),
+        "CANCEL with no call: one CANCELLED trailer"
+    );
     assert_eq!(ok(&r["typed_after_cancel"]), &json!({"value": 41}));
-    assert_eq!(ok(&r["typed_second_session"]), &json!({"value": 1}), "a new session has its own instance");
+    assert_eq!(
+        ok(&r["typed_second_session"]),
+        &json!({"value": 1}),
+        "a new session has its own instance"
+    );
 
-    assert_eq!(r["json_add"], json!([{"ok": {"value": 4}}, {"ok": {"value": 10}}]));
-    assert_eq!(py_error(&r["json_add_error"]), (StatusCode::InvalidArgument as i64, "negative: -3".into()));
+    assert_eq!(
+        r["json_add"],
+        json!([{"ok": {"value": 4}}, {"ok": {"value": 10}}])
+    );
+    assert_eq!(
+        py_error(&r["json_add_error"]),
+        (StatusCode::InvalidArgument as i64, "negative: -3".into())
+    );
     let (code, message) = py_error(&r["json_unknown_field"]);
     assert_eq!(code, StatusCode::ContractViolation as i64);
     assert_eq!(
@@ -256,23 +379,53 @@ async fn python_sees_rust_error_trailers() {
     let r = drive(&f.server.ticket(), &["errors"]).await;
     let r = &r["errors"];
     let unimplemented = StatusCode::Unimplemented as i64;
-    assert_eq!(py_error(&r["typed_unknown_method"]).0, unimplemented, "{}", r["typed_unknown_method"]);
-    assert_eq!(py_error(&r["json_unknown_method"]).0, unimplemented, "{}", r["json_unknown_method"]);
+    assert_eq!(
+        py_error(&r["typed_unknown_method"]).0,
+        unimplemented,
+        "{}",
+        r["typed_unknown_method"]
+    );
+    assert_eq!(
+        py_error(&r["json_unknown_method"]).0,
+        unimplemented,
+        "{}",
+        r["json_unknown_method"]
+    );
 
-    let denied = (StatusCode::PermissionDenied as i64, "no access for bob".to_string());
+    let denied = (
+        StatusCode::PermissionDenied as i64,
+        "no access for bob".to_string(),
+    );
     assert_eq!(py_error(&r["typed_handler_error"]), denied);
     assert_eq!(py_error(&r["json_handler_error"]), denied);
-    assert_eq!(r["typed_handler_error"]["error"]["class"], json!("PermissionDeniedError"));
+    assert_eq!(
+        r["typed_handler_error"]["error"]["class"],
+        json!("PermissionDeniedError")
+    );
 
     // Python sets only a deadline (no local timer): the Rust server ends the call.
-    assert_eq!(py_error(&r["typed_deadline"]).0, StatusCode::DeadlineExceeded as i64, "{}", r["typed_deadline"]);
+    assert_eq!(
+        py_error(&r["typed_deadline"]).0,
+        StatusCode::DeadlineExceeded as i64,
+        "{}",
+        r["typed_deadline"]
+    );
     let elapsed = r["typed_deadline_elapsed"].as_f64().expect("elapsed");
-    assert!((0.4..5.0).contains(&elapsed), "DEADLINE_EXCEEDED after {elapsed:.3}s for a 0.5 s deadline");
-    assert_eq!(ok(&r["typed_after_deadline"]), &json!({"reply": "still here"}));
+    assert!(
+        (0.4..5.0).contains(&elapsed),
+        "DEADLINE_EXCEEDED after {elapsed:.3}s for a 0.5 s deadline"
+    );
+    assert_eq!(
+        ok(&r["typed_after_deadline"]),
+        &json!({"reply": "still here"})
+    );
 
     let (code, message) = py_error(&r["json_unknown_field"]);
     assert_eq!(code, StatusCode::ContractViolation as i64);
-    assert_eq!(r["json_unknown_field"]["error"]["class"], json!("ContractViolationError"));
+    assert_eq!(
+        r["json_unknown_field"]["error"]["class"],
+        json!("ContractViolationError")
+    );
     assert_eq!(
         message,
         r#"contract violation at EchoRequest: unexpected JSON field(s) ["'bogus'"] (expected: ['message'])"#
@@ -280,7 +433,10 @@ async fn python_sees_rust_error_trailers() {
     // Deliberate difference (spec §1.6 item 8): we type-check JSON values.
     let (code, message) = py_error(&r["json_wrong_type"]);
     assert_eq!(code, StatusCode::ContractViolation as i64);
-    assert_eq!(message, "contract violation at EchoRequest.message: expected a string, got a number");
+    assert_eq!(
+        message,
+        "contract violation at EchoRequest.message: expected a string, got a number"
+    );
     f.server.shutdown().await;
 }
 
@@ -298,11 +454,27 @@ async fn mission_control_agent_and_operator_flow() {
     assert_eq!(ok(&r["ingest"]), &json!({"accepted": 1000, "dropped": 0}));
     assert_eq!(ok(&r["typed_status"])["agent_id"], json!("typed"));
     assert_eq!(ok(&r["typed_status"])["status"], json!("running"));
-    assert_eq!(ok(&r["typed_ingest"]), &json!({"accepted": 10, "dropped": 0}), "XLANG points with tag maps");
-    assert_eq!(f.control.metrics_received(), 1010, "the Rust service stored every point");
+    assert_eq!(
+        ok(&r["typed_ingest"]),
+        &json!({"accepted": 10, "dropped": 0}),
+        "XLANG points with tag maps"
+    );
+    assert_eq!(
+        f.control.metrics_received(),
+        1010,
+        "the Rust service stored every point"
+    );
 
-    assert!(r.get("tail_error").is_none(), "tail failed: {}", r["tail_error"]);
-    assert_eq!(r["tail_got_ping"], json!(true), "the operator's tail went live");
+    assert!(
+        r.get("tail_error").is_none(),
+        "tail failed: {}",
+        r["tail_error"]
+    );
+    assert_eq!(
+        r["tail_got_ping"],
+        json!(true),
+        "the operator's tail went live"
+    );
     assert_eq!(
         r["tail"],
         json!([
@@ -312,8 +484,14 @@ async fn mission_control_agent_and_operator_flow() {
         "the operator got the agent's warn+ entries, in order, and not the info one"
     );
 
-    assert_eq!(ok(&r["register"]), &json!({"task_id": "train-42", "command": "python train.py"}));
-    assert_eq!(ok(&r["heartbeat"]), &json!({"task_id": "continue", "command": ""}));
+    assert_eq!(
+        ok(&r["register"]),
+        &json!({"task_id": "train-42", "command": "python train.py"})
+    );
+    assert_eq!(
+        ok(&r["heartbeat"]),
+        &json!({"task_id": "continue", "command": ""})
+    );
     assert_eq!(
         ok(&r["run_command"]),
         &json!([
@@ -321,8 +499,14 @@ async fn mission_control_agent_and_operator_flow() {
             {"stdout": "would run: ls -l\n", "stderr": "", "exit_code": 0},
         ])
     );
-    assert_eq!(ok(&r["json_register"]), &json!({"task_id": "idle", "command": "sleep 60"}));
-    assert_eq!(ok(&r["json_heartbeat"]), &json!({"task_id": "continue", "command": ""}));
+    assert_eq!(
+        ok(&r["json_register"]),
+        &json!({"task_id": "idle", "command": "sleep 60"})
+    );
+    assert_eq!(
+        ok(&r["json_heartbeat"]),
+        &json!({"task_id": "continue", "command": ""})
+    );
     f.server.shutdown().await;
 }
 
@@ -342,21 +526,39 @@ async fn refusals_reach_python_as_trailers() {
     let r = drive(&f.server.ticket(), &["refusal_races"]).await;
     let r = &r["refusal_races"];
     let expected = [
-        ("session_unknown_method", "Method not found: missing".to_string()),
-        ("bidi_unknown_method", "Method 'Echo.missing_chat' not implemented".to_string()),
+        (
+            "session_unknown_method",
+            "Method not found: missing".to_string(),
+        ),
+        (
+            "bidi_unknown_method",
+            "Method 'Echo.missing_chat' not implemented".to_string(),
+        ),
     ];
     for (probe, message) in expected {
         let counts = r[probe].as_object().expect("outcome counts");
         let outcomes: Vec<_> = counts
             .iter()
-            .map(|(k, n)| (serde_json::from_str::<serde_json::Value>(k).expect("outcome"), n.as_u64().unwrap_or(0)))
+            .map(|(k, n)| {
+                (
+                    serde_json::from_str::<serde_json::Value>(k).expect("outcome"),
+                    n.as_u64().unwrap_or(0),
+                )
+            })
             .collect();
         let as_trailer = outcomes
             .iter()
-            .filter(|(o, _)| o.get("error").is_some() && py_error(o) == (StatusCode::Unimplemented as i64, message.clone()))
+            .filter(|(o, _)| {
+                o.get("error").is_some()
+                    && py_error(o) == (StatusCode::Unimplemented as i64, message.clone())
+            })
             .map(|(_, n)| n)
             .sum::<u64>();
-        assert_eq!(as_trailer, 40, "{probe}: outcomes over 40 tries: {}", r[probe]);
+        assert_eq!(
+            as_trailer, 40,
+            "{probe}: outcomes over 40 tries: {}",
+            r[probe]
+        );
     }
     f.server.shutdown().await;
 }

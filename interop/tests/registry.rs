@@ -44,7 +44,8 @@ use aster::{CallOptions, Client, JsonInput, JsonOutput, Server, Service, Status,
 use common::*;
 use futures_util::StreamExt;
 use mission_control::{
-    Agent, AgentSessionClient, AgentSessionServer, Control, MissionControlClient, MissionControlServer,
+    Agent, AgentSessionClient, AgentSessionServer, Control, MissionControlClient,
+    MissionControlServer,
 };
 use serde_json::{Value, json};
 
@@ -77,7 +78,10 @@ async fn mission_control() -> (Server, Arc<Control>) {
 }
 
 fn mc_descriptors() -> [&'static ServiceDescriptor; 2] {
-    [MissionControlClient::<Client>::descriptor(), AgentSessionClient::<Client>::descriptor()]
+    [
+        MissionControlClient::<Client>::descriptor(),
+        AgentSessionClient::<Client>::descriptor(),
+    ]
 }
 
 /// `namespace/TypeName` → `TypeName`.
@@ -96,8 +100,14 @@ fn method_info_block<'a>(module: &'a str, method: &str) -> &'a str {
 
 /// The Rust server's own `manifests/<cid>` value, as JSON.
 async fn published_manifest(server: &Server, cid: &ContractId) -> Value {
-    let doc = server.registry().expect("the Rust server publishes a registry");
-    let text = doc.latest(&format!("manifests/{}", cid.to_hex())).await.expect("read").expect("manifest published");
+    let doc = server
+        .registry()
+        .expect("the Rust server publishes a registry");
+    let text = doc
+        .latest(&format!("manifests/{}", cid.to_hex()))
+        .await
+        .expect("read")
+        .expect("manifest published");
     serde_json::from_slice(&text).expect("manifest is JSON")
 }
 
@@ -120,22 +130,57 @@ async fn reference_gen_client_builds_a_working_client_from_the_rust_registry() {
     let out = home.path().join("out");
 
     let mut cmd = reference_cli(home.path());
-    cmd.args(["contract", "gen-client", &ticket, "--lang", "python", "--package", "mc_gen", "--out"]).arg(&out);
+    cmd.args([
+        "contract",
+        "gen-client",
+        &ticket,
+        "--lang",
+        "python",
+        "--package",
+        "mc_gen",
+        "--out",
+    ])
+    .arg(&out);
     let ran = run_ok("aster contract gen-client", cmd, TOOL_TIMEOUT).await;
-    assert!(ran.stdout.contains("Generated"), "gen-client output: {}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains("Generated"),
+        "gen-client output: {}\n{}",
+        ran.stdout,
+        ran.stderr
+    );
 
     let pkg = out.join("mc_gen");
-    for (desc, module) in mc_descriptors().into_iter().zip(["mission_control_v1", "agent_session_v1"]) {
+    for (desc, module) in mc_descriptors()
+        .into_iter()
+        .zip(["mission_control_v1", "agent_session_v1"])
+    {
         let cid = desc.contract_id().to_hex();
         let read = |p: std::path::PathBuf| {
-            std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("gen-client did not write {}: {e}", p.display()))
+            std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("gen-client did not write {}: {e}", p.display()))
         };
         let services = read(pkg.join("services").join(format!("{module}.py")));
         let types = read(pkg.join("types").join(format!("{module}.py")));
-        assert!(services.contains(&format!("Contract ID: {cid}")), "{}: contract id in the header", desc.name);
-        assert!(services.contains(&format!("_contract_id = \"{cid}\"")), "{}: _contract_id", desc.name);
-        assert!(services.contains(&format!("_service_name = \"{}\"", desc.name)), "{}: _service_name", desc.name);
-        assert!(services.contains(&format!("class {}Client(ServiceClient)", desc.name)), "{}: client class", desc.name);
+        assert!(
+            services.contains(&format!("Contract ID: {cid}")),
+            "{}: contract id in the header",
+            desc.name
+        );
+        assert!(
+            services.contains(&format!("_contract_id = \"{cid}\"")),
+            "{}: _contract_id",
+            desc.name
+        );
+        assert!(
+            services.contains(&format!("_service_name = \"{}\"", desc.name)),
+            "{}: _service_name",
+            desc.name
+        );
+        assert!(
+            services.contains(&format!("class {}Client(ServiceClient)", desc.name)),
+            "{}: client class",
+            desc.name
+        );
         for m in desc.methods {
             let block = method_info_block(&services, m.name);
             for want in [
@@ -144,35 +189,68 @@ async fn reference_gen_client_builds_a_working_client_from_the_rust_registry() {
                 format!("request_type={}", type_name(m.request.tag)),
                 format!("response_type={}", type_name(m.response.tag)),
             ] {
-                assert!(block.contains(&want), "{}.{}: {want} missing from\n{block}", desc.name, m.name);
+                assert!(
+                    block.contains(&want),
+                    "{}.{}: {want} missing from\n{block}",
+                    desc.name,
+                    m.name
+                );
             }
-            assert!(services.contains(&format!("def {}(", m.name)), "{}.{}: stub method", desc.name, m.name);
+            assert!(
+                services.contains(&format!("def {}(", m.name)),
+                "{}.{}: stub method",
+                desc.name,
+                m.name
+            );
             for tag in [m.request.tag, m.response.tag] {
-                assert!(types.contains(&format!("@wire_type(\"{tag}\")")), "{}: @wire_type({tag})", desc.name);
+                assert!(
+                    types.contains(&format!("@wire_type(\"{tag}\")")),
+                    "{}: @wire_type({tag})",
+                    desc.name
+                );
             }
         }
     }
     // Our manifests carry the Rust types' real defaults, and the generated
     // dataclasses use them.
     let types = std::fs::read_to_string(pkg.join("types/mission_control_v1.py")).expect("types");
-    for want in ["status: str = 'idle'", "level: str = 'info'", "accepted: bool = True", "uptime_secs: int = 0"] {
-        assert!(types.contains(want), "{want} missing from the generated types:\n{types}");
+    for want in [
+        "status: str = 'idle'",
+        "level: str = 'info'",
+        "accepted: bool = True",
+        "uptime_secs: int = 0",
+    ] {
+        assert!(
+            types.contains(want),
+            "{want} missing from the generated types:\n{types}"
+        );
     }
     // The 0.1.2 quirk (manifest kind "string" for pyfory.int32), as the
     // reference's own server publishes it too.
-    assert!(types.contains("accepted: str = 0"), "IngestResult.accepted as 0.1.2 generates it:\n{types}");
+    assert!(
+        types.contains("accepted: str = 0"),
+        "IngestResult.accepted as 0.1.2 generates it:\n{types}"
+    );
 
     let mut cmd = python_command("gen_client_call.py");
     cmd.arg(&out).arg("mc_gen").arg(&ticket);
     isolate_home(&mut cmd, home.path());
     let r = run_json("gen_client_call.py", cmd, TOOL_TIMEOUT).await;
 
-    let mc_cid = MissionControlClient::<Client>::descriptor().contract_id().to_hex();
+    let mc_cid = MissionControlClient::<Client>::descriptor()
+        .contract_id()
+        .to_hex();
     assert_eq!(r["generated_contract_id"]["ok"], json!(mc_cid));
     let status = &r["getStatus"]["ok"];
-    assert_eq!(status["agent_id"], "gen-1", "getStatus through the generated client: {r}");
+    assert_eq!(
+        status["agent_id"], "gen-1",
+        "getStatus through the generated client: {r}"
+    );
     assert_eq!(status["status"], "running");
-    assert!(status["uptime_secs"].as_i64().is_some_and(|s| s >= 0), "uptime: {status}");
+    assert!(
+        status["uptime_secs"].as_i64().is_some_and(|s| s >= 0),
+        "uptime: {status}"
+    );
     assert_eq!(
         r["submitLog"],
         json!([{"ok": {"accepted": true}}, {"ok": {"accepted": true}}, {"ok": {"accepted": true}}])
@@ -187,13 +265,24 @@ async fn reference_gen_client_builds_a_working_client_from_the_rust_registry() {
     );
     // ingestMetrics: the Rust server took all five points and answered; the
     // generated IngestResult (`accepted: str`) cannot decode the answer.
-    assert_eq!(control.metrics_received(), 5, "the Rust server received the generated client's points");
+    assert_eq!(
+        control.metrics_received(),
+        5,
+        "the Rust server received the generated client's points"
+    );
     let (code, message) = py_error(&r["ingestMetrics"]);
     assert_eq!(code, StatusCode::Unknown as i64, "ingestMetrics: {r}");
-    assert!(message.contains("Hash") && message.contains("IngestResult"), "pyfory's struct hash check: {message}");
+    assert!(
+        message.contains("Hash") && message.contains("IngestResult"),
+        "pyfory's struct hash check: {message}"
+    );
     // AgentSession: 0.1.2 codegen has no session support.
     let (code, message) = py_error(&r["agent_register"]);
-    assert_eq!(code, StatusCode::FailedPrecondition as i64, "AgentSession.register: {r}");
+    assert_eq!(
+        code,
+        StatusCode::FailedPrecondition as i64,
+        "AgentSession.register: {r}"
+    );
     assert!(message.contains("session-scoped"), "{message}");
     server.shutdown().await;
 }
@@ -227,7 +316,12 @@ async fn reference_shell_browses_and_calls_the_rust_server() {
     isolate_home(&mut cmd, home.path());
     let r = run_json("shell_pty.py", cmd, TOOL_TIMEOUT).await;
     assert_eq!(r["exit_code"], 0, "the shell exits cleanly on `exit`: {r}");
-    let out: Vec<&str> = r["outputs"].as_array().expect("outputs").iter().map(|o| o.as_str().unwrap_or("")).collect();
+    let out: Vec<&str> = r["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|o| o.as_str().unwrap_or(""))
+        .collect();
     assert_eq!(out.len(), commands.len(), "{r}");
     let row = |text: &str, first: &str| -> Vec<String> {
         text.lines()
@@ -239,9 +333,18 @@ async fn reference_shell_browses_and_calls_the_rust_server() {
             .collect()
     };
 
-    assert!(r["banner"].as_str().unwrap_or("").contains("2 services"), "banner: {}", r["banner"]);
+    assert!(
+        r["banner"].as_str().unwrap_or("").contains("2 services"),
+        "banner: {}",
+        r["banner"]
+    );
     assert!(out[0].contains("services/"), "ls /:\n{}", out[0]);
-    assert_eq!(row(out[2], "MissionControl"), ["MissionControl", "4", "v1", "shared"], "ls /services:\n{}", out[2]);
+    assert_eq!(
+        row(out[2], "MissionControl"),
+        ["MissionControl", "4", "v1", "shared"],
+        "ls /services:\n{}",
+        out[2]
+    );
     assert_eq!(
         row(out[2], "AgentSession"),
         ["AgentSession", "(session)", "3", "v1", "session"],
@@ -251,17 +354,30 @@ async fn reference_shell_browses_and_calls_the_rust_server() {
     let [mc, agent] = mc_descriptors();
     for (desc, listing) in [(mc, out[4]), (agent, out[8])] {
         for m in desc.methods {
-            let signature = format!("({}) ->{}", type_name(m.request.tag), type_name(m.response.tag));
+            let signature = format!(
+                "({}) ->{}",
+                type_name(m.request.tag),
+                type_name(m.response.tag)
+            );
             let line = listing
                 .lines()
                 .map(str::trim)
                 .find(|l| l.split_whitespace().next() == Some(m.name))
                 .unwrap_or_else(|| panic!("{}.{} not listed:\n{listing}", desc.name, m.name));
-            assert!(line.contains(m.pattern.name()) && line.contains(&signature), "{}.{}: {line}", desc.name, m.name);
+            assert!(
+                line.contains(m.pattern.name()) && line.contains(&signature),
+                "{}.{}: {line}",
+                desc.name,
+                m.name
+            );
         }
     }
     let cid = mc.contract_id().to_hex();
-    assert!(out[5].contains("MissionControl v1") && out[5].contains(&cid[..16]), "describe:\n{}", out[5]);
+    assert!(
+        out[5].contains("MissionControl v1") && out[5].contains(&cid[..16]),
+        "describe:\n{}",
+        out[5]
+    );
     for m in mc.methods {
         assert!(
             out[5].contains(&format!("{} ({})", m.name, m.pattern.name())),
@@ -271,22 +387,46 @@ async fn reference_shell_browses_and_calls_the_rust_server() {
         );
     }
     // The shell's own XLANG call, with types made from our manifest.
-    assert!(out[6].contains("MissionControl.getStatus(agent_id='shell-1')"), "invocation:\n{}", out[6]);
+    assert!(
+        out[6].contains("MissionControl.getStatus(agent_id='shell-1')"),
+        "invocation:\n{}",
+        out[6]
+    );
     let answer: Value = {
         let text = out[6];
-        let (start, end) = (text.find('{').expect("a JSON answer"), text.rfind('}').expect("a JSON answer"));
-        serde_json::from_str(&text[start..=end]).unwrap_or_else(|e| panic!("answer is not JSON ({e}):\n{text}"))
+        let (start, end) = (
+            text.find('{').expect("a JSON answer"),
+            text.rfind('}').expect("a JSON answer"),
+        );
+        serde_json::from_str(&text[start..=end])
+            .unwrap_or_else(|e| panic!("answer is not JSON ({e}):\n{text}"))
     };
     assert_eq!(answer["agent_id"], "shell-1");
     assert_eq!(answer["status"], "running");
-    assert!(out[9].contains("./register") && out[9].contains("./runCommand"), "help in AgentSession:\n{}", out[9]);
+    assert!(
+        out[9].contains("./register") && out[9].contains("./runCommand"),
+        "help in AgentSession:\n{}",
+        out[9]
+    );
 
     let cache = r["manifest_cache"].as_object().expect("manifest_cache");
-    assert_eq!(cache.len(), 2, "one cached manifest per service: {:?}", cache.keys().collect::<Vec<_>>());
+    assert_eq!(
+        cache.len(),
+        2,
+        "one cached manifest per service: {:?}",
+        cache.keys().collect::<Vec<_>>()
+    );
     for desc in mc_descriptors() {
         let cid = desc.contract_id();
-        let cached = cache.get(&format!("{}.json", cid.to_hex())).unwrap_or_else(|| panic!("{} not cached", desc.name));
-        assert_eq!(cached, &published_manifest(&server, &cid).await, "{}: the shell read our manifest", desc.name);
+        let cached = cache
+            .get(&format!("{}.json", cid.to_hex()))
+            .unwrap_or_else(|| panic!("{} not cached", desc.name));
+        assert_eq!(
+            cached,
+            &published_manifest(&server, &cid).await,
+            "{}: the shell read our manifest",
+            desc.name
+        );
     }
     server.shutdown().await;
 }
@@ -312,9 +452,17 @@ async fn connect_with(builder: aster::ClientBuilder) -> Client {
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let server = py_server();
     let _turn = ONE_AT_A_TIME.lock().await;
-    match bounded("admission by the Python server", builder.connect(&server.address)).await {
+    match bounded(
+        "admission by the Python server",
+        builder.connect(&server.address),
+    )
+    .await
+    {
         Ok(c) => c,
-        Err(e) => panic!("cannot connect to the Python server: {e}{}", server.stderr_tail()),
+        Err(e) => panic!(
+            "cannot connect to the Python server: {e}{}",
+            server.stderr_tail()
+        ),
     }
 }
 
@@ -328,7 +476,12 @@ async fn synced_registry(c: &Client) -> RegistryDoc {
     let py = py_server();
     let doc = registry_bounded("join the Python registry", c.registry())
         .await
-        .unwrap_or_else(|e| panic!("cannot join the Python server's registry: {e}{}", py.stderr_tail()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot join the Python server's registry: {e}{}",
+                py.stderr_tail()
+            )
+        });
     let want = 3 * c.services().len();
     let deadline = Instant::now() + REGISTRY_TIMEOUT;
     loop {
@@ -336,7 +489,10 @@ async fn synced_registry(c: &Client) -> RegistryDoc {
         if have >= want {
             return doc;
         }
-        assert!(Instant::now() < deadline, "{have} of {want} registry entries after {REGISTRY_TIMEOUT:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{have} of {want} registry entries after {REGISTRY_TIMEOUT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -349,8 +505,14 @@ fn twins() -> Vec<(&'static ServiceDescriptor, Manifest)> {
     vec![
         (echo, echo.manifest()),
         (tally, tally.manifest()),
-        (MissionControlClient::<Client>::descriptor(), MissionControlServer::new(Control::default()).manifest()),
-        (AgentSessionClient::<Client>::descriptor(), AgentSessionServer::new(Agent::new).manifest()),
+        (
+            MissionControlClient::<Client>::descriptor(),
+            MissionControlServer::new(Control::default()).manifest(),
+        ),
+        (
+            AgentSessionClient::<Client>::descriptor(),
+            AgentSessionServer::new(Agent::new).manifest(),
+        ),
     ]
 }
 
@@ -361,7 +523,11 @@ fn first_difference(a: &str, b: &str) -> String {
             return format!("line {}: python {x:?} vs rust {y:?}", i + 1);
         }
     }
-    format!("lengths: python {} lines vs rust {} lines", a.lines().count(), b.lines().count())
+    format!(
+        "lengths: python {} lines vs rust {} lines",
+        a.lines().count(),
+        b.lines().count()
+    )
 }
 
 /// `Client::manifest` and `Client::contract_bundle` read the registry of a
@@ -376,30 +542,76 @@ fn first_difference(a: &str, b: &str) -> String {
 async fn rust_client_reads_python_manifests_and_verified_bundles() {
     let py = py_server();
     let c = connect().await;
-    assert_eq!(c.registry_namespace().len(), 64, "0.1.2 hands out its registry namespace at admission");
+    assert_eq!(
+        c.registry_namespace().len(),
+        64,
+        "0.1.2 hands out its registry namespace at admission"
+    );
     let doc = synced_registry(&c).await;
     for (desc, rust_manifest) in twins() {
         let name = desc.name;
         let cid = desc.contract_id();
-        let summary = c.services().iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} listed"));
-        assert_eq!(summary.contract_id, cid.to_hex(), "{name}: admission lists our twin's id");
-        assert_eq!(py.contract_ids.get(name), Some(&summary.contract_id), "{name}: the reference computed it too");
+        let summary = c
+            .services()
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} listed"));
+        assert_eq!(
+            summary.contract_id,
+            cid.to_hex(),
+            "{name}: admission lists our twin's id"
+        );
+        assert_eq!(
+            py.contract_ids.get(name),
+            Some(&summary.contract_id),
+            "{name}: the reference computed it too"
+        );
 
-        let manifest =
-            registry_bounded(name, c.manifest(name)).await.unwrap_or_else(|e| panic!("{name}: manifest: {e}"));
-        assert_eq!(manifest.id(), Some(cid), "{name}: manifest names the contract");
+        let manifest = registry_bounded(name, c.manifest(name))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: manifest: {e}"));
+        assert_eq!(
+            manifest.id(),
+            Some(cid),
+            "{name}: manifest names the contract"
+        );
         assert_eq!((manifest.service.as_str(), manifest.version), (name, 1));
         assert_eq!(manifest.scoped, desc.scope_name(), "{name}: scope");
-        assert_eq!(manifest.modes(), [aster::proto::codec::SerializationMode::Xlang], "{name}: 0.1.2's default modes");
-        assert_eq!(manifest.methods.len(), desc.methods.len(), "{name}: method count");
+        assert_eq!(
+            manifest.modes(),
+            [aster::proto::codec::SerializationMode::Xlang],
+            "{name}: 0.1.2's default modes"
+        );
+        assert_eq!(
+            manifest.methods.len(),
+            desc.methods.len(),
+            "{name}: method count"
+        );
         for m in desc.methods {
-            let mm = manifest.method(m.name).unwrap_or_else(|| panic!("{name}.{}: missing from the manifest", m.name));
+            let mm = manifest
+                .method(m.name)
+                .unwrap_or_else(|| panic!("{name}.{}: missing from the manifest", m.name));
             assert_eq!(mm.pattern, m.pattern, "{name}.{}: pattern", m.name);
-            assert_eq!(mm.request_wire_tag, m.request.tag, "{name}.{}: request tag", m.name);
-            assert_eq!(mm.response_wire_tag, m.response.tag, "{name}.{}: response tag", m.name);
+            assert_eq!(
+                mm.request_wire_tag, m.request.tag,
+                "{name}.{}: request tag",
+                m.name
+            );
+            assert_eq!(
+                mm.response_wire_tag, m.response.tag,
+                "{name}.{}: response tag",
+                m.name
+            );
         }
-        assert_eq!(manifest, rust_manifest, "{name}: the Python manifest equals the one we publish for the twin");
-        let python_text = doc.latest(&format!("manifests/{}", cid.to_hex())).await.expect("read").expect("shortcut");
+        assert_eq!(
+            manifest, rust_manifest,
+            "{name}: the Python manifest equals the one we publish for the twin"
+        );
+        let python_text = doc
+            .latest(&format!("manifests/{}", cid.to_hex()))
+            .await
+            .expect("read")
+            .expect("shortcut");
         let python_text = String::from_utf8(python_text).expect("UTF-8");
         let rust_text = rust_manifest.to_json();
         assert!(
@@ -408,17 +620,27 @@ async fn rust_client_reads_python_manifests_and_verified_bundles() {
             first_difference(&python_text, &rust_text)
         );
 
-        let bundle =
-            registry_bounded(name, c.contract_bundle(name)).await.unwrap_or_else(|e| panic!("{name}: bundle: {e}"));
+        let bundle = registry_bounded(name, c.contract_bundle(name))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: bundle: {e}"));
         let ours = ContractBundle::of(desc, &rust_manifest);
         assert_eq!(bundle.contract_id, cid);
-        assert_eq!(bundle.contract, ours.contract, "{name}: contract.bin is our canonical contract");
+        assert_eq!(
+            bundle.contract, ours.contract,
+            "{name}: contract.bin is our canonical contract"
+        );
         let mut theirs_types = bundle.types.clone();
         let mut our_types = ours.types.clone();
         theirs_types.sort();
         our_types.sort();
-        assert_eq!(theirs_types, our_types, "{name}: the same TypeDefs, byte for byte");
-        assert_eq!(bundle.manifest, python_text, "{name}: manifest.json in the collection = the manifests/ shortcut");
+        assert_eq!(
+            theirs_types, our_types,
+            "{name}: the same TypeDefs, byte for byte"
+        );
+        assert_eq!(
+            bundle.manifest, python_text,
+            "{name}: manifest.json in the collection = the manifests/ shortcut"
+        );
     }
     c.close().await;
 }
@@ -447,7 +669,11 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
         .into_iter()
         .map(|e| String::from_utf8(e.key).expect("UTF-8 key"))
         .collect();
-    assert_eq!(keys.len(), 3 * c.services().len(), "three keys per service and nothing else: {keys:?}");
+    assert_eq!(
+        keys.len(),
+        3 * c.services().len(),
+        "three keys per service and nothing else: {keys:?}"
+    );
     let peer = c.peer().id;
     let mut fetched = Vec::new();
     for s in c.services() {
@@ -459,7 +685,10 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
         ] {
             assert!(keys.contains(&k), "{k} missing from {keys:?}");
         }
-        let pointer = doc.latest(&format!("services/{}/versions/v{}", s.name, s.version)).await.expect("read");
+        let pointer = doc
+            .latest(&format!("services/{}/versions/v{}", s.name, s.version))
+            .await
+            .expect("read");
         assert_eq!(
             pointer.as_deref(),
             Some(s.contract_id.as_bytes()),
@@ -467,8 +696,13 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
             s.name
         );
 
-        let raw = doc.latest(&format!("contracts/{cid}")).await.expect("read").expect("ArtifactRef");
-        let artifact = ArtifactRef::decode(&raw).unwrap_or_else(|e| panic!("{}: ArtifactRef: {e}", s.name));
+        let raw = doc
+            .latest(&format!("contracts/{cid}"))
+            .await
+            .expect("read")
+            .expect("ArtifactRef");
+        let artifact =
+            ArtifactRef::decode(&raw).unwrap_or_else(|e| panic!("{}: ArtifactRef: {e}", s.name));
         assert_eq!(artifact.contract_id, s.contract_id);
         assert_eq!(
             artifact.collection_format,
@@ -477,21 +711,35 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
             s.name
         );
         assert!(artifact.ticket.is_some(), "{}: a collection ticket", s.name);
-        assert_eq!(artifact.provider_endpoint_id, None, "{}: 0.1.2 names no provider; the peer serves it", s.name);
+        assert_eq!(
+            artifact.provider_endpoint_id, None,
+            "{}: 0.1.2 names no provider; the peer serves it",
+            s.name
+        );
         assert_eq!(artifact.published_by.len(), 64, "{}: an author id", s.name);
 
-        let bundle = registry_bounded(&s.name, fetch_bundle(doc.node(), &cid, &artifact, vec![peer]))
-            .await
-            .unwrap_or_else(|e| panic!("{}: fetch_bundle: {e}", s.name));
+        let bundle = registry_bounded(
+            &s.name,
+            fetch_bundle(doc.node(), &cid, &artifact, vec![peer]),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: fetch_bundle: {e}", s.name));
         let contract = bundle.service_contract().expect("contract.bin decodes");
         let types = bundle.type_defs().expect("TypeDefs decode");
         let manifest = Manifest::from_json(&bundle.manifest).expect("manifest.json parses");
-        assert_eq!((contract.name.as_str(), i64::from(contract.version)), (s.name.as_str(), s.version));
+        assert_eq!(
+            (contract.name.as_str(), i64::from(contract.version)),
+            (s.name.as_str(), s.version)
+        );
         assert_eq!(contract.scoped.serde_name(), s.pattern, "{}: scope", s.name);
         let mut names: Vec<&str> = contract.methods.iter().map(|m| m.name.as_str()).collect();
         names.sort_unstable();
         let listed: Vec<&str> = manifest.methods.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, listed, "{}: the contract's methods are the manifest's", s.name);
+        assert_eq!(
+            names, listed,
+            "{}: the contract's methods are the manifest's",
+            s.name
+        );
         let type_of = |h| {
             types
                 .iter()
@@ -501,7 +749,13 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
         };
         for m in &contract.methods {
             let mm = manifest.method(&m.name).expect("listed");
-            assert_eq!(m.pattern.serde_name(), mm.pattern.name(), "{}.{}: pattern", s.name, m.name);
+            assert_eq!(
+                m.pattern.serde_name(),
+                mm.pattern.name(),
+                "{}.{}: pattern",
+                s.name,
+                m.name
+            );
             for (hash, tag, fields) in [
                 (m.request_type, &mm.request_wire_tag, &mm.fields),
                 (m.response_type, &mm.response_wire_tag, &mm.response_fields),
@@ -519,7 +773,11 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
                 let mut sorted = from_def.clone();
                 sorted.sort_unstable();
                 from_manifest.sort_unstable();
-                assert_eq!(sorted, from_manifest, "{}.{} {tag}: field names", s.name, m.name);
+                assert_eq!(
+                    sorted, from_manifest,
+                    "{}.{} {tag}: field names",
+                    s.name, m.name
+                );
             }
         }
         fetched.push((cid, artifact, bundle));
@@ -529,22 +787,45 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
     let (echo_cid, echo_artifact, echo_bundle) = &fetched[0];
     let (other_cid, _, _) = &fetched[1];
     let node = doc.node();
-    match registry_bounded("wrong id", fetch_bundle(node, other_cid, echo_artifact, vec![peer])).await {
-        Err(RegistryError::Bundle(BundleError::ContractMismatch { expected, .. })) => assert_eq!(expected, *other_cid),
+    match registry_bounded(
+        "wrong id",
+        fetch_bundle(node, other_cid, echo_artifact, vec![peer]),
+    )
+    .await
+    {
+        Err(RegistryError::Bundle(BundleError::ContractMismatch { expected, .. })) => {
+            assert_eq!(expected, *other_cid)
+        }
         other => panic!("an ArtifactRef for another contract must be refused, got {other:?}"),
     }
     let mut forged = echo_artifact.clone();
     forged.contract_id = other_cid.to_hex();
-    match registry_bounded("forged ArtifactRef", fetch_bundle(node, other_cid, &forged, vec![peer])).await {
+    match registry_bounded(
+        "forged ArtifactRef",
+        fetch_bundle(node, other_cid, &forged, vec![peer]),
+    )
+    .await
+    {
         Err(RegistryError::Bundle(BundleError::ContractMismatch { expected, actual })) => {
-            assert_eq!((expected, actual), (*other_cid, *echo_cid), "the downloaded contract.bin is rehashed");
+            assert_eq!(
+                (expected, actual),
+                (*other_cid, *echo_cid),
+                "the downloaded contract.bin is rehashed"
+            );
         }
         other => panic!("a forged ArtifactRef must be refused, got {other:?}"),
     }
-    let entries: Vec<(String, Vec<u8>)> = echo_bundle.entries().into_iter().map(|(n, b)| (n, b.to_vec())).collect();
+    let entries: Vec<(String, Vec<u8>)> = echo_bundle
+        .entries()
+        .into_iter()
+        .map(|(n, b)| (n, b.to_vec()))
+        .collect();
     let flipped = |name_is: &dyn Fn(&str) -> bool| -> Vec<(String, Vec<u8>)> {
         let mut e = entries.clone();
-        let target = e.iter_mut().find(|(n, _)| name_is(n)).expect("entry to tamper with");
+        let target = e
+            .iter_mut()
+            .find(|(n, _)| name_is(n))
+            .expect("entry to tamper with");
         let last = target.1.len() - 1;
         target.1[last] ^= 1;
         e
@@ -561,16 +842,28 @@ async fn a_typeless_reader_rebuilds_python_contracts_and_refuses_tampering() {
         let mut dropped_one = false;
         entries
             .iter()
-            .filter(|(n, _)| !(n.starts_with("types/") && !std::mem::replace(&mut dropped_one, true)))
+            .filter(|(n, _)| {
+                !(n.starts_with("types/") && !std::mem::replace(&mut dropped_one, true))
+            })
             .cloned()
             .collect()
     };
-    assert!(matches!(ContractBundle::from_entries(echo_cid, missing), Err(BundleError::MissingType(_))));
+    assert!(matches!(
+        ContractBundle::from_entries(echo_cid, missing),
+        Err(BundleError::MissingType(_))
+    ));
     let rehinted: Vec<_> = entries
         .iter()
-        .map(|(n, b)| if n == "manifest.json" { (n.clone(), b"{}".to_vec()) } else { (n.clone(), b.clone()) })
+        .map(|(n, b)| {
+            if n == "manifest.json" {
+                (n.clone(), b"{}".to_vec())
+            } else {
+                (n.clone(), b.clone())
+            }
+        })
         .collect();
-    let accepted = ContractBundle::from_entries(echo_cid, rehinted).expect("the manifest is not covered by the id");
+    let accepted = ContractBundle::from_entries(echo_cid, rehinted)
+        .expect("the manifest is not covered by the id");
     assert_eq!(accepted.manifest, "{}");
     c.close().await;
 }
@@ -585,7 +878,11 @@ fn logged_calls(py: &PyServer, skip: usize) -> Vec<(String, String, i64)> {
         .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
         .filter_map(|v| {
             let call = v.get("call")?;
-            Some((call["service"].as_str()?.to_owned(), call["method"].as_str()?.to_owned(), call["mode"].as_i64()?))
+            Some((
+                call["service"].as_str()?.to_owned(),
+                call["method"].as_str()?.to_owned(),
+                call["mode"].as_i64()?,
+            ))
         })
         .collect()
 }
@@ -593,9 +890,15 @@ fn logged_calls(py: &PyServer, skip: usize) -> Vec<(String, String, i64)> {
 /// Waits (bounded) until `serve.py` has logged the call, and returns its mode.
 fn mode_of(py: &PyServer, skip: usize, service: &str, method: &str) -> i64 {
     let found = py.wait_event(Duration::from_secs(5), |_| {
-        logged_calls(py, skip).iter().any(|(s, m, _)| s == service && m == method)
+        logged_calls(py, skip)
+            .iter()
+            .any(|(s, m, _)| s == service && m == method)
     });
-    assert!(found.is_some(), "serve.py logged no {service}.{method} call; it logged {:?}", logged_calls(py, skip));
+    assert!(
+        found.is_some(),
+        "serve.py logged no {service}.{method} call; it logged {:?}",
+        logged_calls(py, skip)
+    );
     logged_calls(py, skip)
         .into_iter()
         .find(|(s, m, _)| s == service && m == method)
@@ -606,7 +909,9 @@ fn mode_of(py: &PyServer, skip: usize, service: &str, method: &str) -> i64 {
 const XLANG: i64 = 0;
 
 async fn json_stream(what: &str, out: JsonOutput) -> Vec<Result<Value, Status>> {
-    let JsonOutput::Stream(mut s) = out else { panic!("{what}: a single value came back for a stream call") };
+    let JsonOutput::Stream(mut s) = out else {
+        panic!("{what}: a single value came back for a stream call")
+    };
     let mut items = Vec::new();
     for _ in 0..1000 {
         match bounded(what, s.next()).await {
@@ -632,9 +937,22 @@ async fn call_json_speaks_xlang_to_python_from_the_registry_alone() {
     synced_registry(&c).await;
     let seen = py.events().len();
 
-    let r = bounded("Echo.echo", c.call_json("Echo", "echo", json!({"message": "héllo ✓ 😀"}))).await;
-    assert_eq!(r.as_ref().ok(), Some(&json!({"reply": "héllo ✓ 😀"})), "Echo.echo: {r:?}{}", py.stderr_tail());
-    assert_eq!(mode_of(py, seen, "Echo", "echo"), XLANG, "Echo.echo went out in XLANG");
+    let r = bounded(
+        "Echo.echo",
+        c.call_json("Echo", "echo", json!({"message": "héllo ✓ 😀"})),
+    )
+    .await;
+    assert_eq!(
+        r.as_ref().ok(),
+        Some(&json!({"reply": "héllo ✓ 😀"})),
+        "Echo.echo: {r:?}{}",
+        py.stderr_tail()
+    );
+    assert_eq!(
+        mode_of(py, seen, "Echo", "echo"),
+        XLANG,
+        "Echo.echo went out in XLANG"
+    );
 
     let stream = |n: i64| {
         c.call_json_with(
@@ -645,29 +963,70 @@ async fn call_json_speaks_xlang_to_python_from_the_registry_alone() {
             CallOptions::default(),
         )
     };
-    let up = bounded("Echo.count_up", stream(3)).await.unwrap_or_else(|e| panic!("count_up: {e:?}"));
+    let up = bounded("Echo.count_up", stream(3))
+        .await
+        .unwrap_or_else(|e| panic!("count_up: {e:?}"));
     let items = json_stream("count_up(3)", up).await;
-    assert_eq!(items, [Ok(json!({"value": 1})), Ok(json!({"value": 2})), Ok(json!({"value": 3}))]);
-    assert_eq!(mode_of(py, seen, "Echo", "count_up"), XLANG, "Echo.count_up went out in XLANG");
-    let none = bounded("Echo.count_up", stream(0)).await.unwrap_or_else(|e| panic!("count_up: {e:?}"));
+    assert_eq!(
+        items,
+        [
+            Ok(json!({"value": 1})),
+            Ok(json!({"value": 2})),
+            Ok(json!({"value": 3}))
+        ]
+    );
+    assert_eq!(
+        mode_of(py, seen, "Echo", "count_up"),
+        XLANG,
+        "Echo.count_up went out in XLANG"
+    );
+    let none = bounded("Echo.count_up", stream(0))
+        .await
+        .unwrap_or_else(|e| panic!("count_up: {e:?}"));
     assert_eq!(json_stream("count_up(0)", none).await, []);
-    let broken = bounded("Echo.count_up", stream(-2)).await.unwrap_or_else(|e| panic!("count_up: {e:?}"));
+    let broken = bounded("Echo.count_up", stream(-2))
+        .await
+        .unwrap_or_else(|e| panic!("count_up: {e:?}"));
     assert_eq!(
         json_stream("count_up(-2)", broken).await,
-        [Ok(json!({"value": 1})), Ok(json!({"value": 2})), Err(Status::new(StatusCode::Aborted, "stopped after 2"))]
+        [
+            Ok(json!({"value": 1})),
+            Ok(json!({"value": 2})),
+            Err(Status::new(StatusCode::Aborted, "stopped after 2"))
+        ]
     );
 
-    let status = bounded("getStatus", c.call_json("MissionControl", "getStatus", json!({"agent_id": "json-1"}))).await;
+    let status = bounded(
+        "getStatus",
+        c.call_json("MissionControl", "getStatus", json!({"agent_id": "json-1"})),
+    )
+    .await;
     assert_eq!(
         status.as_ref().ok(),
         Some(&json!({"agent_id": "json-1", "status": "running", "uptime_secs": 3600})),
         "MissionControl.getStatus: {status:?}"
     );
-    assert_eq!(mode_of(py, seen, "MissionControl", "getStatus"), XLANG, "getStatus went out in XLANG");
+    assert_eq!(
+        mode_of(py, seen, "MissionControl", "getStatus"),
+        XLANG,
+        "getStatus went out in XLANG"
+    );
 
-    let added = bounded("Tally.add", c.call_json("Tally", "add", json!({"count": 5}))).await;
-    assert_eq!(added.as_ref().ok(), Some(&json!({"value": 5})), "Tally.add in a one-call session: {added:?}");
-    assert_eq!(mode_of(py, seen, "Tally", ""), XLANG, "the Tally session was opened in XLANG");
+    let added = bounded(
+        "Tally.add",
+        c.call_json("Tally", "add", json!({"count": 5})),
+    )
+    .await;
+    assert_eq!(
+        added.as_ref().ok(),
+        Some(&json!({"value": 5})),
+        "Tally.add in a one-call session: {added:?}"
+    );
+    assert_eq!(
+        mode_of(py, seen, "Tally", ""),
+        XLANG,
+        "the Tally session was opened in XLANG"
+    );
     c.close().await;
 }
 
@@ -677,8 +1036,10 @@ async fn call_json_speaks_xlang_to_python_from_the_registry_alone() {
 /// splitmix64 sequence: the side of iroh-docs' tie-break where the bug
 /// below shows.
 fn key_above(producer: &str, seed: &mut u64) -> aster::SecretKey {
-    let producer: Vec<u8> =
-        (0..producer.len()).step_by(2).map(|i| u8::from_str_radix(&producer[i..i + 2], 16).expect("hex id")).collect();
+    let producer: Vec<u8> = (0..producer.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&producer[i..i + 2], 16).expect("hex id"))
+        .collect();
     for _ in 0..1_000_000 {
         let mut bytes = [0u8; 32];
         for chunk in bytes.chunks_mut(8) {
@@ -716,5 +1077,10 @@ async fn first_registry_read_after_admission_sees_the_producers_contracts() {
         }
         c.close().await;
     }
-    assert!(failures.is_empty(), "{} of 20 first reads failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 20 first reads failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

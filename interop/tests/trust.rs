@@ -42,13 +42,15 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aster::proto::trust::{ConsumerKind, Credential, IdentityFile, PeerRole, RootKeyFile, RootPublicKey};
+use aster::proto::trust::{
+    ConsumerKind, Credential, IdentityFile, PeerRole, RootKeyFile, RootPublicKey,
+};
 use aster::{Client, ClientError, SecretKey, Server, Status, StatusCode};
 use common::*;
 use futures_util::StreamExt;
 use mission_control::{
-    Agent, AgentSessionClient, AgentSessionServer, Command as AgentCommand, Control, Heartbeat, LogEntry,
-    MetricPoint, MissionControlClient, MissionControlServer, StatusRequest, TailRequest,
+    Agent, AgentSessionClient, AgentSessionServer, Command as AgentCommand, Control, Heartbeat,
+    LogEntry, MetricPoint, MissionControlClient, MissionControlServer, StatusRequest, TailRequest,
 };
 use serde_json::{Value, json};
 
@@ -67,14 +69,21 @@ const NO_ROLES: &str = r#"{"aster.name":"nobody"}"#;
 // -- Tools ---------------------------------------------------------------------
 
 fn repo_root() -> PathBuf {
-    interop_dir().parent().expect("interop/ has a parent").to_path_buf()
+    interop_dir()
+        .parent()
+        .expect("interop/ has a parent")
+        .to_path_buf()
 }
 
 /// Runs a command to completion within `timeout`; stdout on success.
 fn run_tool(mut cmd: Command, timeout: Duration) -> Result<String, String> {
     let what = format!("{cmd:?}");
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
     let read = |mut from: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut buf = Vec::new();
@@ -97,8 +106,15 @@ fn run_tool(mut cmd: Command, timeout: Duration) -> Result<String, String> {
             Err(e) => return Err(format!("{what}: cannot wait: {e}")),
         }
     };
-    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
-    if status.success() { Ok(stdout) } else { Err(format!("{what} failed ({status}):\n{stdout}\n{stderr}")) }
+    let (stdout, stderr) = (
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    );
+    if status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("{what} failed ({status}):\n{stdout}\n{stderr}"))
+    }
 }
 
 struct Binaries {
@@ -111,16 +127,32 @@ struct Binaries {
 fn binaries() -> &'static Binaries {
     static BINARIES: OnceLock<Result<Binaries, String>> = OnceLock::new();
     let built = BINARIES.get_or_init(|| {
-        let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into()));
-        cmd.args(["build", "-p", "aster-cli", "-p", "mission-control", "--bins", "--message-format=json-render-diagnostics"])
-            .current_dir(repo_root());
+        let mut cmd =
+            Command::new(std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into()));
+        cmd.args([
+            "build",
+            "-p",
+            "aster-cli",
+            "-p",
+            "mission-control",
+            "--bins",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(repo_root());
         // What cargo set for this test binary must not reach the nested
         // build: build scripts track some of it (ring reruns when
         // CARGO_MANIFEST_DIR changes), and the binaries would be rebuilt on
         // every run, then again by the next plain `cargo build`.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            let per_crate = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"];
+            let per_crate = [
+                "CARGO_MANIFEST_",
+                "CARGO_PKG_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ];
             if per_crate.iter().any(|p| key.starts_with(p)) || key == "OUT_DIR" {
                 cmd.env_remove(key.as_ref());
             }
@@ -130,17 +162,29 @@ fn binaries() -> &'static Binaries {
         }
         let started = Instant::now();
         let out = run_tool(cmd, BUILD_TIMEOUT)?;
-        eprintln!("[trust] cargo build of aster and mission-control: {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "[trust] cargo build of aster and mission-control: {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
         let mut found = BTreeMap::new();
         for line in out.lines() {
-            let Ok(msg) = serde_json::from_str::<Value>(line) else { continue };
-            if let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str()) {
+            let Ok(msg) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if let (Some(name), Some(exe)) =
+                (msg["target"]["name"].as_str(), msg["executable"].as_str())
+            {
                 found.insert(name.to_string(), PathBuf::from(exe));
             }
         }
         match (found.remove("aster"), found.remove("mission-control")) {
-            (Some(aster), Some(mission_control)) => Ok(Binaries { aster, mission_control }),
-            _ => Err(format!("cargo build reported no aster / mission-control executables:\n{out}")),
+            (Some(aster), Some(mission_control)) => Ok(Binaries {
+                aster,
+                mission_control,
+            }),
+            _ => Err(format!(
+                "cargo build reported no aster / mission-control executables:\n{out}"
+            )),
         }
     });
     match built {
@@ -152,7 +196,11 @@ fn binaries() -> &'static Binaries {
 /// The reference CLI of the pinned venv.
 fn reference_cli() -> PathBuf {
     let cli = python().parent().expect("venv bin/").join("aster");
-    assert!(cli.is_file(), "the reference venv has no aster CLI at {}", cli.display());
+    assert!(
+        cli.is_file(),
+        "the reference venv has no aster CLI at {}",
+        cli.display()
+    );
     cli
 }
 
@@ -201,7 +249,10 @@ impl Fixture {
         };
         let dir = self.dir.join(made.dir());
         let mut cmd = Command::new(program);
-        cmd.args(args).current_dir(&dir).env("HOME", dir.join("home")).env("NO_COLOR", "1");
+        cmd.args(args)
+            .current_dir(&dir)
+            .env("HOME", dir.join("home"))
+            .env("NO_COLOR", "1");
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("ASTER_") {
                 cmd.env_remove(key);
@@ -217,7 +268,11 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 /// A panic's message.
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 /// Runs each (CLI, args) on its own thread; panics with every failure.
@@ -226,12 +281,26 @@ fn run_all(fx: &Fixture, jobs: Vec<(Made, Vec<String>)>) {
         .into_iter()
         .map(|(made, args)| {
             let dir = fx.dir.clone();
-            thread::spawn(move || Fixture { dir }.cli(made, &args).map_err(|e| format!("[{made:?}] {e}")))
+            thread::spawn(move || {
+                Fixture { dir }
+                    .cli(made, &args)
+                    .map_err(|e| format!("[{made:?}] {e}"))
+            })
         })
         .collect();
-    let failures: Vec<String> =
-        handles.into_iter().filter_map(|h| h.join().unwrap_or_else(|panic| Err(panic_text(&*panic))).err()).collect();
-    assert!(failures.is_empty(), "fixture commands failed:\n{}", failures.join("\n"));
+    let failures: Vec<String> = handles
+        .into_iter()
+        .filter_map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| Err(panic_text(&*panic)))
+                .err()
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "fixture commands failed:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The files, made once per test binary. If making them fails, every test
@@ -252,7 +321,8 @@ fn make_fixture() -> Fixture {
     // Leftovers of earlier runs whose process is gone (Linux: /proc/PID).
     for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let gone = |pid: &str| Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists();
+        let gone =
+            |pid: &str| Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists();
         if name.strip_prefix("aster-interop-trust-").is_some_and(gone) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -264,11 +334,27 @@ fn make_fixture() -> Fixture {
     }
     let fx = Fixture { dir };
     let both = |args: &[&str]| [Made::ByReference, Made::ByUs].map(|m| (m, strings(args)));
-    run_all(&fx, [both(&["trust", "keygen", "--out-key", "root.key"]), both(&["trust", "keygen", "--out-key", "other.key"])].concat());
+    run_all(
+        &fx,
+        [
+            both(&["trust", "keygen", "--out-key", "root.key"]),
+            both(&["trust", "keygen", "--out-key", "other.key"]),
+        ]
+        .concat(),
+    );
 
     let elsewhere = SecretKey::generate().public().to_string();
     let sign = |key: &str, out: &str, extra: &[&str]| {
-        let mut args = vec!["trust", "sign", "--root-key", key, "--type", "policy", "--out", out];
+        let mut args = vec![
+            "trust",
+            "sign",
+            "--root-key",
+            key,
+            "--type",
+            "policy",
+            "--out",
+            out,
+        ];
         args.extend_from_slice(extra);
         both(&args)
     };
@@ -277,20 +363,77 @@ fn make_fixture() -> Fixture {
         sign("root.key", "ops.json", &["--attributes", OPS]),
         sign("root.key", "noroles.json", &["--attributes", NO_ROLES]),
         sign("other.key", "wrong_root.json", &["--attributes", OPS]),
-        sign("root.key", "expired.json", &["--attributes", OPS, "--expires", "2020-01-01T00:00:00Z"]),
-        sign("root.key", "elsewhere.json", &["--attributes", OPS, "--endpoint-id", &elsewhere]),
+        sign(
+            "root.key",
+            "expired.json",
+            &["--attributes", OPS, "--expires", "2020-01-01T00:00:00Z"],
+        ),
+        sign(
+            "root.key",
+            "elsewhere.json",
+            &["--attributes", OPS, "--endpoint-id", &elsewhere],
+        ),
         // `--type` given twice: the last one counts, in argparse as in clap.
-        sign("root.key", "ott.json", &["--attributes", EDGE, "--type", "ott"]),
-        both(&["enroll", "node", "--role", "consumer", "--name", "edge", "--capabilities", "ops.status", "--root-key", "root.key", "--out", "edge.id", "-q"]),
-        both(&["enroll", "node", "--role", "consumer", "--name", "plain", "--root-key", "root.key", "--out", "plain.id", "-q"]),
-        both(&["enroll", "node", "--role", "consumer", "--name", "once", "--type", "ott", "--capabilities", "ops.status", "--root-key", "root.key", "--out", "ott.id", "-q"]),
+        sign(
+            "root.key",
+            "ott.json",
+            &["--attributes", EDGE, "--type", "ott"],
+        ),
+        both(&[
+            "enroll",
+            "node",
+            "--role",
+            "consumer",
+            "--name",
+            "edge",
+            "--capabilities",
+            "ops.status",
+            "--root-key",
+            "root.key",
+            "--out",
+            "edge.id",
+            "-q",
+        ]),
+        both(&[
+            "enroll",
+            "node",
+            "--role",
+            "consumer",
+            "--name",
+            "plain",
+            "--root-key",
+            "root.key",
+            "--out",
+            "plain.id",
+            "-q",
+        ]),
+        both(&[
+            "enroll",
+            "node",
+            "--role",
+            "consumer",
+            "--name",
+            "once",
+            "--type",
+            "ott",
+            "--capabilities",
+            "ops.status",
+            "--root-key",
+            "root.key",
+            "--out",
+            "ott.id",
+            "-q",
+        ]),
     ]
     .concat();
     run_all(&fx, jobs);
     // A tampered copy: the role raised, the signature kept.
     for made in [Made::ByReference, Made::ByUs] {
         let edge = fx.read(made, "edge.json");
-        let tampered = edge.replace(r#""aster.role": "ops.status""#, r#""aster.role": "ops.admin""#);
+        let tampered = edge.replace(
+            r#""aster.role": "ops.status""#,
+            r#""aster.role": "ops.admin""#,
+        );
         assert_ne!(edge, tampered, "{made:?} edge.json has the expected layout");
         std::fs::write(fx.path(made, "tampered.json"), tampered).unwrap();
     }
@@ -311,8 +454,12 @@ struct Running {
 
 impl Running {
     fn spawn(mut cmd: Command, what: &str) -> Running {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
         let stdin = child.stdin.take();
         let stderr = Arc::new(Mutex::new(String::new()));
         {
@@ -339,12 +486,20 @@ impl Running {
             }
             for _ in lines {}
         });
-        let mut running = Running { child, stdin, stderr, ready: String::new() };
+        let mut running = Running {
+            child,
+            stdin,
+            stderr,
+            ready: String::new(),
+        };
         match rx.recv_timeout(READY_TIMEOUT) {
             Ok(line) => running.ready = line,
             Err(_) => {
                 thread::sleep(Duration::from_millis(200));
-                panic!("{what} printed no ready line within {READY_TIMEOUT:?}{}", running.stderr_tail());
+                panic!(
+                    "{what} printed no ready line within {READY_TIMEOUT:?}{}",
+                    running.stderr_tail()
+                );
             }
         }
         running
@@ -352,8 +507,19 @@ impl Running {
 
     fn stderr_tail(&self) -> String {
         let s = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        let tail: String = s.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
-        if tail.is_empty() { String::new() } else { format!("\n--- stderr ---\n{tail}") }
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(3000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!("\n--- stderr ---\n{tail}")
+        }
     }
 }
 
@@ -388,7 +554,12 @@ fn rust_mission_control(root_pub: &Path, nonces: Option<&Path>) -> Running {
         cmd.arg("--nonces").arg(path);
     }
     let server = Running::spawn(cmd, "mission-control --auth");
-    assert!(server.ready.starts_with("aster1"), "mission-control printed {:?}{}", server.ready, server.stderr_tail());
+    assert!(
+        server.ready.starts_with("aster1"),
+        "mission-control printed {:?}{}",
+        server.ready,
+        server.stderr_tail()
+    );
     server
 }
 
@@ -398,9 +569,19 @@ fn python_auth_server(root_pub: &Path, expected_root: &RootPublicKey) -> (Runnin
     let mut cmd = python_command("serve_auth.py");
     cmd.env("ASTER_ROOT_PUBKEY_FILE", root_pub);
     let server = Running::spawn(cmd, "serve_auth.py");
-    let ready: Value = serde_json::from_str(&server.ready)
-        .unwrap_or_else(|e| panic!("serve_auth.py ready line is not JSON ({e}): {:?}{}", server.ready, server.stderr_tail()));
-    assert_eq!(ready["root_pubkey"], json!(expected_root.to_hex()), "the reference server read {}", root_pub.display());
+    let ready: Value = serde_json::from_str(&server.ready).unwrap_or_else(|e| {
+        panic!(
+            "serve_auth.py ready line is not JSON ({e}): {:?}{}",
+            server.ready,
+            server.stderr_tail()
+        )
+    });
+    assert_eq!(
+        ready["root_pubkey"],
+        json!(expected_root.to_hex()),
+        "the reference server read {}",
+        root_pub.display()
+    );
     let address = ready["address"].as_str().unwrap_or_default().to_string();
     assert!(address.starts_with("aster1"), "{ready}");
     (server, address)
@@ -410,9 +591,7 @@ fn python_auth_server(root_pub: &Path, expected_root: &RootPublicKey) -> (Runnin
 
 /// The cases every server is asked about, with credentials made by `made`.
 fn plan(fx: &Fixture, made: Made) -> Value {
-    let case = |name: &str, file: Option<&str>, probe: &str| {
-        json!({"name": name, "credential": file.map(|f| fx.path(made, f)), "probe": probe})
-    };
+    let case = |name: &str, file: Option<&str>, probe: &str| json!({"name": name, "credential": file.map(|f| fx.path(made, f)), "probe": probe});
     json!([
         case("none", None, "admit"),
         case("edge", Some("edge.json"), "roles"),
@@ -441,7 +620,9 @@ async fn python_client(address: &str, plan: &Value) -> (Value, String) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start trust_drive.py: {e}"));
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start trust_drive.py: {e}"));
     let out = match tokio::time::timeout(DRIVE_TIMEOUT, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => panic!("trust_drive.py: cannot wait: {e}"),
@@ -449,12 +630,24 @@ async fn python_client(address: &str, plan: &Value) -> (Value, String) {
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "trust_drive.py failed ({}):\n{stderr}", out.status);
-    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let report: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("trust_drive.py output is not JSON ({e}): {stdout}\n--- stderr ---\n{stderr}"));
+    assert!(
+        out.status.success(),
+        "trust_drive.py failed ({}):\n{stderr}",
+        out.status
+    );
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let report: Value = serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!("trust_drive.py output is not JSON ({e}): {stdout}\n--- stderr ---\n{stderr}")
+    });
     let text = report.to_string();
-    assert!(!text.contains("\"exception\""), "trust_drive.py met something unexpected:\n{report:#}\n--- stderr ---\n{stderr}");
+    assert!(
+        !text.contains("\"exception\""),
+        "trust_drive.py met something unexpected:\n{report:#}\n--- stderr ---\n{stderr}"
+    );
     (report, stderr.into_owned())
 }
 
@@ -465,12 +658,20 @@ fn outcome(v: &Value) -> Outcome {
     if v.get("ok").is_some() {
         return Ok(());
     }
-    let e = v.get("error").unwrap_or_else(|| panic!("not an outcome: {v}"));
-    Err((e["code"].as_i64().unwrap_or(-1), e["message"].as_str().unwrap_or_default().to_string()))
+    let e = v
+        .get("error")
+        .unwrap_or_else(|| panic!("not an outcome: {v}"));
+    Err((
+        e["code"].as_i64().unwrap_or(-1),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    ))
 }
 
 fn denied(method: &str) -> Outcome {
-    Err((StatusCode::PermissionDenied as i64, format!("capability check failed for method '{method}'")))
+    Err((
+        StatusCode::PermissionDenied as i64,
+        format!("capability check failed for method '{method}'"),
+    ))
 }
 
 /// What the walkthrough's roles give each method (`heartbeat_after_register`
@@ -487,10 +688,18 @@ fn expected_roles(case: &str) -> Vec<(&'static str, Outcome)> {
             ("heartbeat", ok()),
             ("runCommand", denied("AgentSession.runCommand")),
         ],
-        "ops" => ["getStatus", "submitLog", "tailLogs", "ingestMetrics", "register", "heartbeat", "runCommand"]
-            .into_iter()
-            .map(|m| (m, ok()))
-            .collect(),
+        "ops" => [
+            "getStatus",
+            "submitLog",
+            "tailLogs",
+            "ingestMetrics",
+            "register",
+            "heartbeat",
+            "runCommand",
+        ]
+        .into_iter()
+        .map(|m| (m, ok()))
+        .collect(),
         other => panic!("no role table for {other}"),
     }
 }
@@ -523,19 +732,39 @@ fn expected_admission(made: Made) -> Vec<(&'static str, bool)> {
 fn check(report: &Value, made: Made, server: &str, log: &str) {
     for (case, admitted) in expected_admission(made) {
         let r = &report[case];
-        assert_eq!(r["admitted"], json!(admitted), "{server}, {made:?} credential {case}: {r}{log}");
+        assert_eq!(
+            r["admitted"],
+            json!(admitted),
+            "{server}, {made:?} credential {case}: {r}{log}"
+        );
         if !admitted {
-            assert_eq!(r["denied"]["class"], json!("AdmissionDeniedError"), "{server}, {case}: {r}");
+            assert_eq!(
+                r["denied"]["class"],
+                json!("AdmissionDeniedError"),
+                "{server}, {case}: {r}"
+            );
         }
     }
     for case in ["edge", "ops"] {
         for (method, want) in expected_roles(case) {
             let got = outcome(&report[case]["calls"][method]);
-            assert_eq!(got, want, "{server}, {made:?} credential {case}: {method}\n{:#}{log}", report[case]);
+            assert_eq!(
+                got, want,
+                "{server}, {made:?} credential {case}: {method}\n{:#}{log}",
+                report[case]
+            );
         }
     }
-    assert_eq!(outcome(&report["noroles"]["calls"]["getStatus"]), denied("MissionControl.getStatus"), "{server}: no roles");
-    assert_eq!(outcome(&report["edge_id"]["calls"]["getStatus"]), Ok(()), "{server}: enrolled identity");
+    assert_eq!(
+        outcome(&report["noroles"]["calls"]["getStatus"]),
+        denied("MissionControl.getStatus"),
+        "{server}: no roles"
+    );
+    assert_eq!(
+        outcome(&report["edge_id"]["calls"]["getStatus"]),
+        Ok(()),
+        "{server}: enrolled identity"
+    );
 }
 
 /// The reports without what legitimately differs between two runs: the
@@ -564,14 +793,24 @@ fn comparable(report: &Value) -> Value {
 /// session; 0.1.2's leaves it out of step ("Expected CALL frame"), a
 /// reference defect recorded here so that a fix shows up.
 fn session_after_refusal(rust: &Value, python: &Value) {
-    assert_eq!(outcome(&rust["edge"]["calls"]["heartbeat_after_register"]), Ok(()), "ours keeps the session");
+    assert_eq!(
+        outcome(&rust["edge"]["calls"]["heartbeat_after_register"]),
+        Ok(()),
+        "ours keeps the session"
+    );
     assert_eq!(
         outcome(&python["edge"]["calls"]["heartbeat_after_register"]),
-        Err((StatusCode::FailedPrecondition as i64, "Expected CALL frame".to_string())),
+        Err((
+            StatusCode::FailedPrecondition as i64,
+            "Expected CALL frame".to_string()
+        )),
         "0.1.2's session after a refused call"
     );
     for report in [rust, python] {
-        assert_eq!(outcome(&report["ops"]["calls"]["heartbeat_after_register"]), Ok(()));
+        assert_eq!(
+            outcome(&report["ops"]["calls"]["heartbeat_after_register"]),
+            Ok(())
+        );
     }
 }
 
@@ -582,7 +821,10 @@ fn session_after_refusal(rust: &Value, python: &Value) {
 /// repeats; our server drains a refused request first and must need none.
 fn no_refusal_race(on_rust: &Value) {
     let text = on_rust.to_string();
-    assert!(!text.contains("\"races\""), "our server raced a refusal against the request:\n{on_rust:#}");
+    assert!(
+        !text.contains("\"races\""),
+        "our server raced a refusal against the request:\n{on_rust:#}"
+    );
 }
 
 /// Both servers, same root, same credentials, same Python client: same answers.
@@ -592,12 +834,25 @@ async fn both_servers_answer_alike(made: Made) {
     let rust = rust_mission_control(&root_pub, None);
     let (python, py_address) = python_auth_server(&root_pub, &fx.root(made));
     let plan = plan(fx, made);
-    let ((on_rust, rust_client_log), (on_python, python_client_log)) =
-        tokio::join!(python_client(&rust.ready, &plan), python_client(&py_address, &plan));
-    let log = |server: &Running, client: &str| format!("{}\n--- client stderr ---\n{client}", server.stderr_tail());
-    check(&on_python, made, "the reference server", &log(&python, &python_client_log));
+    let ((on_rust, rust_client_log), (on_python, python_client_log)) = tokio::join!(
+        python_client(&rust.ready, &plan),
+        python_client(&py_address, &plan)
+    );
+    let log = |server: &Running, client: &str| {
+        format!("{}\n--- client stderr ---\n{client}", server.stderr_tail())
+    };
+    check(
+        &on_python,
+        made,
+        "the reference server",
+        &log(&python, &python_client_log),
+    );
     check(&on_rust, made, "our server", &log(&rust, &rust_client_log));
-    assert_eq!(comparable(&on_rust), comparable(&on_python), "our server and the reference's answer alike");
+    assert_eq!(
+        comparable(&on_rust),
+        comparable(&on_python),
+        "our server and the reference's answer alike"
+    );
     no_refusal_race(&on_rust);
     session_after_refusal(&on_rust, &on_python);
     drop((rust, python));
@@ -622,7 +877,10 @@ async fn our_credentials_get_the_same_answers_from_the_reference_server() {
 
 /// Our client's view of one credential file at a server: admission, then
 /// the role probe when asked (the same probe as `trust_drive.py roles`).
-async fn rust_roles(address: &str, file: Option<&Path>) -> Result<BTreeMap<&'static str, Outcome>, ClientError> {
+async fn rust_roles(
+    address: &str,
+    file: Option<&Path>,
+) -> Result<BTreeMap<&'static str, Outcome>, ClientError> {
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let mut builder = Client::builder().loopback();
     if let Some(f) = file {
@@ -636,11 +894,36 @@ async fn rust_roles(address: &str, file: Option<&Path>) -> Result<BTreeMap<&'sta
     let status = |r: Result<(), Status>| r.map_err(|s| (s.code as i64, s.message));
     let mc = MissionControlClient::new(client.clone());
     let mut r = BTreeMap::new();
-    r.insert("getStatus", status(bounded("getStatus", mc.get_status(StatusRequest { agent_id: "t".into() })).await.map(drop)));
-    let warn = || LogEntry { level: "warn".into(), message: "ping".into(), agent_id: "t".into(), ..Default::default() };
-    r.insert("submitLog", status(bounded("submitLog", mc.submit_log(warn())).await.map(drop)));
+    r.insert(
+        "getStatus",
+        status(
+            bounded(
+                "getStatus",
+                mc.get_status(StatusRequest {
+                    agent_id: "t".into(),
+                }),
+            )
+            .await
+            .map(drop),
+        ),
+    );
+    let warn = || LogEntry {
+        level: "warn".into(),
+        message: "ping".into(),
+        agent_id: "t".into(),
+        ..Default::default()
+    };
+    r.insert(
+        "submitLog",
+        status(bounded("submitLog", mc.submit_log(warn())).await.map(drop)),
+    );
     let tail = async {
-        let mut stream = mc.tail_logs(TailRequest { level: "warn".into(), ..Default::default() }).await?;
+        let mut stream = mc
+            .tail_logs(TailRequest {
+                level: "warn".into(),
+                ..Default::default()
+            })
+            .await?;
         for _ in 0..50 {
             mc.submit_log(warn()).await?;
             match tokio::time::timeout(Duration::from_millis(100), stream.next()).await {
@@ -652,23 +935,52 @@ async fn rust_roles(address: &str, file: Option<&Path>) -> Result<BTreeMap<&'sta
         Err(Status::internal("tailLogs delivered nothing"))
     };
     r.insert("tailLogs", status(bounded("tailLogs", tail).await));
-    let point = MetricPoint { name: "cpu".into(), value: 1.0, timestamp: 2.0, ..Default::default() };
-    r.insert("ingestMetrics", status(bounded("ingestMetrics", mc.ingest_metrics(futures_util::stream::iter([point]))).await.map(drop)));
-    let hb = Heartbeat { agent_id: "t".into(), capabilities: vec!["arm64".into()], load_avg: 0.5 };
+    let point = MetricPoint {
+        name: "cpu".into(),
+        value: 1.0,
+        timestamp: 2.0,
+        ..Default::default()
+    };
+    r.insert(
+        "ingestMetrics",
+        status(
+            bounded(
+                "ingestMetrics",
+                mc.ingest_metrics(futures_util::stream::iter([point])),
+            )
+            .await
+            .map(drop),
+        ),
+    );
+    let hb = Heartbeat {
+        agent_id: "t".into(),
+        capabilities: vec!["arm64".into()],
+        load_avg: 0.5,
+    };
     for method in ["register", "heartbeat", "runCommand"] {
-        let session = bounded("session", client.session(AgentSessionClient::<Client>::descriptor())).await;
+        let session = bounded(
+            "session",
+            client.session(AgentSessionClient::<Client>::descriptor()),
+        )
+        .await;
         let a = AgentSessionClient::new(session.expect("a session opens"));
         let result = match method {
             "register" => a.register(hb.clone()).await.map(drop),
             "heartbeat" => a.heartbeat(hb.clone()).await.map(drop),
-            _ => async {
-                let mut results = a.run_command(futures_util::stream::iter([AgentCommand { command: "uptime".into() }])).await?;
-                while let Some(item) = results.next().await {
-                    item?;
+            _ => {
+                async {
+                    let mut results = a
+                        .run_command(futures_util::stream::iter([AgentCommand {
+                            command: "uptime".into(),
+                        }]))
+                        .await?;
+                    while let Some(item) = results.next().await {
+                        item?;
+                    }
+                    Ok(())
                 }
-                Ok(())
+                .await
             }
-            .await,
         };
         r.insert(method, status(result));
     }
@@ -686,14 +998,23 @@ async fn our_client_and_cli_with_our_credentials_at_the_reference_server() {
     let file = |name: &str| fx.path(made, name);
 
     for case in ["edge", "ops"] {
-        let got = rust_roles(&address, Some(&file(&format!("{case}.json")))).await.expect("admitted");
+        let got = rust_roles(&address, Some(&file(&format!("{case}.json"))))
+            .await
+            .expect("admitted");
         let want: BTreeMap<_, _> = expected_roles(case).into_iter().collect();
-        assert_eq!(got, want, "our client with {case}.json at the reference server{}", python.stderr_tail());
+        assert_eq!(
+            got,
+            want,
+            "our client with {case}.json at the reference server{}",
+            python.stderr_tail()
+        );
     }
     let admits = async |name: Option<&str>| {
         let mut builder = Client::builder().loopback();
         if let Some(n) = name {
-            builder = builder.credential_file(file(n)).expect("a readable credential file");
+            builder = builder
+                .credential_file(file(n))
+                .expect("a readable credential file");
         }
         match bounded("admission", builder.connect(&address)).await {
             Ok(c) => {
@@ -718,29 +1039,61 @@ async fn our_client_and_cli_with_our_credentials_at_the_reference_server() {
         (Some("ott.id"), true),
         (Some("ott.id"), false),
     ] {
-        assert_eq!(admits(name).await, want, "our client with {name:?} at the reference server");
+        assert_eq!(
+            admits(name).await,
+            want,
+            "our client with {name:?} at the reference server"
+        );
     }
 
     // `aster call --rcan`: the exit code is the status code (0 OK, 7 PERMISSION_DENIED).
     let call = |method: &str, extra: &[&str]| {
         let mut cmd = tokio::process::Command::new(&binaries().aster);
-        cmd.args(["call", &address, method, r#"{"agent_id":"cli"}"#, "--loopback"]).args(extra).kill_on_drop(true);
+        cmd.args([
+            "call",
+            &address,
+            method,
+            r#"{"agent_id":"cli"}"#,
+            "--loopback",
+        ])
+        .args(extra)
+        .kill_on_drop(true);
         async move {
-            let out = bounded("aster call", cmd.output()).await.expect("aster call runs");
-            (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+            let out = bounded("aster call", cmd.output())
+                .await
+                .expect("aster call runs");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
         }
     };
     let edge = file("edge.json");
     let edge = edge.to_str().unwrap();
     let (code, stdout, stderr) = call("MissionControl.getStatus", &["--rcan", edge]).await;
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["agent_id"], "cli");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["agent_id"],
+        "cli"
+    );
     let identity = file("edge.id");
-    let (code, _, stderr) = call("MissionControl.getStatus", &["--rcan", identity.to_str().unwrap()]).await;
+    let (code, _, stderr) = call(
+        "MissionControl.getStatus",
+        &["--rcan", identity.to_str().unwrap()],
+    )
+    .await;
     assert_eq!(code, Some(0), "an .aster-identity: {stderr}");
-    let (code, _, stderr) = call("MissionControl.tailLogs", &["--rcan", edge, "--pattern", "server-stream"]).await;
+    let (code, _, stderr) = call(
+        "MissionControl.tailLogs",
+        &["--rcan", edge, "--pattern", "server-stream"],
+    )
+    .await;
     assert_eq!(code, Some(7), "{stderr}");
-    assert!(stderr.contains("capability check failed for method 'MissionControl.tailLogs'"), "{stderr}");
+    assert!(
+        stderr.contains("capability check failed for method 'MissionControl.tailLogs'"),
+        "{stderr}"
+    );
     let (code, _, stderr) = call("MissionControl.getStatus", &[]).await;
     assert_eq!(code, Some(7), "no credential: {stderr}");
     drop(python);
@@ -762,21 +1115,41 @@ async fn one_time_credentials_stay_used_across_a_restart_of_our_server() {
     let server = rust_mission_control(&root_pub, Some(&nonces));
     let (r, _) = python_client(&server.ready, &json!([once("first"), once("again")])).await;
     assert_eq!(r["first"]["admitted"], true, "{r}");
-    assert_eq!(outcome(&r["first"]["calls"]["getStatus"]), Ok(()), "the OTT's role works");
+    assert_eq!(
+        outcome(&r["first"]["calls"]["getStatus"]),
+        Ok(()),
+        "the OTT's role works"
+    );
     assert_eq!(r["again"]["admitted"], false, "{r}");
     drop(server);
 
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&nonces).unwrap()).unwrap();
-    let Credential::Consumer(ott) = Credential::from_json(&fx.read(made, "ott.json")).unwrap() else {
+    let Credential::Consumer(ott) = Credential::from_json(&fx.read(made, "ott.json")).unwrap()
+    else {
         panic!("ott.json is a consumer credential")
     };
-    let nonce: String = ott.nonce.expect("a nonce").iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(file, json!({"consumed": [nonce]}), "the reference's nonces.json form");
+    let nonce: String = ott
+        .nonce
+        .expect("a nonce")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        file,
+        json!({"consumed": [nonce]}),
+        "the reference's nonces.json form"
+    );
 
     let server = rust_mission_control(&root_pub, Some(&nonces));
     let (r, _) = python_client(&server.ready, &json!([once("after_restart"), edge])).await;
-    assert_eq!(r["after_restart"]["admitted"], false, "replay after a restart: {r}");
-    assert_eq!(r["edge"]["admitted"], true, "the restarted server admits others: {r}");
+    assert_eq!(
+        r["after_restart"]["admitted"], false,
+        "replay after a restart: {r}"
+    );
+    assert_eq!(
+        r["edge"]["admitted"], true,
+        "the restarted server admits others: {r}"
+    );
     drop(server);
 }
 
@@ -801,7 +1174,11 @@ macro_rules! reach {
             match bounded("connect", $ep.connect($addr.clone(), $alpn)).await {
                 Err(e) => {
                     let text = format!("{e:?}");
-                    if is_403(&text) { Reached::NotAdmitted } else { Reached::NoHandshake(text) }
+                    if is_403(&text) {
+                        Reached::NotAdmitted
+                    } else {
+                        Reached::NoHandshake(text)
+                    }
                 }
                 Ok(conn) => {
                     let exchange = async {
@@ -814,8 +1191,15 @@ macro_rules! reach {
                         // Accepted, and still waiting for more from us.
                         Err(_) => Reached::Served,
                         Ok(result) => {
-                            let closed = conn.close_reason().map(|r| format!("{r:?}")).unwrap_or_default();
-                            if is_403(&format!("{result:?} {closed}")) { Reached::NotAdmitted } else { Reached::Served }
+                            let closed = conn
+                                .close_reason()
+                                .map(|r| format!("{r:?}"))
+                                .unwrap_or_default();
+                            if is_403(&format!("{result:?} {closed}")) {
+                                Reached::NotAdmitted
+                            } else {
+                                Reached::Served
+                            }
                         }
                     }
                 }
@@ -834,18 +1218,39 @@ async fn unadmitted_peers_are_refused_on_every_alpn_of_our_server() {
     let made = Made::ByReference;
     let server = rust_mission_control(&fx.path(made, "root.pub"), None);
     let addr = aster::net::parse_address(&server.ready).expect("a ticket");
-    let options = aster::net::EndpointOptions { network: aster::NetworkMode::loopback(), ..Default::default() };
-    let ep = aster::net::bind_endpoint(&options, &Default::default()).await.expect("an endpoint");
-    let alpns: [&[u8]; 6] = [b"aster/1", b"aster.producer_admission", b"/iroh-bytes/4", b"/iroh-sync/1", b"/iroh-gossip/1", b"custom/1"];
+    let options = aster::net::EndpointOptions {
+        network: aster::NetworkMode::loopback(),
+        ..Default::default()
+    };
+    let ep = aster::net::bind_endpoint(&options, &Default::default())
+        .await
+        .expect("an endpoint");
+    let alpns: [&[u8]; 6] = [
+        b"aster/1",
+        b"aster.producer_admission",
+        b"/iroh-bytes/4",
+        b"/iroh-sync/1",
+        b"/iroh-gossip/1",
+        b"custom/1",
+    ];
 
     let mut before = Vec::new();
     for alpn in alpns {
         before.push(reach!(ep, addr, alpn).await);
     }
     for (alpn, reached) in alpns.iter().zip(&before) {
-        assert_ne!(*reached, Reached::Served, "{} served to an unadmitted peer", String::from_utf8_lossy(alpn));
+        assert_ne!(
+            *reached,
+            Reached::Served,
+            "{} served to an unadmitted peer",
+            String::from_utf8_lossy(alpn)
+        );
     }
-    assert_eq!(before[0], Reached::NotAdmitted, "aster/1 is closed by Gate 0 with 403");
+    assert_eq!(
+        before[0],
+        Reached::NotAdmitted,
+        "aster/1 is closed by Gate 0 with 403"
+    );
 
     // A credential that does not check out: refused, and still nothing else.
     let wrong = Client::builder()
@@ -854,8 +1259,15 @@ async fn unadmitted_peers_are_refused_on_every_alpn_of_our_server() {
         .unwrap()
         .connect(&server.ready)
         .await;
-    assert!(matches!(wrong, Err(ClientError::Denied { .. })), "{wrong:?}");
-    assert_eq!(reach!(ep, addr, b"aster/1".as_slice()).await, Reached::NotAdmitted, "a denied peer stays out");
+    assert!(
+        matches!(wrong, Err(ClientError::Denied { .. })),
+        "{wrong:?}"
+    );
+    assert_eq!(
+        reach!(ep, addr, b"aster/1".as_slice()).await,
+        Reached::NotAdmitted,
+        "a denied peer stays out"
+    );
 
     // Admitted: aster/1 works, and every ALPN refused by Gate 0 before is served now.
     let client = Client::builder()
@@ -866,13 +1278,31 @@ async fn unadmitted_peers_are_refused_on_every_alpn_of_our_server() {
         .await
         .expect("admitted");
     let mc = MissionControlClient::new(client.clone());
-    assert!(bounded("getStatus", mc.get_status(StatusRequest { agent_id: "x".into() })).await.is_ok());
+    assert!(
+        bounded(
+            "getStatus",
+            mc.get_status(StatusRequest {
+                agent_id: "x".into()
+            })
+        )
+        .await
+        .is_ok()
+    );
     for (alpn, was) in alpns.iter().zip(before) {
         let now = reach!(ep, addr, *alpn).await;
         if was == Reached::NotAdmitted {
-            assert_eq!(now, Reached::Served, "{} after admission", String::from_utf8_lossy(alpn));
+            assert_eq!(
+                now,
+                Reached::Served,
+                "{} after admission",
+                String::from_utf8_lossy(alpn)
+            );
         } else {
-            assert!(matches!(now, Reached::NoHandshake(_)), "{}: {now:?}", String::from_utf8_lossy(alpn));
+            assert!(
+                matches!(now, Reached::NoHandshake(_)),
+                "{}: {now:?}",
+                String::from_utf8_lossy(alpn)
+            );
         }
     }
     drop(server);
@@ -900,18 +1330,40 @@ async fn our_client_uses_reference_enrolled_identities() {
     let made = Made::ByReference;
     let server = in_process_server(fx.root(made)).await;
     let connect = async |name: &str| {
-        let builder = Client::builder().loopback().credential_file(fx.path(made, name)).expect("readable");
+        let builder = Client::builder()
+            .loopback()
+            .credential_file(fx.path(made, name))
+            .expect("readable");
         bounded("admission", builder.connect(&server.ticket())).await
     };
-    let plain = connect("plain.id").await.expect("the reference's plain identity, repaired");
-    assert_eq!(plain.attributes().get("aster.role").map(String::as_str), Some("consumer"));
+    let plain = connect("plain.id")
+        .await
+        .expect("the reference's plain identity, repaired");
+    assert_eq!(
+        plain.attributes().get("aster.role").map(String::as_str),
+        Some("consumer")
+    );
     let identity = IdentityFile::parse(&fx.read(made, "plain.id")).unwrap();
-    assert_eq!(plain.endpoint().id().to_string(), identity.node.endpoint_id.unwrap(), "with the identity's node key");
+    assert_eq!(
+        plain.endpoint().id().to_string(),
+        identity.node.endpoint_id.unwrap(),
+        "with the identity's node key"
+    );
     plain.close().await;
-    let edge = connect("edge.id").await.expect("the reference's identity with capabilities");
-    assert!(MissionControlClient::new(edge.clone()).get_status(StatusRequest::default()).await.is_ok());
+    let edge = connect("edge.id")
+        .await
+        .expect("the reference's identity with capabilities");
+    assert!(
+        MissionControlClient::new(edge.clone())
+            .get_status(StatusRequest::default())
+            .await
+            .is_ok()
+    );
     edge.close().await;
-    assert!(matches!(connect("ott.id").await, Err(ClientError::Denied { .. })), "no nonce, no admission (T6)");
+    assert!(
+        matches!(connect("ott.id").await, Err(ClientError::Denied { .. })),
+        "no nonce, no admission (T6)"
+    );
     server.shutdown().await;
 }
 
@@ -924,21 +1376,50 @@ fn key_credential_and_identity_files_move_between_the_tools() {
         let root = fx.root(made);
         // Root key files: same bytes as the writer in aster-proto makes.
         let key_text = fx.read(made, "root.key");
-        let key = RootKeyFile::parse(&key_text).unwrap_or_else(|e| panic!("{made:?} root.key: {e}"));
+        let key =
+            RootKeyFile::parse(&key_text).unwrap_or_else(|e| panic!("{made:?} root.key: {e}"));
         assert_eq!(key.signing_key.public_key(), root);
         assert_eq!(key.to_file_text(), key_text, "{made:?} root.key layout");
-        assert_eq!(root.to_pub_file(), fx.read(made, "root.pub"), "{made:?} root.pub layout");
+        assert_eq!(
+            root.to_pub_file(),
+            fx.read(made, "root.pub"),
+            "{made:?} root.pub layout"
+        );
         // Credential files: same bytes, valid signatures (bar the tampered one).
-        for name in ["edge.json", "ops.json", "noroles.json", "expired.json", "elsewhere.json", "ott.json", "tampered.json"] {
+        for name in [
+            "edge.json",
+            "ops.json",
+            "noroles.json",
+            "expired.json",
+            "elsewhere.json",
+            "ott.json",
+            "tampered.json",
+        ] {
             let text = fx.read(made, name);
-            let cred = Credential::from_json(&text).unwrap_or_else(|e| panic!("{made:?} {name}: {e}"));
+            let cred =
+                Credential::from_json(&text).unwrap_or_else(|e| panic!("{made:?} {name}: {e}"));
             assert_eq!(cred.to_file_json(), text, "{made:?} {name} layout");
-            assert_eq!(cred.verify(&root), name != "tampered.json", "{made:?} {name} signature");
+            assert_eq!(
+                cred.verify(&root),
+                name != "tampered.json",
+                "{made:?} {name} signature"
+            );
         }
         let other = RootPublicKey::from_pub_file(&fx.read(made, "other.pub")).unwrap();
-        assert!(Credential::from_json(&fx.read(made, "wrong_root.json")).unwrap().verify(&other));
-        let Credential::Consumer(ott) = Credential::from_json(&fx.read(made, "ott.json")).unwrap() else { panic!() };
-        assert_eq!((ott.kind, ott.nonce.map(|n| n.len())), (ConsumerKind::Ott, Some(32)), "{made:?} ott.json");
+        assert!(
+            Credential::from_json(&fx.read(made, "wrong_root.json"))
+                .unwrap()
+                .verify(&other)
+        );
+        let Credential::Consumer(ott) = Credential::from_json(&fx.read(made, "ott.json")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (ott.kind, ott.nonce.map(|n| n.len())),
+            (ConsumerKind::Ott, Some(32)),
+            "{made:?} ott.json"
+        );
     }
 
     // The reference CLI signs with our key file; we sign with its.
@@ -947,8 +1428,32 @@ fn key_credential_and_identity_files_move_between_the_tools() {
     run_all(
         fx,
         vec![
-            (Made::ByReference, strings(&["trust", "sign", "--root-key", "../ours/root.key", "--type", "policy", "--out", "with-our-key.json"])),
-            (Made::ByUs, strings(&["trust", "sign", "--root-key", "../ref/root.key", "--type", "policy", "--out", "with-their-key.json"])),
+            (
+                Made::ByReference,
+                strings(&[
+                    "trust",
+                    "sign",
+                    "--root-key",
+                    "../ours/root.key",
+                    "--type",
+                    "policy",
+                    "--out",
+                    "with-our-key.json",
+                ]),
+            ),
+            (
+                Made::ByUs,
+                strings(&[
+                    "trust",
+                    "sign",
+                    "--root-key",
+                    "../ref/root.key",
+                    "--type",
+                    "policy",
+                    "--out",
+                    "with-their-key.json",
+                ]),
+            ),
         ],
     );
     let read_cred = |p: &Path| Credential::from_json(&std::fs::read_to_string(p).unwrap()).unwrap();
@@ -960,32 +1465,103 @@ fn key_credential_and_identity_files_move_between_the_tools() {
     let reference = |name: &str| IdentityFile::parse(&fx.read(Made::ByReference, name)).unwrap();
     let ref_root = fx.root(Made::ByReference);
     let edge = reference("edge.id");
-    assert_eq!(edge.peers[0].attributes.get("aster.role"), Some("ops.status"));
+    assert_eq!(
+        edge.peers[0].attributes.get("aster.role"),
+        Some("ops.status")
+    );
     assert!(edge.peers[0].to_credential().unwrap().verify(&ref_root));
     let plain = reference("plain.id");
-    assert!(plain.peers[0].attributes.is_empty(), "0.1.2 drops aster.role = role from the file");
-    assert!(plain.peers[0].to_credential().unwrap().verify(&ref_root), "put back, it verifies");
-    assert_eq!(reference("ott.id").peers[0].nonce, None, "0.1.2's enroll forgets the OTT nonce (T6)");
+    assert!(
+        plain.peers[0].attributes.is_empty(),
+        "0.1.2 drops aster.role = role from the file"
+    );
+    assert!(
+        plain.peers[0].to_credential().unwrap().verify(&ref_root),
+        "put back, it verifies"
+    );
+    assert_eq!(
+        reference("ott.id").peers[0].nonce,
+        None,
+        "0.1.2's enroll forgets the OTT nonce (T6)"
+    );
     let ours_plain = IdentityFile::parse(&fx.read(Made::ByUs, "plain.id")).unwrap();
-    assert_eq!(ours_plain.peers[0].attributes.get("aster.role"), Some("consumer"), "we write what we sign");
-    assert!(IdentityFile::parse(&fx.read(Made::ByUs, "ott.id")).unwrap().peers[0].nonce.is_some());
+    assert_eq!(
+        ours_plain.peers[0].attributes.get("aster.role"),
+        Some("consumer"),
+        "we write what we sign"
+    );
+    assert!(
+        IdentityFile::parse(&fx.read(Made::ByUs, "ott.id"))
+            .unwrap()
+            .peers[0]
+            .nonce
+            .is_some()
+    );
 
     // One file, both tools: ours adds an entry to the reference's file
     // (leaving its entry byte for byte), the reference adds one to ours.
     let shared = fx.dir.join("ours").join("shared.id");
     std::fs::copy(fx.path(Made::ByReference, "plain.id"), &shared).unwrap();
-    run_all(fx, vec![(Made::ByUs, strings(&["enroll", "node", "-r", "consumer", "-n", "second", "-c", "ops.logs", "--root-key", "../ref/root.key", "-i", "shared.id", "-q"]))]);
+    run_all(
+        fx,
+        vec![(
+            Made::ByUs,
+            strings(&[
+                "enroll",
+                "node",
+                "-r",
+                "consumer",
+                "-n",
+                "second",
+                "-c",
+                "ops.logs",
+                "--root-key",
+                "../ref/root.key",
+                "-i",
+                "shared.id",
+                "-q",
+            ]),
+        )],
+    );
     let after_ours = std::fs::read_to_string(&shared).unwrap();
     let ref_entry = fx.read(Made::ByReference, "plain.id");
     let ref_entry = &ref_entry[ref_entry.find("[[peers]]").unwrap()..];
-    assert!(after_ours.contains(ref_entry.trim_end()), "the reference's entry is kept as written:\n{after_ours}");
-    run_all(fx, vec![(Made::ByReference, strings(&["enroll", "node", "-r", "consumer", "-n", "third", "-c", "ops.admin", "--root-key", "root.key", "-i", "../ours/shared.id", "-q"]))]);
-    let both = IdentityFile::parse(&std::fs::read_to_string(&shared).unwrap()).expect("we read the reference's rewrite");
+    assert!(
+        after_ours.contains(ref_entry.trim_end()),
+        "the reference's entry is kept as written:\n{after_ours}"
+    );
+    run_all(
+        fx,
+        vec![(
+            Made::ByReference,
+            strings(&[
+                "enroll",
+                "node",
+                "-r",
+                "consumer",
+                "-n",
+                "third",
+                "-c",
+                "ops.admin",
+                "--root-key",
+                "root.key",
+                "-i",
+                "../ours/shared.id",
+                "-q",
+            ]),
+        )],
+    );
+    let both = IdentityFile::parse(&std::fs::read_to_string(&shared).unwrap())
+        .expect("we read the reference's rewrite");
     assert_eq!(both.node, plain.node, "both tools reused the node key");
     let names: Vec<_> = both.peers.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["plain", "second", "third"]);
     for peer in &both.peers {
         assert_eq!(peer.role, PeerRole::Consumer);
-        assert!(peer.to_credential().unwrap().verify(&ref_root), "{} verifies", peer.name);
+        assert!(
+            peer.to_credential().unwrap().verify(&ref_root),
+            "{} verifies",
+            peer.name
+        );
     }
 }

@@ -17,11 +17,15 @@ mod wire_type;
 #[proc_macro_derive(WireType, attributes(wire))]
 pub fn derive_wire_type(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    wire_type::expand(input).unwrap_or_else(|e| e.to_compile_error()).into()
+    wire_type::expand(input)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }
 
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemTrait);
-    service::expand(attr.into(), item).unwrap_or_else(|e| e.to_compile_error()).into()
+    service::expand(attr.into(), item)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }

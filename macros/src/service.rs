@@ -12,8 +12,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, Error, Expr, ExprCall, ExprLit, FnArg, GenericArgument, Ident, ItemTrait, Lit, LitStr, Pat, Path,
-    PathArguments, Result, ReturnType, TraitItem, TraitItemFn, Type,
+    Attribute, Error, Expr, ExprCall, ExprLit, FnArg, GenericArgument, Ident, ItemTrait, Lit,
+    LitStr, Pat, Path, PathArguments, Result, ReturnType, TraitItem, TraitItemFn, Type,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,12 +69,16 @@ enum Requires {
 impl Requires {
     fn parse(expr: &Expr) -> Result<Requires> {
         match expr {
-            Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Ok(Requires::Role(s.clone())),
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(Requires::Role(s.clone())),
             Expr::Call(ExprCall { func, args, .. }) => {
                 let roles = args
                     .iter()
                     .map(|a| match a {
-                        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Ok(s.clone()),
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => Ok(s.clone()),
                         other => Err(Error::new(other.span(), "roles are string literals")),
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -85,7 +89,10 @@ impl Requires {
                 match name.as_deref() {
                     Some("any_of") => Ok(Requires::AnyOf(roles)),
                     Some("all_of") => Ok(Requires::AllOf(roles)),
-                    _ => Err(Error::new(func.span(), "expected `any_of(..)` or `all_of(..)`")),
+                    _ => Err(Error::new(
+                        func.span(),
+                        "expected `any_of(..)` or `all_of(..)`",
+                    )),
                 }
             }
             other => Err(Error::new(
@@ -158,8 +165,14 @@ fn parse_service_args(attr: TokenStream) -> Result<ServiceArgs> {
                 other => vec![other],
             };
             for item in items {
-                let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = &item else {
-                    return Err(Error::new(item.span(), "modes are strings: \"xlang\", \"native\", \"row\", \"json\""));
+                let Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) = &item
+                else {
+                    return Err(Error::new(
+                        item.span(),
+                        "modes are strings: \"xlang\", \"native\", \"row\", \"json\"",
+                    ));
                 };
                 let ident = match s.value().as_str() {
                     "xlang" => "Xlang",
@@ -169,7 +182,9 @@ fn parse_service_args(attr: TokenStream) -> Result<ServiceArgs> {
                     other => {
                         return Err(Error::new(
                             s.span(),
-                            format!("unknown mode `{other}`: expected \"xlang\", \"native\", \"row\" or \"json\""),
+                            format!(
+                                "unknown mode `{other}`: expected \"xlang\", \"native\", \"row\" or \"json\""
+                            ),
                         ));
                     }
                 };
@@ -188,7 +203,9 @@ fn parse_service_args(attr: TokenStream) -> Result<ServiceArgs> {
                 other => {
                     return Err(Error::new(
                         lit.span(),
-                        format!("unknown rename_all `{other}`: expected \"camelCase\" or \"snake_case\""),
+                        format!(
+                            "unknown rename_all `{other}`: expected \"camelCase\" or \"snake_case\""
+                        ),
                     ));
                 }
             };
@@ -224,7 +241,9 @@ fn doc_of(attrs: &[Attribute]) -> String {
         .filter(|a| a.path().is_ident("doc"))
         .filter_map(|a| match &a.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
-                Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.value().trim().to_string()),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value().trim().to_string()),
                 _ => None,
             },
             _ => None,
@@ -256,7 +275,9 @@ fn unwrap_generic<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
     if seg.ident != wrapper {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &seg.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
     match args.args.first()? {
         GenericArgument::Type(t) => Some(t),
         _ => None,
@@ -269,8 +290,11 @@ fn last_ident_is(ty: &Type, name: &str) -> bool {
 
 fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Method> {
     let sig = &f.sig;
-    let kinds: Vec<(Kind, &Attribute)> =
-        f.attrs.iter().filter_map(|a| Kind::from_attr(a).map(|k| (k, a))).collect();
+    let kinds: Vec<(Kind, &Attribute)> = f
+        .attrs
+        .iter()
+        .filter_map(|a| Kind::from_attr(a).map(|k| (k, a)))
+        .collect();
     let (kind, kind_attr) = match kinds.as_slice() {
         [one] => *one,
         [] => {
@@ -279,19 +303,37 @@ fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Metho
                 "mark the method #[rpc], #[server_stream], #[client_stream] or #[bidi_stream]",
             ));
         }
-        [_, second, ..] => return Err(Error::new(second.1.span(), "a method has exactly one pattern attribute")),
+        [_, second, ..] => {
+            return Err(Error::new(
+                second.1.span(),
+                "a method has exactly one pattern attribute",
+            ));
+        }
     };
     if sig.asyncness.is_none() {
-        return Err(Error::new(sig.fn_token.span(), "service methods are `async fn`"));
+        return Err(Error::new(
+            sig.fn_token.span(),
+            "service methods are `async fn`",
+        ));
     }
     if f.default.is_some() {
-        return Err(Error::new(sig.ident.span(), "service methods have no default body"));
+        return Err(Error::new(
+            sig.ident.span(),
+            "service methods have no default body",
+        ));
     }
     if !sig.generics.params.is_empty() {
-        return Err(Error::new(sig.generics.span(), "service methods cannot be generic"));
+        return Err(Error::new(
+            sig.generics.span(),
+            "service methods cannot be generic",
+        ));
     }
 
-    let mut wire_name = if camel_case { camel(&sig.ident.to_string()) } else { sig.ident.to_string() };
+    let mut wire_name = if camel_case {
+        camel(&sig.ident.to_string())
+    } else {
+        sig.ident.to_string()
+    };
     let mut idempotent = false;
     let mut timeout = 0.0f64;
     let mut requires = None;
@@ -312,15 +354,25 @@ fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Metho
                 timeout = match &lit {
                     Lit::Int(i) => i.base10_parse::<u32>()?.into(),
                     Lit::Float(f) => f.base10_parse()?,
-                    _ => return Err(Error::new(lit.span(), "timeout is in seconds: `timeout = 30` or `timeout = 2.5`")),
+                    _ => {
+                        return Err(Error::new(
+                            lit.span(),
+                            "timeout is in seconds: `timeout = 30` or `timeout = 2.5`",
+                        ));
+                    }
                 };
                 if !(timeout.is_finite() && timeout >= 0.0) {
-                    return Err(Error::new(lit.span(), "timeout must be a non-negative number of seconds"));
+                    return Err(Error::new(
+                        lit.span(),
+                        "timeout must be a non-negative number of seconds",
+                    ));
                 }
             } else if meta.path.is_ident("requires") {
                 requires = Some(Requires::parse(&meta.value()?.parse()?)?);
             } else {
-                return Err(meta.error("unknown method option: expected name, timeout, idempotent or requires"));
+                return Err(meta.error(
+                    "unknown method option: expected name, timeout, idempotent or requires",
+                ));
             }
             Ok(())
         })?;
@@ -329,7 +381,12 @@ fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Metho
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
         Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
-        _ => return Err(Error::new(sig.inputs.span(), "service methods take `&self` first")),
+        _ => {
+            return Err(Error::new(
+                sig.inputs.span(),
+                "service methods take `&self` first",
+            ));
+        }
     }
     let typed: Vec<&syn::PatType> = inputs
         .map(|a| match a {
@@ -341,7 +398,10 @@ fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Metho
         [req] => (false, *req),
         [ctx, req] => {
             if !last_ident_is(&ctx.ty, "CallContext") {
-                return Err(Error::new(ctx.ty.span(), "the first argument after &self is `ctx: CallContext`"));
+                return Err(Error::new(
+                    ctx.ty.span(),
+                    "the first argument after &self is `ctx: CallContext`",
+                ));
             }
             (true, *req)
         }
@@ -353,12 +413,20 @@ fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Metho
         }
     };
     if !matches!(&*req_arg.pat, Pat::Ident(_)) {
-        return Err(Error::new(req_arg.pat.span(), "name the request argument with a plain identifier"));
+        return Err(Error::new(
+            req_arg.pat.span(),
+            "name the request argument with a plain identifier",
+        ));
     }
     let request = if kind.streams_in() {
-        unwrap_generic(&req_arg.ty, "RequestStream").cloned().ok_or_else(|| {
-            Error::new(req_arg.ty.span(), "client-stream and bidi methods take `RequestStream<Request>`")
-        })?
+        unwrap_generic(&req_arg.ty, "RequestStream")
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(
+                    req_arg.ty.span(),
+                    "client-stream and bidi methods take `RequestStream<Request>`",
+                )
+            })?
     } else {
         if last_ident_is(&req_arg.ty, "RequestStream") {
             return Err(Error::new(
@@ -369,23 +437,37 @@ fn parse_method(f: &TraitItemFn, camel_case: bool, krate: &Path) -> Result<Metho
         (*req_arg.ty).clone()
     };
     let ReturnType::Type(_, ret) = &sig.output else {
-        return Err(Error::new(sig.ident.span(), "service methods return `Result<Response, Status>`"));
+        return Err(Error::new(
+            sig.ident.span(),
+            "service methods return `Result<Response, Status>`",
+        ));
     };
-    let ok = unwrap_generic(ret, "Result")
-        .ok_or_else(|| Error::new(ret.span(), "service methods return `Result<Response, Status>`"))?;
+    let ok = unwrap_generic(ret, "Result").ok_or_else(|| {
+        Error::new(
+            ret.span(),
+            "service methods return `Result<Response, Status>`",
+        )
+    })?;
     let response = if kind.streams_out() {
         unwrap_generic(ok, "ResponseStream").cloned().ok_or_else(|| {
             Error::new(ok.span(), "server-stream and bidi methods return `Result<ResponseStream<Response>, Status>`")
         })?
     } else {
         if last_ident_is(ok, "ResponseStream") {
-            return Err(Error::new(ok.span(), "a ResponseStream is only for #[server_stream] and #[bidi_stream] methods"));
+            return Err(Error::new(
+                ok.span(),
+                "a ResponseStream is only for #[server_stream] and #[bidi_stream] methods",
+            ));
         }
         ok.clone()
     };
 
     // Re-emit the method with a Send future and without our attributes.
-    let attrs: Vec<&Attribute> = f.attrs.iter().filter(|a| Kind::from_attr(a).is_none()).collect();
+    let attrs: Vec<&Attribute> = f
+        .attrs
+        .iter()
+        .filter(|a| Kind::from_attr(a).is_none())
+        .collect();
     let ident = &sig.ident;
     let params = sig.inputs.iter().skip(1);
     let item = quote! {
@@ -412,7 +494,10 @@ pub fn expand(attr: TokenStream, item: ItemTrait) -> Result<TokenStream> {
     let args = parse_service_args(attr)?;
     let krate = &args.krate;
     if !item.generics.params.is_empty() {
-        return Err(Error::new(item.generics.span(), "service traits cannot be generic"));
+        return Err(Error::new(
+            item.generics.span(),
+            "service traits cannot be generic",
+        ));
     }
     let mut methods = Vec::new();
     let mut names = std::collections::HashSet::new();
@@ -421,30 +506,52 @@ pub fn expand(attr: TokenStream, item: ItemTrait) -> Result<TokenStream> {
             TraitItem::Fn(f) => {
                 let m = parse_method(f, args.camel_case, krate)?;
                 if !names.insert(m.wire_name.clone()) {
-                    return Err(Error::new(f.sig.ident.span(), format!("two methods have the wire name `{}`", m.wire_name)));
+                    return Err(Error::new(
+                        f.sig.ident.span(),
+                        format!("two methods have the wire name `{}`", m.wire_name),
+                    ));
                 }
                 methods.push(m);
             }
-            other => return Err(Error::new(other.span(), "service traits contain only methods")),
+            other => {
+                return Err(Error::new(
+                    other.span(),
+                    "service traits contain only methods",
+                ));
+            }
         }
     }
 
     let trait_ident = &item.ident;
     let vis = &item.vis;
-    let service_name = args.name.clone().unwrap_or_else(|| LitStr::new(&trait_ident.to_string(), trait_ident.span()));
+    let service_name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| LitStr::new(&trait_ident.to_string(), trait_ident.span()));
     let version = args.version;
     let server_ident = format_ident!("{}Server", trait_ident);
     let client_ident = format_ident!("{}Client", trait_ident);
     let dispatch_ident = format_ident!("__{}Dispatch", trait_ident);
     let desc_ident = format_ident!("__ASTER_SERVICE_{}", trait_ident.to_string().to_uppercase());
     let proto = quote!(#krate::proto);
-    let scope = if args.session { quote!(#proto::call::Scope::Session) } else { quote!(#proto::call::Scope::Shared) };
-    let modes = args.modes.iter().map(|(m, _)| quote!(#proto::codec::SerializationMode::#m));
+    let scope = if args.session {
+        quote!(#proto::call::Scope::Session)
+    } else {
+        quote!(#proto::call::Scope::Shared)
+    };
+    let modes = args
+        .modes
+        .iter()
+        .map(|(m, _)| quote!(#proto::codec::SerializationMode::#m));
     let service_requires = requires_tokens(&args.requires, krate);
     let service_doc = doc_of(&item.attrs);
     let trait_attrs = &item.attrs;
     let supertraits = &item.supertraits;
-    let plus = if supertraits.is_empty() { quote!() } else { quote!(+) };
+    let plus = if supertraits.is_empty() {
+        quote!()
+    } else {
+        quote!(+)
+    };
 
     let method_items = methods.iter().map(|m| &m.item);
     let close_hook = if args.session {
@@ -488,7 +595,11 @@ pub fn expand(attr: TokenStream, item: ItemTrait) -> Result<TokenStream> {
         } else {
             quote!(#krate::__private::handler::unary_request::<#req>(&ctx, input)?)
         };
-        let call = if m.has_ctx { quote!(this.#ident(ctx, request).await?) } else { quote!(this.#ident(request).await?) };
+        let call = if m.has_ctx {
+            quote!(this.#ident(ctx, request).await?)
+        } else {
+            quote!(this.#ident(request).await?)
+        };
         let output = if m.kind.streams_out() {
             quote!(#krate::__private::handler::stream_response(out))
         } else {

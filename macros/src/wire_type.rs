@@ -23,7 +23,9 @@ impl RenameAll {
             "snake_case" | "none" => Ok(RenameAll::AsIs),
             other => Err(Error::new(
                 lit.span(),
-                format!("unknown rename_all `{other}`: expected \"camelCase\", \"PascalCase\" or \"snake_case\""),
+                format!(
+                    "unknown rename_all `{other}`: expected \"camelCase\", \"PascalCase\" or \"snake_case\""
+                ),
             )),
         }
     }
@@ -58,13 +60,20 @@ struct ContainerAttrs {
 }
 
 fn container_attrs(input: &DeriveInput) -> Result<ContainerAttrs> {
-    let mut out = ContainerAttrs { tag: None, rename_all: RenameAll::AsIs, krate: None };
+    let mut out = ContainerAttrs {
+        tag: None,
+        rename_all: RenameAll::AsIs,
+        krate: None,
+    };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("wire")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("tag") {
                 let lit: LitStr = meta.value()?.parse()?;
                 if lit.value().is_empty() || lit.value().ends_with('/') {
-                    return Err(Error::new(lit.span(), "a wire tag is \"namespace/TypeName\" (or \"TypeName\")"));
+                    return Err(Error::new(
+                        lit.span(),
+                        "a wire tag is \"namespace/TypeName\" (or \"TypeName\")",
+                    ));
                 }
                 out.tag = Some(lit);
             } else if meta.path.is_ident("rename_all") {
@@ -73,7 +82,9 @@ fn container_attrs(input: &DeriveInput) -> Result<ContainerAttrs> {
                 let lit: LitStr = meta.value()?.parse()?;
                 out.krate = Some(lit.parse()?);
             } else {
-                return Err(meta.error("unknown wire attribute: expected `tag`, `rename_all` or `crate`"));
+                return Err(
+                    meta.error("unknown wire attribute: expected `tag`, `rename_all` or `crate`")
+                );
             }
             Ok(())
         })?;
@@ -97,7 +108,10 @@ fn field_name(field: &syn::Field, rename_all: RenameAll) -> Result<String> {
             }
         })?;
     }
-    let ident = field.ident.as_ref().ok_or_else(|| Error::new(field.span(), "wire types need named fields"))?;
+    let ident = field
+        .ident
+        .as_ref()
+        .ok_or_else(|| Error::new(field.span(), "wire types need named fields"))?;
     Ok(name.unwrap_or_else(|| rename_all.apply(&ident.to_string())))
 }
 
@@ -110,23 +124,37 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
         ));
     };
     if !input.generics.params.is_empty() {
-        return Err(Error::new(input.generics.span(), "wire types cannot be generic: the tag names one concrete type"));
+        return Err(Error::new(
+            input.generics.span(),
+            "wire types cannot be generic: the tag names one concrete type",
+        ));
     }
-    let krate = attrs.krate.unwrap_or_else(|| syn::parse_quote!(::aster::proto));
+    let krate = attrs
+        .krate
+        .unwrap_or_else(|| syn::parse_quote!(::aster::proto));
     let ident = &input.ident;
     match &input.data {
         Data::Struct(s) => {
             let Fields::Named(named) = &s.fields else {
-                return Err(Error::new(s.fields.span(), "wire structs need named fields (the names go on the wire)"));
+                return Err(Error::new(
+                    s.fields.span(),
+                    "wire structs need named fields (the names go on the wire)",
+                ));
             };
             let mut entries = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for f in &named.named {
                 let name = field_name(f, attrs.rename_all)?;
                 if !seen.insert(name.clone()) {
-                    return Err(Error::new(f.span(), format!("two fields have the wire name `{name}`")));
+                    return Err(Error::new(
+                        f.span(),
+                        format!("two fields have the wire name `{name}`"),
+                    ));
                 }
-                let fident = f.ident.as_ref().ok_or_else(|| Error::new(f.span(), "unnamed field"))?;
+                let fident = f
+                    .ident
+                    .as_ref()
+                    .ok_or_else(|| Error::new(f.span(), "unnamed field"))?;
                 let ty = &f.ty;
                 let lit = LitStr::new(&name, Span::call_site());
                 entries.push(quote! { #fident : #ty => #lit });
@@ -135,7 +163,10 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
         }
         Data::Enum(e) => {
             if e.variants.is_empty() {
-                return Err(Error::new(ident.span(), "a wire enum needs at least one variant"));
+                return Err(Error::new(
+                    ident.span(),
+                    "a wire enum needs at least one variant",
+                ));
             }
             let mut variants = Vec::new();
             for v in &e.variants {
@@ -146,13 +177,19 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
                     ));
                 }
                 if v.attrs.iter().any(|a| a.path().is_ident("wire")) {
-                    return Err(Error::new(v.span(), "enum variants keep their Rust names on the wire"));
+                    return Err(Error::new(
+                        v.span(),
+                        "enum variants keep their Rust names on the wire",
+                    ));
                 }
                 variants.push(&v.ident);
             }
             Ok(quote! { #krate::wire_enum!(#ident, #tag, { #(#variants),* }); })
         }
-        Data::Union(u) => Err(Error::new(u.union_token.span, "unions cannot be wire types")),
+        Data::Union(u) => Err(Error::new(
+            u.union_token.span,
+            "unions cannot be wire types",
+        )),
     }
 }
 
@@ -163,7 +200,10 @@ mod tests {
     #[test]
     fn renames() {
         assert_eq!(RenameAll::Camel.apply("agent_id"), "agentId");
-        assert_eq!(RenameAll::Camel.apply("deadline_epoch_ms"), "deadlineEpochMs");
+        assert_eq!(
+            RenameAll::Camel.apply("deadline_epoch_ms"),
+            "deadlineEpochMs"
+        );
         assert_eq!(RenameAll::Pascal.apply("agent_id"), "AgentId");
         assert_eq!(RenameAll::AsIs.apply("r#type"), "type");
     }

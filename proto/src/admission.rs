@@ -98,7 +98,8 @@ impl AdmissionRequest {
 
 /// Both messages are JSON objects; anything else (an array, a string) is malformed.
 fn from_object<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, AdmissionError> {
-    let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| AdmissionError::Malformed(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| AdmissionError::Malformed(e.to_string()))?;
     if !value.is_object() {
         return Err(AdmissionError::Malformed("expected a JSON object".into()));
     }
@@ -108,7 +109,10 @@ fn from_object<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, Admissi
 impl AdmissionResponse {
     /// A refusal: nothing but `admitted: false` and the server's root key.
     pub fn denied(root_pubkey: String) -> AdmissionResponse {
-        AdmissionResponse { root_pubkey, ..AdmissionResponse::default() }
+        AdmissionResponse {
+            root_pubkey,
+            ..AdmissionResponse::default()
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -134,7 +138,10 @@ mod tests {
     #[test]
     fn request_bytes_match_the_reference() {
         // Observed on the wire from the reference's client (37 bytes).
-        assert_eq!(AdmissionRequest::default().encode(), br#"{"credential_json":"","iid_token":""}"#);
+        assert_eq!(
+            AdmissionRequest::default().encode(),
+            br#"{"credential_json":"","iid_token":""}"#
+        );
     }
 
     #[test]
@@ -164,7 +171,10 @@ mod tests {
 
     #[test]
     fn limits_and_garbage() {
-        assert!(matches!(AdmissionRequest::decode(&vec![b' '; 70_000]), Err(AdmissionError::TooLarge(_))));
+        assert!(matches!(
+            AdmissionRequest::decode(&vec![b' '; 70_000]),
+            Err(AdmissionError::TooLarge(_))
+        ));
         assert!(AdmissionResponse::decode(b"{").is_err());
         assert!(AdmissionRequest::decode(b"[]").is_err());
     }

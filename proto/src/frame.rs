@@ -155,7 +155,9 @@ impl FrameDecoder {
     /// The next whole frame, if one is buffered.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         self.check_prefix()?;
-        let Some(len) = self.pending else { return Ok(None) };
+        let Some(len) = self.pending else {
+            return Ok(None);
+        };
         if self.buf.len() < 4 + len {
             // Make room for the rest of the body in one allocation.
             self.buf.reserve(4 + len - self.buf.len());
@@ -200,28 +202,46 @@ mod tests {
 
     #[test]
     fn encodes_reference_layout() {
-        assert_eq!(frame(Flags::NONE, b"Hello"), hex_literal("060000000048656c6c6f"));
+        assert_eq!(
+            frame(Flags::NONE, b"Hello"),
+            hex_literal("060000000048656c6c6f")
+        );
         assert_eq!(frame(Flags::TRAILER, b""), hex_literal("0100000002"));
         assert_eq!(frame(Flags::CANCEL, b""), hex_literal("0100000020"));
     }
 
     fn hex_literal(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
     fn rejects_empty_data_frame_on_encode_but_accepts_on_decode() {
         let mut out = BytesMut::new();
-        assert_eq!(encode_frame(Flags::HEADER, b"", &mut out), Err(FrameError::EmptyPayload(4)));
+        assert_eq!(
+            encode_frame(Flags::HEADER, b"", &mut out),
+            Err(FrameError::EmptyPayload(4))
+        );
         let mut d = FrameDecoder::new();
         d.push(&[1, 0, 0, 0, 4]).unwrap();
-        assert_eq!(d.next_frame().unwrap(), Some(Frame { flags: Flags::HEADER, payload: Bytes::new() }));
+        assert_eq!(
+            d.next_frame().unwrap(),
+            Some(Frame {
+                flags: Flags::HEADER,
+                payload: Bytes::new()
+            })
+        );
     }
 
     #[test]
     fn oversize_is_refused_before_the_body() {
         let mut d = FrameDecoder::new();
-        assert_eq!(d.push(&[0x01, 0x00, 0x00, 0x01]), Err(FrameError::TooLarge(16_777_217)));
+        assert_eq!(
+            d.push(&[0x01, 0x00, 0x00, 0x01]),
+            Err(FrameError::TooLarge(16_777_217))
+        );
         let mut d = FrameDecoder::new();
         assert_eq!(d.push(&[0, 0, 0, 0]), Err(FrameError::ZeroLength));
         let mut d = FrameDecoder::new();
@@ -246,6 +266,12 @@ mod tests {
         let mut d = FrameDecoder::new();
         d.push(&[3, 0, 0, 0, 0, 1]).unwrap();
         assert_eq!(d.next_frame().unwrap(), None);
-        assert!(matches!(d.finish(), Err(FrameError::Incomplete { buffered: 6, expected: 7 })));
+        assert!(matches!(
+            d.finish(),
+            Err(FrameError::Incomplete {
+                buffered: 6,
+                expected: 7
+            })
+        ));
     }
 }

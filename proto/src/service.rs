@@ -73,12 +73,29 @@ pub struct ServiceDescriptor {
 impl MethodDescriptor {
     /// A method between two wire structs; not idempotent, no timeout, no
     /// requirement.
-    pub const fn of<Req: WireStruct, Resp: WireStruct>(name: &'static str, pattern: Pattern) -> MethodDescriptor {
+    pub const fn of<Req: WireStruct, Resp: WireStruct>(
+        name: &'static str,
+        pattern: Pattern,
+    ) -> MethodDescriptor {
         MethodDescriptor::new(name, pattern, struct_type::<Req>(), struct_type::<Resp>())
     }
 
-    pub const fn new(name: &'static str, pattern: Pattern, request: NamedType, response: NamedType) -> MethodDescriptor {
-        MethodDescriptor { name, pattern, request, response, idempotent: false, timeout_secs: 0.0, requires: None, doc: "" }
+    pub const fn new(
+        name: &'static str,
+        pattern: Pattern,
+        request: NamedType,
+        response: NamedType,
+    ) -> MethodDescriptor {
+        MethodDescriptor {
+            name,
+            pattern,
+            request,
+            response,
+            idempotent: false,
+            timeout_secs: 0.0,
+            requires: None,
+            doc: "",
+        }
     }
 
     pub const fn idempotent(mut self, idempotent: bool) -> MethodDescriptor {
@@ -105,7 +122,15 @@ impl ServiceDescriptor {
         scope: Scope,
         methods: &'static [MethodDescriptor],
     ) -> ServiceDescriptor {
-        ServiceDescriptor { name, version, scope, modes: &[], requires: None, methods, doc: "" }
+        ServiceDescriptor {
+            name,
+            version,
+            scope,
+            modes: &[],
+            requires: None,
+            methods,
+            doc: "",
+        }
     }
 
     pub const fn modes(mut self, modes: &'static [SerializationMode]) -> ServiceDescriptor {
@@ -120,7 +145,11 @@ impl ServiceDescriptor {
 
     /// The declared modes; none declared means XLANG (the reference's default).
     pub fn effective_modes(&self) -> &'static [SerializationMode] {
-        if self.modes.is_empty() { &[SerializationMode::Xlang] } else { self.modes }
+        if self.modes.is_empty() {
+            &[SerializationMode::Xlang]
+        } else {
+            self.modes
+        }
     }
 
     /// The routing view used by [`crate::call::ServiceTable`].
@@ -130,19 +159,33 @@ impl ServiceDescriptor {
             version: i64::from(self.version),
             scope: self.scope,
             modes: self.effective_modes().to_vec(),
-            methods: self.methods.iter().map(|m| MethodSpec { name: m.name.to_string(), pattern: m.pattern }).collect(),
+            methods: self
+                .methods
+                .iter()
+                .map(|m| MethodSpec {
+                    name: m.name.to_string(),
+                    pattern: m.pattern,
+                })
+                .collect(),
         }
     }
 
     pub fn method(&self, name: &str) -> Option<(usize, &MethodDescriptor)> {
-        self.methods.iter().enumerate().find(|(_, m)| m.name == name)
+        self.methods
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.name == name)
     }
 
     /// The mode a client uses by default: XLANG when declared, else the
     /// first declared mode (a JSON-only service gets JSON).
     pub fn default_mode(&self) -> SerializationMode {
         let modes = self.effective_modes();
-        if modes.contains(&SerializationMode::Xlang) { SerializationMode::Xlang } else { modes[0] }
+        if modes.contains(&SerializationMode::Xlang) {
+            SerializationMode::Xlang
+        } else {
+            modes[0]
+        }
     }
 
     /// `"shared"` or `"session"`, as in manifests and admission summaries.

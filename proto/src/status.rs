@@ -102,7 +102,11 @@ pub struct Status {
 
 impl Status {
     pub fn new(code: StatusCode, message: impl Into<String>) -> Status {
-        Status { code, message: message.into(), details: Vec::new() }
+        Status {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn ok() -> Status {
@@ -161,11 +165,18 @@ impl Status {
     pub fn from_wire(code: i64, message: String, details: Vec<(String, String)>) -> Status {
         let (code, message) = match StatusCode::from_i64(code) {
             Some(c) => (c, message),
-            None => (StatusCode::Unknown, format!("(status code {code}) {message}")),
+            None => (
+                StatusCode::Unknown,
+                format!("(status code {code}) {message}"),
+            ),
         };
         let mut details = details;
         details.truncate(MAX_STATUS_DETAIL_ENTRIES);
-        Status { code, message: truncate_message(message), details }
+        Status {
+            code,
+            message: truncate_message(message),
+            details,
+        }
     }
 }
 
@@ -174,7 +185,10 @@ pub fn truncate_message(message: String) -> String {
     match message.char_indices().nth(MAX_STATUS_MESSAGE_LEN) {
         None => message,
         Some((cut, _)) => {
-            let keep = message[..cut].char_indices().nth_back(2).map_or(0, |(i, _)| i);
+            let keep = message[..cut]
+                .char_indices()
+                .nth_back(2)
+                .map_or(0, |(i, _)| i);
             format!("{}...", &message[..keep])
         }
     }

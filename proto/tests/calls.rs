@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use aster_proto::call::{
-    CallId, CallRequest, ClientCall, ClientEvent, ClientSession, MethodSpec, Pattern, Scope, ServerEvent,
-    ServerStream, ServiceSpec, ServiceTable, SessionCall, SessionEvent, Transmit,
+    CallId, CallRequest, ClientCall, ClientEvent, ClientSession, MethodSpec, Pattern, Scope,
+    ServerEvent, ServerStream, ServiceSpec, ServiceTable, SessionCall, SessionEvent, Transmit,
 };
 use aster_proto::codec::{SerializationMode, decode_message};
 use aster_proto::frame::{Flags, FrameDecoder, encode_frame};
@@ -31,11 +31,17 @@ const NOW: u64 = 1_700_000_000_000;
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn table() -> Arc<ServiceTable> {
-    let m = |name: &str, pattern| MethodSpec { name: name.into(), pattern };
+    let m = |name: &str, pattern| MethodSpec {
+        name: name.into(),
+        pattern,
+    };
     Arc::new(
         ServiceTable::new(vec![
             ServiceSpec {
@@ -88,7 +94,9 @@ fn request(method: &str, pattern: Pattern) -> CallRequest {
 }
 
 fn echo(msg: &str) -> EchoRequest {
-    EchoRequest { message: msg.into() }
+    EchoRequest {
+        message: msg.into(),
+    }
 }
 
 /// A scripted server application: echoes each request; server streams send
@@ -134,17 +142,31 @@ impl App {
                     }
                     match pattern {
                         Some(Pattern::Bidi) => {
-                            let _ = server.send_message(id, &EchoResponse { reply: req.message.clone() });
+                            let _ = server.send_message(
+                                id,
+                                &EchoResponse {
+                                    reply: req.message.clone(),
+                                },
+                            );
                         }
                         Some(Pattern::ServerStream) => {
                             for i in 0..req.message.len() {
-                                server.send_message(id, &EchoResponse { reply: format!("{i}") }).unwrap();
+                                server
+                                    .send_message(
+                                        id,
+                                        &EchoResponse {
+                                            reply: format!("{i}"),
+                                        },
+                                    )
+                                    .unwrap();
                             }
                         }
                         _ => {}
                     }
                     if pattern == Some(Pattern::Unary) {
-                        server.send_message(id, &EchoResponse { reply: req.message }).unwrap();
+                        server
+                            .send_message(id, &EchoResponse { reply: req.message })
+                            .unwrap();
                     }
                 }
                 ServerEvent::RequestEnd { id } => {
@@ -224,7 +246,11 @@ impl Pipe {
                 progress = true;
             }
             app.run(server);
-            while Self::take(server.poll_transmit(), &mut self.to_client, &mut self.to_client_fin) {
+            while Self::take(
+                server.poll_transmit(),
+                &mut self.to_client,
+                &mut self.to_client_fin,
+            ) {
                 progress = true;
             }
             if !self.to_client.is_empty() {
@@ -288,7 +314,11 @@ fn replies(events: &[ClientEvent], mode: SerializationMode) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::Response(p) => Some(decode_message::<EchoResponse>(p, Flags::NONE, mode).unwrap().reply),
+            ClientEvent::Response(p) => Some(
+                decode_message::<EchoResponse>(p, Flags::NONE, mode)
+                    .unwrap()
+                    .reply,
+            ),
             _ => None,
         })
         .collect()
@@ -329,12 +359,18 @@ fn unary_bytes_match_the_reference() {
     assert!(out.fin);
     let (resp, trailer) = out.data.split_at(0x26 + 4);
     assert_eq!(&resp[..5], &unhex("26000000 00")[..]);
-    assert_eq!(trailer, unhex("1b000000 02 02ff1d08016c1299220e0256785626026a245353ca9f 00 00 00 00"));
+    assert_eq!(
+        trailer,
+        unhex("1b000000 02 02ff1d08016c1299220e0256785626026a245353ca9f 00 00 00 00")
+    );
     for b in out.data.iter() {
         client.handle_data(&[*b]);
     }
     let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
-    assert_eq!(replies(&events, SerializationMode::Xlang), ["Hello, World!"]);
+    assert_eq!(
+        replies(&events, SerializationMode::Xlang),
+        ["Hello, World!"]
+    );
     assert!(done(&events).is_ok());
 }
 
@@ -342,27 +378,57 @@ fn unary_bytes_match_the_reference() {
 fn all_patterns_in_any_chunking() {
     for chunk in [1, 2, 3, 7, 64, 4096] {
         let mut app = App::default();
-        let (ev, _) = run_call(&request("echo", Pattern::Unary), &["hi"], false, chunk, &mut app);
+        let (ev, _) = run_call(
+            &request("echo", Pattern::Unary),
+            &["hi"],
+            false,
+            chunk,
+            &mut app,
+        );
         assert_eq!(replies(&ev, SerializationMode::Xlang), ["hi"]);
         assert!(done(&ev).is_ok());
 
         let mut app = App::default();
-        let (ev, _) = run_call(&request("count", Pattern::ServerStream), &["abc"], false, chunk, &mut app);
+        let (ev, _) = run_call(
+            &request("count", Pattern::ServerStream),
+            &["abc"],
+            false,
+            chunk,
+            &mut app,
+        );
         assert_eq!(replies(&ev, SerializationMode::Xlang), ["0", "1", "2"]);
         assert!(done(&ev).is_ok());
 
         let mut app = App::default();
-        let (ev, _) = run_call(&request("count", Pattern::ServerStream), &[""], false, chunk, &mut app);
+        let (ev, _) = run_call(
+            &request("count", Pattern::ServerStream),
+            &[""],
+            false,
+            chunk,
+            &mut app,
+        );
         assert!(replies(&ev, SerializationMode::Xlang).is_empty());
         assert!(done(&ev).is_ok());
 
         let mut app = App::default();
-        let (ev, _) = run_call(&request("collect", Pattern::ClientStream), &["a", "b", "c"], true, chunk, &mut app);
+        let (ev, _) = run_call(
+            &request("collect", Pattern::ClientStream),
+            &["a", "b", "c"],
+            true,
+            chunk,
+            &mut app,
+        );
         assert_eq!(replies(&ev, SerializationMode::Xlang), ["a,b,c"]);
         assert!(done(&ev).is_ok());
 
         let mut app = App::default();
-        let (ev, _) = run_call(&request("chat", Pattern::Bidi), &["x", "y"], true, chunk, &mut app);
+        let (ev, _) = run_call(
+            &request("chat", Pattern::Bidi),
+            &["x", "y"],
+            true,
+            chunk,
+            &mut app,
+        );
         assert_eq!(replies(&ev, SerializationMode::Xlang), ["x", "y"]);
         assert!(done(&ev).is_ok());
     }
@@ -429,7 +495,12 @@ fn header_frame(h: &StreamHeader) -> Vec<u8> {
 }
 
 fn echo_header(service: &str, method: &str) -> StreamHeader {
-    StreamHeader { service: service.into(), method: method.into(), version: 1, ..Default::default() }
+    StreamHeader {
+        service: service.into(),
+        method: method.into(),
+        version: 1,
+        ..Default::default()
+    }
 }
 
 /// Feeds raw bytes (and optionally FIN) to a fresh server; returns its trailer
@@ -451,23 +522,38 @@ fn dispatch_errors_match_the_reference() {
     let mut buf = BytesMut::new();
     encode_frame(Flags::NONE, b"x", &mut buf).unwrap();
     let (s, _) = refuse(&buf, false);
-    assert_eq!((s.code, s.message.as_str()), (StatusCode::Internal, "First frame must have HEADER flag"));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (StatusCode::Internal, "First frame must have HEADER flag")
+    );
 
     buf.clear();
     encode_frame(Flags::HEADER, b"\x02\xff\x1dgarbage", &mut buf).unwrap();
     let (s, _) = refuse(&buf, false);
-    assert_eq!((s.code, s.message.as_str()), (StatusCode::Internal, "Invalid StreamHeader"));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (StatusCode::Internal, "Invalid StreamHeader")
+    );
 
     let (s, _) = refuse(&header_frame(&echo_header("", "echo")), false);
-    assert_eq!((s.code, s.message.as_str()), (StatusCode::InvalidArgument, "Missing service name"));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (StatusCode::InvalidArgument, "Missing service name")
+    );
 
     let (s, _) = refuse(&header_frame(&echo_header("Nope", "echo")), false);
-    assert_eq!((s.code, s.message.as_str()), (StatusCode::NotFound, "Service 'Nope' v1 not found"));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (StatusCode::NotFound, "Service 'Nope' v1 not found")
+    );
 
     let mut h = echo_header("Echo", "echo");
     h.version = 3;
     let (s, _) = refuse(&header_frame(&h), false);
-    assert_eq!((s.code, s.message.as_str()), (StatusCode::NotFound, "Service 'Echo' v3 not found"));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (StatusCode::NotFound, "Service 'Echo' v3 not found")
+    );
 
     let (s, _) = refuse(&header_frame(&echo_header("Echo", "")), false);
     assert_eq!(s.code, StatusCode::FailedPrecondition);
@@ -478,20 +564,34 @@ fn dispatch_errors_match_the_reference() {
     assert!(s.message.contains("'Tally' is session-scoped"));
 
     let (s, _) = refuse(&header_frame(&echo_header("Echo", "nope")), false);
-    assert_eq!((s.code, s.message.as_str()), (StatusCode::Unimplemented, "Method 'Echo.nope' not implemented"));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (
+            StatusCode::Unimplemented,
+            "Method 'Echo.nope' not implemented"
+        )
+    );
 
     for mode in [1, 2, 7] {
         let mut h = echo_header("Echo", "echo");
         h.serialization_mode = mode;
         let (s, _) = refuse(&header_frame(&h), false);
-        assert_eq!(s, Status::invalid_argument(format!("Unsupported serialization mode: {mode}")));
+        assert_eq!(
+            s,
+            Status::invalid_argument(format!("Unsupported serialization mode: {mode}"))
+        );
     }
 
     let mut h = echo_header("Echo", "echo");
     h.deadline_epoch_ms = (NOW - 6_000) as i64;
     let (s, _) = refuse(&header_frame(&h), false);
     assert_eq!(s.code, StatusCode::DeadlineExceeded);
-    assert!(s.message.starts_with("deadline already expired on receipt (now="), "{}", s.message);
+    assert!(
+        s.message
+            .starts_with("deadline already expired on receipt (now="),
+        "{}",
+        s.message
+    );
 
     let mut h = echo_header("Echo", "echo");
     h.metadata_keys = vec!["k".into()];
@@ -543,7 +643,12 @@ fn unary_request_side_violations() {
     assert_eq!(s, Status::unavailable("Stream ended"));
 
     let mut buf = BytesMut::from(&h[..]);
-    encode_frame(Flags::TRAILER, &RpcStatus::ok().encode(MessageForm::Xlang), &mut buf).unwrap();
+    encode_frame(
+        Flags::TRAILER,
+        &RpcStatus::ok().encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
     let (s, _) = refuse(&buf, false);
     assert_eq!(s, Status::unavailable("Unexpected trailer"));
 
@@ -579,7 +684,13 @@ fn compression_and_bombs() {
     let f = d.next_frame().unwrap().unwrap();
     assert_eq!(f.flags, Flags::COMPRESSED);
     assert_eq!(&f.payload[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
-    let (ev, _) = run_call(&request("echo", Pattern::Unary), &[&long], false, 1000, &mut App::default());
+    let (ev, _) = run_call(
+        &request("echo", Pattern::Unary),
+        &[&long],
+        false,
+        1000,
+        &mut App::default(),
+    );
     assert_eq!(replies(&ev, SerializationMode::Xlang), [long.clone()]);
 
     // 17 MiB of zeros compress to a few KiB: refused as RESOURCE_EXHAUSTED.
@@ -594,17 +705,29 @@ fn compression_and_bombs() {
 fn client_stream_rules() {
     let mut buf = BytesMut::from(&header_frame(&echo_header("Echo", "collect"))[..]);
     let mut one = BytesMut::new();
-    aster_proto::codec::encode_message_frame(&echo("a"), SerializationMode::Xlang, &mut one).unwrap();
+    aster_proto::codec::encode_message_frame(&echo("a"), SerializationMode::Xlang, &mut one)
+        .unwrap();
     buf.extend_from_slice(&one);
-    let bad = RpcStatus { code: 13, ..Default::default() };
+    let bad = RpcStatus {
+        code: 13,
+        ..Default::default()
+    };
     encode_frame(Flags::TRAILER, &bad.encode(MessageForm::Xlang), &mut buf).unwrap();
     let (s, _) = refuse(&buf, false);
-    assert_eq!(s, Status::internal("client sent non-OK EoI trailer (code=13)"));
+    assert_eq!(
+        s,
+        Status::internal("client sent non-OK EoI trailer (code=13)")
+    );
 
     // An OK trailer ends the input like a half-close does.
     let mut buf = BytesMut::from(&header_frame(&echo_header("Echo", "collect"))[..]);
     buf.extend_from_slice(&one);
-    encode_frame(Flags::TRAILER, &RpcStatus::ok().encode(MessageForm::Xlang), &mut buf).unwrap();
+    encode_frame(
+        Flags::TRAILER,
+        &RpcStatus::ok().encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
     let mut server = ServerStream::new(table());
     server.handle_data(&buf, NOW);
     let mut app = App::default();
@@ -617,7 +740,8 @@ fn client_stream_rules() {
 fn client_stream_item_cap() {
     let mut buf = BytesMut::from(&header_frame(&echo_header("Echo", "collect"))[..]);
     let mut one = BytesMut::new();
-    aster_proto::codec::encode_message_frame(&echo(""), SerializationMode::Xlang, &mut one).unwrap();
+    aster_proto::codec::encode_message_frame(&echo(""), SerializationMode::Xlang, &mut one)
+        .unwrap();
     let mut server = ServerStream::new(table());
     server.handle_data(&buf, NOW);
     buf.clear();
@@ -637,7 +761,12 @@ fn client_stream_item_cap() {
         }
     }
     assert_eq!(count, 100_000);
-    assert_eq!(aborted, Some(Status::resource_exhausted("client stream exceeded 100000 items")));
+    assert_eq!(
+        aborted,
+        Some(Status::resource_exhausted(
+            "client stream exceeded 100000 items"
+        ))
+    );
 }
 
 #[test]
@@ -645,10 +774,14 @@ fn handler_deadline_and_stale_completion() {
     let mut h = echo_header("Echo", "echo");
     h.deadline_epoch_ms = (NOW + 1_000) as i64;
     let mut buf = BytesMut::from(&header_frame(&h)[..]);
-    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf).unwrap();
+    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf)
+        .unwrap();
     let mut server = ServerStream::new(table());
     server.handle_data(&buf, NOW);
-    let mut app = App { hold: true, ..Default::default() };
+    let mut app = App {
+        hold: true,
+        ..Default::default()
+    };
     app.run(&mut server);
     assert_eq!(server.poll_timeout(), Some(NOW + 1_000));
     server.handle_timeout(NOW + 999);
@@ -658,7 +791,10 @@ fn handler_deadline_and_stale_completion() {
     assert_eq!(app.aborted.len(), 1);
     assert_eq!(app.aborted[0].1.code, StatusCode::DeadlineExceeded);
     let t = server.poll_transmit().unwrap();
-    assert_eq!(trailer_of(&t.data), Status::deadline_exceeded("deadline exceeded"));
+    assert_eq!(
+        trailer_of(&t.data),
+        Status::deadline_exceeded("deadline exceeded")
+    );
     // The handler's late answer is refused and nothing more is written.
     let id = app.calls[0].0;
     assert!(server.send_message(id, &EchoResponse::default()).is_err());
@@ -668,7 +804,8 @@ fn handler_deadline_and_stale_completion() {
     // Without a deadline the handler gets 300 s.
     let mut server = ServerStream::new(table());
     let mut buf = BytesMut::from(&header_frame(&echo_header("Echo", "echo"))[..]);
-    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf).unwrap();
+    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf)
+        .unwrap();
     server.handle_data(&buf, NOW);
     assert_eq!(server.poll_timeout(), Some(NOW + 300_000));
 }
@@ -677,7 +814,8 @@ fn handler_deadline_and_stale_completion() {
 fn unary_single_response_rules() {
     let mut server = ServerStream::new(table());
     let mut buf = BytesMut::from(&header_frame(&echo_header("Echo", "echo"))[..]);
-    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf).unwrap();
+    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf)
+        .unwrap();
     server.handle_data(&buf, NOW);
     let mut id = None;
     while let Some(ev) = server.poll_event() {
@@ -694,16 +832,34 @@ fn unary_single_response_rules() {
     let mut server = ServerStream::new(table());
     server.handle_data(&buf, NOW);
     let id = std::iter::from_fn(|| server.poll_event())
-        .find_map(|e| if let ServerEvent::Call(i) = e { Some(i.id) } else { None })
+        .find_map(|e| {
+            if let ServerEvent::Call(i) = e {
+                Some(i.id)
+            } else {
+                None
+            }
+        })
         .unwrap();
     server.complete(id, Ok(())).unwrap();
-    assert_eq!(trailer_of(&server.poll_transmit().unwrap().data).code, StatusCode::Internal);
+    assert_eq!(
+        trailer_of(&server.poll_transmit().unwrap().data).code,
+        StatusCode::Internal
+    );
 }
 
 #[test]
 fn authorization_refusal_is_the_only_outcome() {
-    let mut app = App { deny: Some(Status::permission_denied("nope")), ..Default::default() };
-    let (ev, _) = run_call(&request("echo", Pattern::Unary), &["x"], false, 64, &mut app);
+    let mut app = App {
+        deny: Some(Status::permission_denied("nope")),
+        ..Default::default()
+    };
+    let (ev, _) = run_call(
+        &request("echo", Pattern::Unary),
+        &["x"],
+        false,
+        64,
+        &mut app,
+    );
     assert_eq!(done(&ev), Status::permission_denied("nope"));
     assert!(replies(&ev, SerializationMode::Xlang).is_empty());
 }
@@ -731,17 +887,31 @@ fn ok_trailer() -> Vec<u8> {
 
 #[test]
 fn client_side_rules() {
-    let ev = client_with(&[(Flags::NONE, resp("a")), (Flags::NONE, resp("b"))], Pattern::Unary, false);
-    assert_eq!(done(&ev), Status::internal("received multiple response frames"));
+    let ev = client_with(
+        &[(Flags::NONE, resp("a")), (Flags::NONE, resp("b"))],
+        Pattern::Unary,
+        false,
+    );
+    assert_eq!(
+        done(&ev),
+        Status::internal("received multiple response frames")
+    );
 
     let ev = client_with(&[(Flags::NONE, resp("a"))], Pattern::Unary, true);
-    assert_eq!(done(&ev), Status::unavailable("stream ended before trailer"));
+    assert_eq!(
+        done(&ev),
+        Status::unavailable("stream ended before trailer")
+    );
 
     let ev = client_with(&[(Flags::TRAILER, ok_trailer())], Pattern::Unary, false);
     assert_eq!(done(&ev).code, StatusCode::Internal);
 
     let ev = client_with(
-        &[(Flags::ROW_SCHEMA, vec![1]), (Flags::NONE, resp("a")), (Flags::TRAILER, ok_trailer())],
+        &[
+            (Flags::ROW_SCHEMA, vec![1]),
+            (Flags::NONE, resp("a")),
+            (Flags::TRAILER, ok_trailer()),
+        ],
         Pattern::ServerStream,
         false,
     );
@@ -753,7 +923,9 @@ fn client_side_rules() {
 
     // Error trailers pass through with their message (PERMISSION_DENIED "nope", wire.md §9.2).
     let mut client = ClientCall::new(&request("echo", Pattern::Unary));
-    client.handle_data(&unhex("1f0000000202ff1d08016c1299220e0256785626026a245353ca9f0e106e6f70650000"));
+    client.handle_data(&unhex(
+        "1f0000000202ff1d08016c1299220e0256785626026a245353ca9f0e106e6f70650000",
+    ));
     let ev: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
     assert_eq!(done(&ev), Status::permission_denied("nope"));
 
@@ -761,8 +933,13 @@ fn client_side_rules() {
     let mut req = request("echo", Pattern::Unary);
     req.mode = SerializationMode::Json;
     let mut client = ClientCall::new(&req);
-    client.handle_data(&unhex("1f0000000202ff1d08016c1299220e0256785626026a245353ca9f0e106e6f70650000"));
-    assert_eq!(client.poll_event(), Some(ClientEvent::Done(Status::permission_denied("nope"))));
+    client.handle_data(&unhex(
+        "1f0000000202ff1d08016c1299220e0256785626026a245353ca9f0e106e6f70650000",
+    ));
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Done(Status::permission_denied("nope")))
+    );
 
     // Deadline: one outcome, and the stream is to be reset.
     let mut req = request("echo", Pattern::Unary);
@@ -770,7 +947,9 @@ fn client_side_rules() {
     let mut client = ClientCall::new(&req);
     assert_eq!(client.poll_timeout(), Some(NOW + 10));
     client.handle_timeout(NOW + 10);
-    client.handle_data(&unhex("1b0000000202ff1d08016c1299220e0256785626026a245353ca9f00000000"));
+    client.handle_data(&unhex(
+        "1b0000000202ff1d08016c1299220e0256785626026a245353ca9f00000000",
+    ));
     let ev: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
     assert_eq!(done(&ev).code, StatusCode::DeadlineExceeded);
     assert!(client.ended_locally());
@@ -779,7 +958,10 @@ fn client_side_rules() {
     let mut client = ClientCall::new(&request("chat", Pattern::Bidi));
     client.cancel();
     assert!(client.poll_transmit().is_none());
-    assert_eq!(client.poll_event(), Some(ClientEvent::Done(Status::cancelled("cancelled"))));
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Done(Status::cancelled("cancelled")))
+    );
     assert!(client.send_message(&echo("x")).is_err());
 }
 
@@ -854,9 +1036,11 @@ impl SessionPair {
         let mut status = vec![];
         for e in &self.events {
             match e {
-                SessionEvent::Response { id: i, payload } if *i == id => {
-                    out.push(decode_message::<EchoResponse>(payload, Flags::NONE, SerializationMode::Xlang).unwrap().reply)
-                }
+                SessionEvent::Response { id: i, payload } if *i == id => out.push(
+                    decode_message::<EchoResponse>(payload, Flags::NONE, SerializationMode::Xlang)
+                        .unwrap()
+                        .reply,
+                ),
                 SessionEvent::Done { id: i, status: s } if *i == id => status.push(s.clone()),
                 _ => {}
             }
@@ -874,11 +1058,17 @@ fn session_calls_of_every_pattern() {
         assert_eq!((r, s), (vec!["a".to_string()], Status::ok()));
         assert_eq!(p.app.sessions, 1);
         let (r, s) = p.call("count", Pattern::ServerStream, &["xy"]);
-        assert_eq!((r, s), (vec!["0".to_string(), "1".to_string()], Status::ok()));
+        assert_eq!(
+            (r, s),
+            (vec!["0".to_string(), "1".to_string()], Status::ok())
+        );
         let (r, s) = p.call("collect", Pattern::ClientStream, &["p", "q"]);
         assert_eq!((r, s), (vec!["a,xy,p,q".to_string()], Status::ok()));
         let (r, s) = p.call("chat", Pattern::Bidi, &["m", "n"]);
-        assert_eq!((r, s), (vec!["m".to_string(), "n".to_string()], Status::ok()));
+        assert_eq!(
+            (r, s),
+            (vec!["m".to_string(), "n".to_string()], Status::ok())
+        );
         p.client.close();
         p.pump();
         assert!(p.app.closed);
@@ -908,7 +1098,10 @@ fn session_unary_success_has_no_trailer() {
     d.push(&out.data).unwrap();
     let f = d.next_frame().unwrap().unwrap();
     assert_eq!(f.flags, Flags::NONE);
-    assert!(d.next_frame().unwrap().is_none(), "no trailer after a successful session unary call");
+    assert!(
+        d.next_frame().unwrap().is_none(),
+        "no trailer after a successful session unary call"
+    );
     assert!(!out.fin);
 }
 
@@ -942,15 +1135,38 @@ fn session_cancel_and_out_of_order_frames() {
     let mut h = echo_header("Tally", "");
     h.call_id = "s".into();
     let mut buf = BytesMut::from(&header_frame(&h)[..]);
-    let call = |m: &str| CallHeader { method: m.into(), call_id: "c".into(), ..Default::default() };
-    encode_frame(Flags::CALL, &call("add").encode(MessageForm::Xlang), &mut buf).unwrap();
-    encode_frame(Flags::CALL, &call("add").encode(MessageForm::Xlang), &mut buf).unwrap();
+    let call = |m: &str| CallHeader {
+        method: m.into(),
+        call_id: "c".into(),
+        ..Default::default()
+    };
+    encode_frame(
+        Flags::CALL,
+        &call("add").encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
+    encode_frame(
+        Flags::CALL,
+        &call("add").encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
     server.handle_data(&buf, NOW);
-    let mut app = App { hold: true, ..Default::default() };
+    let mut app = App {
+        hold: true,
+        ..Default::default()
+    };
     app.run(&mut server);
     assert_eq!(app.calls.len(), 2);
-    assert_eq!(app.aborted[0].1, Status::failed_precondition("CALL frame before request"));
-    assert_eq!(trailer_of(&server.poll_transmit().unwrap().data), Status::failed_precondition("CALL frame before request"));
+    assert_eq!(
+        app.aborted[0].1,
+        Status::failed_precondition("CALL frame before request")
+    );
+    assert_eq!(
+        trailer_of(&server.poll_transmit().unwrap().data),
+        Status::failed_precondition("CALL frame before request")
+    );
     buf.clear();
     encode_frame(Flags::CANCEL, b"", &mut buf).unwrap();
     encode_frame(Flags::CANCEL, b"", &mut buf).unwrap();
@@ -968,7 +1184,10 @@ fn session_cancel_and_out_of_order_frames() {
     server.handle_data(&buf, NOW);
     app.run(&mut server);
     let t = server.poll_transmit().unwrap();
-    assert_eq!(trailer_of(&t.data), Status::failed_precondition("Expected CALL frame"));
+    assert_eq!(
+        trailer_of(&t.data),
+        Status::failed_precondition("Expected CALL frame")
+    );
     assert!(t.fin && app.closed);
 }
 
@@ -979,10 +1198,19 @@ fn session_errors_that_end_or_keep_the_session() {
         h.call_id = "s".into();
         BytesMut::from(&header_frame(&h)[..])
     };
-    let call = |m: &str| CallHeader { method: m.into(), call_id: "c".into(), ..Default::default() };
+    let call = |m: &str| CallHeader {
+        method: m.into(),
+        call_id: "c".into(),
+        ..Default::default()
+    };
 
     let mut buf = open();
-    encode_frame(Flags::CALL, &call("nope").encode(MessageForm::Xlang), &mut buf).unwrap();
+    encode_frame(
+        Flags::CALL,
+        &call("nope").encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
     let (s, server) = refuse(&buf, false);
     assert_eq!(s, Status::unimplemented("Method not found: nope"));
     assert!(server.is_closed());
@@ -1012,14 +1240,25 @@ fn session_errors_that_end_or_keep_the_session() {
 
     // Non-OK EoI trailer in a session client stream.
     let mut buf = open();
-    encode_frame(Flags::CALL, &call("collect").encode(MessageForm::Xlang), &mut buf).unwrap();
-    let bad = RpcStatus { code: 2, ..Default::default() };
+    encode_frame(
+        Flags::CALL,
+        &call("collect").encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
+    let bad = RpcStatus {
+        code: 2,
+        ..Default::default()
+    };
     encode_frame(Flags::TRAILER, &bad.encode(MessageForm::Xlang), &mut buf).unwrap();
     let mut server = ServerStream::new(table());
     server.handle_data(&buf, NOW);
     App::default().run(&mut server);
     let t = server.poll_transmit().unwrap();
-    assert_eq!(trailer_of(&t.data), Status::internal("client sent non-OK EoI trailer (code=2)"));
+    assert_eq!(
+        trailer_of(&t.data),
+        Status::internal("client sent non-OK EoI trailer (code=2)")
+    );
     assert!(!t.fin, "the session survives");
 }
 
@@ -1028,25 +1267,52 @@ fn session_refusals_skip_the_refused_calls_request_frames() {
     let mut h = echo_header("Tally", "");
     h.call_id = "s".into();
     let mut buf = BytesMut::from(&header_frame(&h)[..]);
-    let expired = CallHeader { method: "collect".into(), deadline_epoch_ms: (NOW - 1) as i64, ..Default::default() };
+    let expired = CallHeader {
+        method: "collect".into(),
+        deadline_epoch_ms: (NOW - 1) as i64,
+        ..Default::default()
+    };
     encode_frame(Flags::CALL, &expired.encode(MessageForm::Xlang), &mut buf).unwrap();
     for m in ["a", "b"] {
-        aster_proto::codec::encode_message_frame(&echo(m), SerializationMode::Xlang, &mut buf).unwrap();
+        aster_proto::codec::encode_message_frame(&echo(m), SerializationMode::Xlang, &mut buf)
+            .unwrap();
     }
-    encode_frame(Flags::TRAILER, &RpcStatus::ok().encode(MessageForm::Xlang), &mut buf).unwrap();
-    encode_frame(Flags::CALL, &CallHeader { method: "add".into(), ..Default::default() }.encode(MessageForm::Xlang), &mut buf).unwrap();
-    aster_proto::codec::encode_message_frame(&echo("c"), SerializationMode::Xlang, &mut buf).unwrap();
+    encode_frame(
+        Flags::TRAILER,
+        &RpcStatus::ok().encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
+    encode_frame(
+        Flags::CALL,
+        &CallHeader {
+            method: "add".into(),
+            ..Default::default()
+        }
+        .encode(MessageForm::Xlang),
+        &mut buf,
+    )
+    .unwrap();
+    aster_proto::codec::encode_message_frame(&echo("c"), SerializationMode::Xlang, &mut buf)
+        .unwrap();
     let mut server = ServerStream::new(table());
     server.handle_data(&buf, NOW);
     let mut app = App::default();
     app.run(&mut server);
-    assert_eq!(app.received, ["c"], "the refused call's frames were dropped, the next call ran");
+    assert_eq!(
+        app.received,
+        ["c"],
+        "the refused call's frames were dropped, the next call ran"
+    );
     let t = server.poll_transmit().unwrap();
     assert!(!t.fin);
     let mut d = FrameDecoder::new();
     d.push(&t.data).unwrap();
     let first = d.next_frame().unwrap().unwrap();
-    assert_eq!(RpcStatus::decode(&first.payload).unwrap().0.to_status(), Status::deadline_exceeded("deadline exceeded"));
+    assert_eq!(
+        RpcStatus::decode(&first.payload).unwrap().0.to_status(),
+        Status::deadline_exceeded("deadline exceeded")
+    );
     assert_eq!(d.next_frame().unwrap().unwrap().flags, Flags::NONE);
 
     // A client-stream call refused by authorization: its items are dropped too.
@@ -1069,7 +1335,10 @@ fn a_call_whose_request_never_comes_still_times_out() {
     let mut app = App::default();
     app.run(&mut server);
     assert_eq!(app.aborted[0].1.code, StatusCode::DeadlineExceeded);
-    assert_eq!(trailer_of(&server.poll_transmit().unwrap().data).code, StatusCode::DeadlineExceeded);
+    assert_eq!(
+        trailer_of(&server.poll_transmit().unwrap().data).code,
+        StatusCode::DeadlineExceeded
+    );
 }
 
 #[test]
@@ -1085,7 +1354,10 @@ fn session_header_bytes_match_the_reference() {
     let f = d.next_frame().unwrap().unwrap();
     assert_eq!(f.flags, Flags::HEADER);
     let (h, _) = StreamHeader::decode(&f.payload).unwrap();
-    assert_eq!((h.service.as_str(), h.method.as_str(), h.call_id.as_str()), ("Tally", "", "x"));
+    assert_eq!(
+        (h.service.as_str(), h.method.as_str(), h.call_id.as_str()),
+        ("Tally", "", "x")
+    );
     // §9.2 CALL frame payload for method "add".
     let id = s
         .start_call(&SessionCall {
@@ -1104,14 +1376,18 @@ fn session_header_bytes_match_the_reference() {
     assert_eq!(f.flags, Flags::CALL);
     let want_prefix = unhex("02ff1d08016c1299221002380165c22001888871258679 00 9001");
     assert_eq!(&f.payload[..want_prefix.len()], &want_prefix[..]);
-    assert_eq!(&f.payload[want_prefix.len() + 36..], &unhex("0c616464 00 00")[..]);
+    assert_eq!(
+        &f.payload[want_prefix.len() + 36..],
+        &unhex("0c616464 00 00")[..]
+    );
 }
 
 #[test]
 fn stale_ids_are_refused() {
     let mut server = ServerStream::new(table());
     let mut buf = BytesMut::from(&header_frame(&echo_header("Echo", "echo"))[..]);
-    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf).unwrap();
+    aster_proto::codec::encode_message_frame(&echo("x"), SerializationMode::Xlang, &mut buf)
+        .unwrap();
     server.handle_data(&buf, NOW);
     assert!(server.complete(CallId(99), Ok(())).is_err());
     assert!(server.poll_transmit().is_none());

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use aster_proto::contract::canonical::{CanonicalReader, CanonicalWriter};
 use aster_proto::contract::nfc::nfc;
 use aster_proto::contract::{
-    CapabilityKind, CapabilityRequirement, ContainerKind, FieldDef, MethodDef, MethodPattern, ScopeKind,
-    ServiceContract, TypeDef, TypeGraph, TypeHash, TypeKind, check_golden, check_type_vector, struct_type,
+    CapabilityKind, CapabilityRequirement, ContainerKind, FieldDef, MethodDef, MethodPattern,
+    ScopeKind, ServiceContract, TypeDef, TypeGraph, TypeHash, TypeKind, check_golden,
+    check_type_vector, struct_type,
 };
 use aster_proto::xlang::NamedType;
 use aster_proto::{wire_enum, wire_struct};
@@ -22,16 +23,27 @@ use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 
 /// The contract of a service described in Rust (leaks the method list to get
 /// the `'static` slice a descriptor holds; tests only).
-fn contract(name: &'static str, version: i32, scope: Scope, methods: &[MethodDescriptor], modes: &[SerializationMode]) -> ServiceContract {
+fn contract(
+    name: &'static str,
+    version: i32,
+    scope: Scope,
+    methods: &[MethodDescriptor],
+    modes: &[SerializationMode],
+) -> ServiceContract {
     let methods: &'static [MethodDescriptor] = Box::leak(methods.to_vec().into_boxed_slice());
     let modes: &'static [SerializationMode] = Box::leak(modes.to_vec().into_boxed_slice());
-    ServiceDescriptor::new(name, version, scope, methods).modes(modes).contract()
+    ServiceDescriptor::new(name, version, scope, methods)
+        .modes(modes)
+        .contract()
 }
 
-
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/contract-identity.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read contract-identity.json")).expect("parse")
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/vectors/contract-identity.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read contract-identity.json"))
+        .expect("parse")
 }
 
 fn hash(hex_str: &str) -> TypeHash {
@@ -41,8 +53,16 @@ fn hash(hex_str: &str) -> TypeHash {
 /// `expected_blake3` of the type vector with this name.
 fn type_vector_hash(name: &str) -> TypeHash {
     let doc = vectors();
-    let v = doc["type_vectors"].as_array().unwrap().iter().find(|v| v["name"] == name);
-    hash(v.unwrap_or_else(|| panic!("no type vector {name:?}"))["expected_blake3"].as_str().unwrap())
+    let v = doc["type_vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name);
+    hash(
+        v.unwrap_or_else(|| panic!("no type vector {name:?}"))["expected_blake3"]
+            .as_str()
+            .unwrap(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -54,8 +74,10 @@ fn every_golden_vector_passes() {
     let doc = vectors();
     let golden = doc["golden_vectors"].as_array().unwrap();
     assert!(golden.len() >= 31, "only {} golden vectors", golden.len());
-    let failures: Vec<String> =
-        golden.iter().filter_map(|v| check_golden(v).err().map(|e| format!("{}: {e}", v["name"]))).collect();
+    let failures: Vec<String> = golden
+        .iter()
+        .filter_map(|v| check_golden(v).err().map(|e| format!("{}: {e}", v["name"])))
+        .collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
@@ -64,16 +86,29 @@ fn every_type_vector_passes() {
     let doc = vectors();
     let types = doc["type_vectors"].as_array().unwrap();
     assert!(types.len() >= 41, "only {} type vectors", types.len());
-    let failures: Vec<String> =
-        types.iter().filter_map(|v| check_type_vector(v).err().map(|e| format!("{}: {e}", v["name"]))).collect();
+    let failures: Vec<String> = types
+        .iter()
+        .filter_map(|v| {
+            check_type_vector(v)
+                .err()
+                .map(|e| format!("{}: {e}", v["name"]))
+        })
+        .collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
 #[test]
 fn identifier_normalization_vectors() {
     let doc = vectors();
-    for v in doc["identifier_normalization"]["vectors"].as_array().unwrap() {
-        assert_eq!(nfc(v["input"].as_str().unwrap()), v["normalized"].as_str().unwrap(), "{v}");
+    for v in doc["identifier_normalization"]["vectors"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            nfc(v["input"].as_str().unwrap()),
+            v["normalized"].as_str().unwrap(),
+            "{v}"
+        );
     }
 }
 
@@ -121,7 +156,11 @@ struct CountItem {
 wire_struct!(CountItem, "counter/CountItem", { value: i32 => "value" });
 
 fn typedef_of(ty: NamedType) -> TypeDef {
-    TypeGraph::build(&[ty]).get(ty.tag).expect("in graph").def.clone()
+    TypeGraph::build(&[ty])
+        .get(ty.tag)
+        .expect("in graph")
+        .def
+        .clone()
 }
 
 #[test]
@@ -131,14 +170,20 @@ fn echo_typedefs_match_9_3() {
         hex::encode(req.canonical_bytes()),
         "00126563686f2e4563686f52657175657374010c021e6d657373616765001a737472696e670002000000000200000c000c"
     );
-    assert_eq!(req.type_hash(), hash("8b001c85efe8b662bd68a812994d48cf87ef150e4ed1ac9d68ab05356fb6e9e5"));
+    assert_eq!(
+        req.type_hash(),
+        hash("8b001c85efe8b662bd68a812994d48cf87ef150e4ed1ac9d68ab05356fb6e9e5")
+    );
 
     let resp = typedef_of(struct_type::<EchoResponse>());
     assert_eq!(
         hex::encode(resp.canonical_bytes()),
         "00126563686f324563686f526573706f6e7365010c02167265706c79001a737472696e670002000000000200000c000c"
     );
-    assert_eq!(resp.type_hash(), hash("6f6bd0b230b30e95b956632cf7a941a062581f25f1f85a01d69f66082aa42727"));
+    assert_eq!(
+        resp.type_hash(),
+        hash("6f6bd0b230b30e95b956632cf7a941a062581f25f1f85a01d69f66082aa42727")
+    );
 }
 
 #[test]
@@ -152,7 +197,10 @@ fn echo_contract_matches_9_3() {
         "6f6bd0b230b30e95b956632cf7a941a062581f25f1f85a01d69f66082aa42727"
     );
     assert_eq!(hex::encode(contract.canonical_bytes()), want);
-    assert_eq!(contract.contract_id().to_string(), "f7870d540a39beaddeee55e11c730e3a97e4db110f1062afd8130a6071e98f7b");
+    assert_eq!(
+        contract.contract_id().to_string(),
+        "f7870d540a39beaddeee55e11c730e3a97e4db110f1062afd8130a6071e98f7b"
+    );
 }
 
 #[test]
@@ -166,25 +214,43 @@ fn count_item_is_any_and_counter_matches_9_3() {
     assert!(h.starts_with("16dfc6cc") && h.ends_with("8ddc"), "{h}");
 
     // Counter declared in a module without `from __future__ import annotations`.
-    let count_up = MethodDescriptor::of::<CountRequest, CountItem>("count_up", Pattern::ServerStream);
+    let count_up =
+        MethodDescriptor::of::<CountRequest, CountItem>("count_up", Pattern::ServerStream);
     let contract = contract("Counter", 1, Scope::Shared, &[count_up], &[]);
-    assert_eq!(contract.contract_id().to_string(), "0ab4bb7d1392661bc11430a37f322bcd1f6f2e1f3f058a52c83a7e0035546740");
+    assert_eq!(
+        contract.contract_id().to_string(),
+        "0ab4bb7d1392661bc11430a37f322bcd1f6f2e1f3f058a52c83a7e0035546740"
+    );
 }
 
 #[test]
 fn empty_service_matches_9_3() {
     let contract = contract("EmptyService", 1, Scope::Shared, &[], &[]);
-    assert_eq!(hex::encode(contract.canonical_bytes()), "32456d7074795365727669636502000c010c16786c616e6700fd");
-    assert_eq!(contract.contract_id().to_string(), "c211545aa8d387d6aa8cf3cce21a6f4fca7ad89f6e8bf9f1a58a55a0e82b3c0c");
+    assert_eq!(
+        hex::encode(contract.canonical_bytes()),
+        "32456d7074795365727669636502000c010c16786c616e6700fd"
+    );
+    assert_eq!(
+        contract.contract_id().to_string(),
+        "c211545aa8d387d6aa8cf3cce21a6f4fca7ad89f6e8bf9f1a58a55a0e82b3c0c"
+    );
 }
 
 #[test]
 fn session_with_all_of_matches_9_3() {
     let mut contract = contract("S", 1, Scope::Session, &[], &[]);
-    assert_eq!(contract.requires, None, "a contract built from a descriptor never carries requires");
-    contract.requires =
-        Some(CapabilityRequirement { kind: CapabilityKind::AllOf, roles: vec!["b".into(), "a".into()] });
-    assert_eq!(hex::encode(contract.canonical_bytes()), "065302000c010c16786c616e67010002020c06610662");
+    assert_eq!(
+        contract.requires, None,
+        "a contract built from a descriptor never carries requires"
+    );
+    contract.requires = Some(CapabilityRequirement {
+        kind: CapabilityKind::AllOf,
+        roles: vec!["b".into(), "a".into()],
+    });
+    assert_eq!(
+        hex::encode(contract.canonical_bytes()),
+        "065302000c010c16786c616e67010002020c06610662"
+    );
 }
 
 #[test]
@@ -227,7 +293,12 @@ fn contract_with(methods: &[&str]) -> ServiceContract {
 
 /// Method names in the order the canonical bytes hold them.
 fn written_method_names(c: &ServiceContract) -> Vec<String> {
-    ServiceContract::decode(&c.canonical_bytes()).unwrap().methods.into_iter().map(|m| m.name).collect()
+    ServiceContract::decode(&c.canonical_bytes())
+        .unwrap()
+        .methods
+        .into_iter()
+        .map(|m| m.name)
+        .collect()
 }
 
 #[test]
@@ -272,8 +343,19 @@ fn roles_are_normalised_sorted_and_kept_when_duplicated() {
 
 #[test]
 fn modes_keep_their_order() {
-    let c = contract("M", 1, Scope::Shared, &[], &[SerializationMode::Json, SerializationMode::Xlang]);
-    assert_eq!(ServiceContract::decode(&c.canonical_bytes()).unwrap().serialization_modes, ["json", "xlang"]);
+    let c = contract(
+        "M",
+        1,
+        Scope::Shared,
+        &[],
+        &[SerializationMode::Json, SerializationMode::Xlang],
+    );
+    assert_eq!(
+        ServiceContract::decode(&c.canonical_bytes())
+            .unwrap()
+            .serialization_modes,
+        ["json", "xlang"]
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -410,14 +492,28 @@ mod mission {
 /// PY=$(scripts/reference-venv.sh | tail -1)
 /// (cd /tmp/mc/examples/python && $PY -c 'from aster.contract.identity import contract_id_from_service as cid; from mission_control.services import MissionControl, AgentSession; print(cid(MissionControl)); print(cid(AgentSession))')
 /// ```
-const PY_MISSION_CONTROL_ID: &str = "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a";
-const PY_AGENT_SESSION_ID: &str = "59136b4a6d90cd5d2711df19021262432f1ae62c1d7bec5ef6b57407b5f7c9c9";
+const PY_MISSION_CONTROL_ID: &str =
+    "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a";
+const PY_AGENT_SESSION_ID: &str =
+    "59136b4a6d90cd5d2711df19021262432f1ae62c1d7bec5ef6b57407b5f7c9c9";
 
 #[test]
 fn mission_control_ids_equal_the_reference() {
-    let mc = contract("MissionControl", 1, Scope::Shared, mission::MISSION_CONTROL, &[]);
+    let mc = contract(
+        "MissionControl",
+        1,
+        Scope::Shared,
+        mission::MISSION_CONTROL,
+        &[],
+    );
     assert_eq!(mc.contract_id().to_string(), PY_MISSION_CONTROL_ID);
-    let agent = contract("AgentSession", 1, Scope::Session, mission::AGENT_SESSION, &[]);
+    let agent = contract(
+        "AgentSession",
+        1,
+        Scope::Session,
+        mission::AGENT_SESSION,
+        &[],
+    );
     assert_eq!(agent.contract_id().to_string(), PY_AGENT_SESSION_ID);
 }
 
@@ -425,20 +521,35 @@ fn mission_control_ids_equal_the_reference() {
 fn mission_control_type_hashes_equal_the_pipeline_vectors() {
     let spec = ServiceDescriptor::new("MissionControl", 1, Scope::Shared, mission::MISSION_CONTROL);
     let mut all = spec.roots();
-    all.extend(ServiceDescriptor::new("AgentSession", 1, Scope::Session, mission::AGENT_SESSION).roots());
+    all.extend(
+        ServiceDescriptor::new("AgentSession", 1, Scope::Session, mission::AGENT_SESSION).roots(),
+    );
     let graph = TypeGraph::build(&all);
     assert_eq!(graph.types().len(), 11);
     for t in graph.types() {
         assert!(!t.cyclic);
-        assert_eq!(t.hash, type_vector_hash(&format!("pipeline: {}", t.tag)), "{}", t.tag);
+        assert_eq!(
+            t.hash,
+            type_vector_hash(&format!("pipeline: {}", t.tag)),
+            "{}",
+            t.tag
+        );
     }
 }
 
 /// `expected_blake3` of the golden vector with this name.
 fn golden_vector_id(name: &str) -> String {
     let doc = vectors();
-    let v = doc["golden_vectors"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
-    v.unwrap_or_else(|| panic!("no golden vector {name:?}"))["expected_blake3"].as_str().unwrap().to_owned()
+    let v = doc["golden_vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .cloned();
+    v.unwrap_or_else(|| panic!("no golden vector {name:?}"))["expected_blake3"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -448,9 +559,16 @@ fn ledger_with_modes_timeouts_and_idempotent_equals_the_pipeline_vector() {
         MethodDescriptor::of::<StatusRequest, StatusResponse>("balance", Pattern::Unary)
             .timeout_secs(2.5)
             .idempotent(true),
-        MethodDescriptor::of::<LogEntry, SubmitLogResult>("post", Pattern::Unary).timeout_secs(30.0),
+        MethodDescriptor::of::<LogEntry, SubmitLogResult>("post", Pattern::Unary)
+            .timeout_secs(30.0),
     ];
-    let c = contract("Ledger", 7, Scope::Shared, &methods, &[SerializationMode::Xlang, SerializationMode::Json]);
+    let c = contract(
+        "Ledger",
+        7,
+        Scope::Shared,
+        &methods,
+        &[SerializationMode::Xlang, SerializationMode::Json],
+    );
     assert_eq!(
         c.contract_id().to_string(),
         golden_vector_id("pipeline: Ledger v7 with modes [xlang, json], timeouts and idempotent")
@@ -540,10 +658,16 @@ fn field_shapes_match_the_reference() {
         graph.get("p/Leaf").unwrap().hash,
         hash("373c9481e0a574b7998b19eab4b38d42334194f601d80ce2f793cc098a1a6c0e")
     );
-    assert!(graph.get("t/Color").is_none(), "enums are not TypeDefs in G1");
+    assert!(
+        graph.get("t/Color").is_none(),
+        "enums are not TypeDefs in G1"
+    );
     let shapes = &graph.get("p/Shapes").unwrap().def;
     assert_eq!(hex::encode(shapes.canonical_bytes()), PY_SHAPES_HEX);
-    assert_eq!(shapes.type_hash(), hash("b1198d6a9f4ce9d2905b012899c156a071d3227d7b01e141ed690329ba5d0418"));
+    assert_eq!(
+        shapes.type_hash(),
+        hash("b1198d6a9f4ce9d2905b012899c156a071d3227d7b01e141ed690329ba5d0418")
+    );
 
     let by_name = |n: &str| shapes.fields.iter().find(|f| f.name == n).unwrap();
     assert_eq!(by_name("b").container, ContainerKind::Map);
@@ -559,10 +683,18 @@ fn enum_root_gets_the_zero_hash() {
         aster_proto::xlang::FieldType::Enum(n) => n,
         other => panic!("{other:?}"),
     };
-    let spec = [MethodDescriptor::new("paint", Pattern::Unary, color, struct_type::<Leaf>())];
+    let spec = [MethodDescriptor::new(
+        "paint",
+        Pattern::Unary,
+        color,
+        struct_type::<Leaf>(),
+    )];
     let c = contract("Paint", 1, Scope::Shared, &spec, &[]);
     assert_eq!(c.methods[0].request_type, TypeHash::ZERO);
-    assert_eq!(c.methods[0].response_type, hash("373c9481e0a574b7998b19eab4b38d42334194f601d80ce2f793cc098a1a6c0e"));
+    assert_eq!(
+        c.methods[0].response_type,
+        hash("373c9481e0a574b7998b19eab4b38d42334194f601d80ce2f793cc098a1a6c0e")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -613,11 +745,17 @@ fn self_recursive_type_uses_the_wire_fqn() {
     let node = graph.get("tree/Node").unwrap();
     assert!(node.cyclic);
     for f in &node.def.fields[1..] {
-        assert_eq!((f.type_kind, f.self_ref_name.as_str()), (TypeKind::SelfRef, "tree.Node"));
+        assert_eq!(
+            (f.type_kind, f.self_ref_name.as_str()),
+            (TypeKind::SelfRef, "tree.Node")
+        );
     }
     // With Python's names the bytes are G1's exactly.
     let named = TypeGraph::build_named(&[struct_type::<Node>()], &xlang_types_names);
-    assert_eq!(named.get("tree/Node").unwrap().hash, type_vector_hash("pipeline: tree/Node"));
+    assert_eq!(
+        named.get("tree/Node").unwrap().hash,
+        type_vector_hash("pipeline: tree/Node")
+    );
     assert_ne!(node.hash, type_vector_hash("pipeline: tree/Node"));
 }
 
@@ -693,16 +831,42 @@ wire_struct!(Far, "cyc/F", { nested: Vec<Vec<Root>> => "nested", e: Option<CycLe
 /// Python (module `cyc`, classes Leaf/Root/Mid/Tail/Far tagged cyc/E,A,B,C,F
 /// with the fields above; `ci.resolve_with_cycles(ci.build_type_graph([cyc.Root]))`).
 const PY_CYC: &[(&str, &str, &str)] = &[
-    ("cyc/E", "cyc.Leaf", "b2a54708f6a27906791b44be35d1de4427d2822f91740c17c42664ed73703a7e"),
-    ("cyc/F", "cyc.Far", "248284fa9ebd3f83b99c0399990ca8c9e3b9ac9120e2849f80dfdc1b9b7d993c"),
-    ("cyc/A", "cyc.Root", "8d8a7f3cd6be30809685e7c644387507e7f4cf22238ded9c0779c4acb15b256b"),
-    ("cyc/B", "cyc.Mid", "07bc2e59a14d833502a25d549e041ff4cd26655ae2cc89ef4af6e071dd0ec0c9"),
-    ("cyc/C", "cyc.Tail", "5382f095f4511ccb70abe818106e755df8abc2e435193c6e13a98cff651b53f6"),
+    (
+        "cyc/E",
+        "cyc.Leaf",
+        "b2a54708f6a27906791b44be35d1de4427d2822f91740c17c42664ed73703a7e",
+    ),
+    (
+        "cyc/F",
+        "cyc.Far",
+        "248284fa9ebd3f83b99c0399990ca8c9e3b9ac9120e2849f80dfdc1b9b7d993c",
+    ),
+    (
+        "cyc/A",
+        "cyc.Root",
+        "8d8a7f3cd6be30809685e7c644387507e7f4cf22238ded9c0779c4acb15b256b",
+    ),
+    (
+        "cyc/B",
+        "cyc.Mid",
+        "07bc2e59a14d833502a25d549e041ff4cd26655ae2cc89ef4af6e071dd0ec0c9",
+    ),
+    (
+        "cyc/C",
+        "cyc.Tail",
+        "5382f095f4511ccb70abe818106e755df8abc2e435193c6e13a98cff651b53f6",
+    ),
 ];
 
 #[test]
 fn four_node_scc_matches_g1_with_python_names() {
-    let names = |ty: &NamedType| PY_CYC.iter().find(|(tag, ..)| *tag == ty.tag).map(|(_, n, _)| n.to_string()).unwrap();
+    let names = |ty: &NamedType| {
+        PY_CYC
+            .iter()
+            .find(|(tag, ..)| *tag == ty.tag)
+            .map(|(_, n, _)| n.to_string())
+            .unwrap()
+    };
     let graph = TypeGraph::build_named(&[struct_type::<Root>()], &names);
     assert_eq!(graph.types().len(), 5);
     for (tag, _, h) in PY_CYC {
@@ -710,7 +874,10 @@ fn four_node_scc_matches_g1_with_python_names() {
     }
     // The map key back-edge is SELF_REF without a name.
     let keyed = &graph.get("cyc/C").unwrap().def.fields[2];
-    assert_eq!((keyed.container_key_kind, keyed.container_key_ref), (TypeKind::SelfRef, None));
+    assert_eq!(
+        (keyed.container_key_kind, keyed.container_key_ref),
+        (TypeKind::SelfRef, None)
+    );
 
     // With our names the cut starts elsewhere (cyc.A, not cyc.Far). The
     // leaf outside the SCC still matches, and so does Far, whose only edge
@@ -721,10 +888,19 @@ fn four_node_scc_matches_g1_with_python_names() {
         let same = ours.get(tag).unwrap().hash == hash(h);
         assert_eq!(same, ["cyc/E", "cyc/F"].contains(tag), "{tag}");
     }
-    assert!(ours.types().iter().filter(|t| t.tag != "cyc/E").all(|t| t.cyclic));
+    assert!(
+        ours.types()
+            .iter()
+            .filter(|t| t.tag != "cyc/E")
+            .all(|t| t.cyclic)
+    );
     let again = TypeGraph::build(&[struct_type::<Far>(), struct_type::<Tail>()]);
     for t in ours.types() {
-        assert_eq!(again.get(t.tag).unwrap().hash, t.hash, "hashes do not depend on the roots");
+        assert_eq!(
+            again.get(t.tag).unwrap().hash,
+            t.hash,
+            "hashes do not depend on the roots"
+        );
     }
 }
 
@@ -737,8 +913,15 @@ wire_struct!(LeafTwin, "p/Leaf", { x: i64 => "x" });
 
 #[test]
 fn one_tag_is_one_node() {
-    let graph = TypeGraph::build(&[struct_type::<Leaf>(), struct_type::<LeafTwin>(), struct_type::<Shapes>()]);
-    assert_eq!(graph.types().iter().filter(|t| t.tag == "p/Leaf").count(), 1);
+    let graph = TypeGraph::build(&[
+        struct_type::<Leaf>(),
+        struct_type::<LeafTwin>(),
+        struct_type::<Shapes>(),
+    ]);
+    assert_eq!(
+        graph.types().iter().filter(|t| t.tag == "p/Leaf").count(),
+        1
+    );
     assert_eq!(graph.types().len(), 2);
 }
 
@@ -758,7 +941,11 @@ fn reader_rejects_bad_hash_lengths_and_trailing_bytes() {
     let bytes = td.canonical_bytes();
     assert_eq!(TypeDef::decode(&bytes).unwrap(), td);
     // A 31-byte type_ref.
-    let short = hex::encode(&bytes).replacen(&format!("20{}", "00".repeat(32)), &format!("1f{}", "00".repeat(31)), 1);
+    let short = hex::encode(&bytes).replacen(
+        &format!("20{}", "00".repeat(32)),
+        &format!("1f{}", "00".repeat(31)),
+        1,
+    );
     assert!(TypeDef::decode(&hex::decode(short).unwrap()).is_err());
 }
 
@@ -780,7 +967,14 @@ fn any_kind() -> impl Strategy<Value = TypeKind> {
 
 fn any_field() -> impl Strategy<Value = FieldDef> {
     (
-        (any::<i32>(), any_text(), any_kind(), any_text(), prop::option::of(any_hash()), any_text()),
+        (
+            any::<i32>(),
+            any_text(),
+            any_kind(),
+            any_text(),
+            prop::option::of(any_hash()),
+            any_text(),
+        ),
         (
             any::<bool>(),
             any::<bool>(),
@@ -793,7 +987,14 @@ fn any_field() -> impl Strategy<Value = FieldDef> {
         .prop_map(
             |(
                 (id, name, type_kind, type_primitive, type_ref, self_ref_name),
-                (optional, ref_tracked, container, container_key_kind, container_key_primitive, container_key_ref),
+                (
+                    optional,
+                    ref_tracked,
+                    container,
+                    container_key_kind,
+                    container_key_primitive,
+                    container_key_ref,
+                ),
             )| FieldDef {
                 id,
                 name,
@@ -818,28 +1019,33 @@ fn any_typedef() -> impl Strategy<Value = TypeDef> {
         any_text(),
         any_text(),
         prop::collection::vec(any_field(), 0..4),
-        prop::collection::vec((any_text(), any::<i32>()).prop_map(|(name, value)| EnumValueDef { name, value }), 0..3),
         prop::collection::vec(
-            (any_text(), any::<i32>(), prop::option::of(any_hash())).prop_map(|(name, id, type_ref)| UnionVariantDef {
-                name,
-                id,
-                type_ref,
-            }),
+            (any_text(), any::<i32>()).prop_map(|(name, value)| EnumValueDef { name, value }),
+            0..3,
+        ),
+        prop::collection::vec(
+            (any_text(), any::<i32>(), prop::option::of(any_hash()))
+                .prop_map(|(name, id, type_ref)| UnionVariantDef { name, id, type_ref }),
             0..3,
         ),
     )
-        .prop_map(|(kind, package, name, fields, enum_values, union_variants)| TypeDef {
-            kind,
-            package,
-            name,
-            fields,
-            enum_values,
-            union_variants,
-        })
+        .prop_map(
+            |(kind, package, name, fields, enum_values, union_variants)| TypeDef {
+                kind,
+                package,
+                name,
+                fields,
+                enum_values,
+                union_variants,
+            },
+        )
 }
 
 fn any_requirement() -> impl Strategy<Value = CapabilityRequirement> {
-    (prop::sample::select(CapabilityKind::ALL), prop::collection::vec(any_text(), 0..4))
+    (
+        prop::sample::select(CapabilityKind::ALL),
+        prop::collection::vec(any_text(), 0..4),
+    )
         .prop_map(|(kind, roles)| CapabilityRequirement { kind, roles })
 }
 
@@ -853,9 +1059,27 @@ fn any_contract() -> impl Strategy<Value = ServiceContract> {
         any::<f64>().prop_filter("NaN is not equal to itself", |f| !f.is_nan()),
         prop::option::of(any_requirement()),
     )
-        .prop_map(|(name, pattern, request_type, response_type, idempotent, default_timeout, requires)| {
-            MethodDef { name, pattern, request_type, response_type, idempotent, default_timeout, requires }
-        });
+        .prop_map(
+            |(
+                name,
+                pattern,
+                request_type,
+                response_type,
+                idempotent,
+                default_timeout,
+                requires,
+            )| {
+                MethodDef {
+                    name,
+                    pattern,
+                    request_type,
+                    response_type,
+                    idempotent,
+                    default_timeout,
+                    requires,
+                }
+            },
+        );
     (
         any_text(),
         any::<i32>(),
@@ -864,14 +1088,16 @@ fn any_contract() -> impl Strategy<Value = ServiceContract> {
         prop::sample::select(ScopeKind::ALL),
         prop::option::of(any_requirement()),
     )
-        .prop_map(|(name, version, methods, serialization_modes, scoped, requires)| ServiceContract {
-            name,
-            version,
-            methods,
-            serialization_modes,
-            scoped,
-            requires,
-        })
+        .prop_map(
+            |(name, version, methods, serialization_modes, scoped, requires)| ServiceContract {
+                name,
+                version,
+                methods,
+                serialization_modes,
+                scoped,
+                requires,
+            },
+        )
 }
 
 /// What the writer does to a TypeDef: the three lists sorted (stably).
@@ -890,7 +1116,8 @@ fn sorted_contract(mut c: ServiceContract) -> ServiceContract {
             r.roles.sort();
         }
     }
-    c.methods.sort_by(|a, b| aster_proto::contract::nfc::cmp_nfc(&a.name, &b.name));
+    c.methods
+        .sort_by(|a, b| aster_proto::contract::nfc::cmp_nfc(&a.name, &b.name));
     c.methods.iter_mut().for_each(|m| fix(&mut m.requires));
     fix(&mut c.requires);
     c

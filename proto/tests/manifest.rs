@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use aster_proto::call::{Pattern, Scope};
 use aster_proto::codec::SerializationMode;
 use aster_proto::contract::manifest::{
-    DefaultKind, FieldDefaults, MAX_MANIFEST_FIELDS_PER_METHOD, MAX_MANIFEST_METHODS, MAX_MANIFEST_TYPE_HASHES,
-    Manifest, ManifestBuilder, ModeToken, Producer, Publication, ValueKind, contract_gen_json, to_python_pretty_json,
+    DefaultKind, FieldDefaults, MAX_MANIFEST_FIELDS_PER_METHOD, MAX_MANIFEST_METHODS,
+    MAX_MANIFEST_TYPE_HASHES, Manifest, ManifestBuilder, ModeToken, Producer, Publication,
+    ValueKind, contract_gen_json, to_python_pretty_json,
 };
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use aster_proto::{wire_enum, wire_struct};
@@ -25,13 +26,22 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------
 
 fn document() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/manifests.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read manifests.json")).expect("parse manifests.json")
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/vectors/manifests.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read manifests.json"))
+        .expect("parse manifests.json")
 }
 
 fn vector(name: &str) -> Value {
     let doc = document();
-    let found = doc["manifests"].as_array().unwrap().iter().find(|v| v["name"] == name).cloned();
+    let found = doc["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .cloned();
     found.unwrap_or_else(|| panic!("no vector {name:?}"))
 }
 
@@ -44,7 +54,10 @@ fn assert_same_text(ours: &str, reference: &str, what: &str) {
     if ours == reference {
         return;
     }
-    let line = ours.lines().zip(reference.lines()).position(|(a, b)| a != b);
+    let line = ours
+        .lines()
+        .zip(reference.lines())
+        .position(|(a, b)| a != b);
     let n = line.unwrap_or_else(|| ours.lines().count().min(reference.lines().count()));
     panic!(
         "{what}: manifest text differs at line {}:\n  ours:      {:?}\n  reference: {:?}",
@@ -58,13 +71,30 @@ fn assert_same_text(ours: &str, reference: &str, what: &str) {
 /// first value and we write the second. With those replaced, the reference
 /// text (re-printed by our Python-style printer, checked to reproduce the
 /// reference text unchanged first) must equal ours byte for byte.
-fn assert_same_except(ours: &str, reference: &str, differences: &[(&str, Value, Value)], what: &str) {
+fn assert_same_except(
+    ours: &str,
+    reference: &str,
+    differences: &[(&str, Value, Value)],
+    what: &str,
+) {
     let mut patched: Value = serde_json::from_str(reference).unwrap();
-    assert_eq!(to_python_pretty_json(&patched), reference, "{what}: the printer does not reproduce the reference");
+    assert_eq!(
+        to_python_pretty_json(&patched),
+        reference,
+        "{what}: the printer does not reproduce the reference"
+    );
     let ours_value: Value = serde_json::from_str(ours).unwrap();
     for (pointer, theirs, mine) in differences {
-        assert_eq!(patched.pointer(pointer), Some(theirs), "{what}: reference at {pointer}");
-        assert_eq!(ours_value.pointer(pointer), Some(mine), "{what}: ours at {pointer}");
+        assert_eq!(
+            patched.pointer(pointer),
+            Some(theirs),
+            "{what}: reference at {pointer}"
+        );
+        assert_eq!(
+            ours_value.pointer(pointer),
+            Some(mine),
+            "{what}: ours at {pointer}"
+        );
         *patched.pointer_mut(pointer).unwrap() = mine.clone();
     }
     assert_same_text(ours, &to_python_pretty_json(&patched), what);
@@ -92,7 +122,11 @@ mod mission {
     }
     impl Default for StatusResponse {
         fn default() -> Self {
-            StatusResponse { agent_id: String::new(), status: "idle".into(), uptime_secs: 0 }
+            StatusResponse {
+                agent_id: String::new(),
+                status: "idle".into(),
+                uptime_secs: 0,
+            }
         }
     }
     wire_struct!(StatusResponse, "mission/StatusResponse", {
@@ -110,7 +144,12 @@ mod mission {
     }
     impl Default for LogEntry {
         fn default() -> Self {
-            LogEntry { timestamp: 0.0, level: "info".into(), message: String::new(), agent_id: String::new() }
+            LogEntry {
+                timestamp: 0.0,
+                level: "info".into(),
+                message: String::new(),
+                agent_id: String::new(),
+            }
         }
     }
     wire_struct!(LogEntry, "mission/LogEntry", {
@@ -138,7 +177,10 @@ mod mission {
     }
     impl Default for TailRequest {
         fn default() -> Self {
-            TailRequest { agent_id: String::new(), level: "info".into() }
+            TailRequest {
+                agent_id: String::new(),
+                level: "info".into(),
+            }
         }
     }
     wire_struct!(TailRequest, "mission/TailRequest", { agent_id: String => "agent_id", level: String => "level" });
@@ -197,7 +239,11 @@ mod mission {
     }
     impl Default for CommandResult {
         fn default() -> Self {
-            CommandResult { stdout: String::new(), stderr: String::new(), exit_code: -1 }
+            CommandResult {
+                stdout: String::new(),
+                stderr: String::new(),
+                exit_code: -1,
+            }
         }
     }
     wire_struct!(CommandResult, "mission/CommandResult", {
@@ -217,7 +263,10 @@ mod mission {
                 ..MethodDescriptor::of::<LogEntry, SubmitLogResult>("submitLog", Pattern::Unary)
             },
             MethodDescriptor::of::<TailRequest, LogEntry>("tailLogs", Pattern::ServerStream),
-            MethodDescriptor::of::<MetricPoint, IngestResult>("ingestMetrics", Pattern::ClientStream),
+            MethodDescriptor::of::<MetricPoint, IngestResult>(
+                "ingestMetrics",
+                Pattern::ClientStream,
+            ),
         ],
     );
 
@@ -240,7 +289,8 @@ mod mission {
             MethodDescriptor::of::<StatusRequest, StatusResponse>("balance", Pattern::Unary)
                 .timeout_secs(2.5)
                 .idempotent(true),
-            MethodDescriptor::of::<LogEntry, SubmitLogResult>("post", Pattern::Unary).timeout_secs(30.0),
+            MethodDescriptor::of::<LogEntry, SubmitLogResult>("post", Pattern::Unary)
+                .timeout_secs(30.0),
         ],
     )
     .modes(&[SerializationMode::Xlang, SerializationMode::Json]);
@@ -417,9 +467,12 @@ mod shop {
         3,
         Scope::Shared,
         &[
-            MethodDescriptor::of::<Query, Page>("search", Pattern::Unary).idempotent(true).timeout_secs(1.5),
+            MethodDescriptor::of::<Query, Page>("search", Pattern::Unary)
+                .idempotent(true)
+                .timeout_secs(1.5),
             MethodDescriptor::of::<Query, Item>("watch", Pattern::ServerStream).timeout_secs(0.25),
-            MethodDescriptor::of::<Upload, UploadResult>("upload", Pattern::ClientStream).idempotent(true),
+            MethodDescriptor::of::<Upload, UploadResult>("upload", Pattern::ClientStream)
+                .idempotent(true),
             MethodDescriptor::of::<Item, Item>("sync", Pattern::Bidi).timeout_secs(600.0),
             MethodDescriptor::of::<Money, Money>("price", Pattern::Unary),
         ],
@@ -525,7 +578,9 @@ mod notes {
             &[
                 MethodDescriptor {
                     doc: "Opens a notebook: docstrings are not part of a 0.1.2 manifest.",
-                    ..MethodDescriptor::of::<Open, Opened>("open", Pattern::Unary).timeout_secs(5.0).idempotent(true)
+                    ..MethodDescriptor::of::<Open, Opened>("open", Pattern::Unary)
+                        .timeout_secs(5.0)
+                        .idempotent(true)
                 },
                 MethodDescriptor::of::<Cell, Cell>("Zed", Pattern::Unary).timeout_secs(0.001),
                 MethodDescriptor::of::<Cell, Cell>("\u{e9}mile", Pattern::Unary),
@@ -538,7 +593,10 @@ mod notes {
     };
 
     pub fn defaults() -> FieldDefaults {
-        FieldDefaults::new().with::<Cell>().with::<Open>().with::<Opened>()
+        FieldDefaults::new()
+            .with::<Cell>()
+            .with::<Open>()
+            .with::<Opened>()
     }
 }
 
@@ -565,7 +623,11 @@ mod diff {
     }
     impl Default for Request {
         fn default() -> Self {
-            Request { name: String::new(), level: Level::LOW, count: 7 }
+            Request {
+                name: String::new(),
+                level: Level::LOW,
+                count: 7,
+            }
         }
     }
     wire_struct!(Request, "diff/Request", { name: String => "name", level: Level => "level", count: i64 => "count" });
@@ -598,10 +660,14 @@ fn echo_is_byte_identical() {
 #[test]
 fn mission_control_with_its_defaults_is_byte_identical() {
     let defaults = mission::defaults();
-    for (service, name) in
-        [(&mission::MISSION_CONTROL, "runtime: MissionControl"), (&mission::AGENT_SESSION, "runtime: AgentSession")]
-    {
-        let ours = ManifestBuilder::new(service).defaults(&defaults).build().to_json();
+    for (service, name) in [
+        (&mission::MISSION_CONTROL, "runtime: MissionControl"),
+        (&mission::AGENT_SESSION, "runtime: AgentSession"),
+    ] {
+        let ours = ManifestBuilder::new(service)
+            .defaults(&defaults)
+            .build()
+            .to_json();
         assert_same_text(&ours, &vector_text(name), name);
     }
 }
@@ -620,20 +686,40 @@ fn mission_control_with_type_defaults_differs_only_in_defaults() {
         (rq(3, 1), json!("info"), json!("")),
         (rf(3, 1), json!("info"), json!("")),
     ];
-    let mc: Vec<(&str, Value, Value)> = mc.iter().map(|(p, a, b)| (p.as_str(), a.clone(), b.clone())).collect();
+    let mc: Vec<(&str, Value, Value)> = mc
+        .iter()
+        .map(|(p, a, b)| (p.as_str(), a.clone(), b.clone()))
+        .collect();
     let ours = mission::MISSION_CONTROL.manifest().to_json();
-    assert_same_except(&ours, &vector_text("runtime: MissionControl"), &mc, "MissionControl");
+    assert_same_except(
+        &ours,
+        &vector_text("runtime: MissionControl"),
+        &mc,
+        "MissionControl",
+    );
 
     // Methods sorted: heartbeat, register, runCommand; exit_code = -1.
-    let agent = [("/methods/2/response_fields/2/default_value", json!(-1), json!(0))];
+    let agent = [(
+        "/methods/2/response_fields/2/default_value",
+        json!(-1),
+        json!(0),
+    )];
     let ours = mission::AGENT_SESSION.manifest().to_json();
-    assert_same_except(&ours, &vector_text("runtime: AgentSession"), &agent, "AgentSession");
+    assert_same_except(
+        &ours,
+        &vector_text("runtime: AgentSession"),
+        &agent,
+        "AgentSession",
+    );
 }
 
 #[test]
 fn ledger_modes_timeouts_idempotent_are_byte_identical() {
     let defaults = mission::defaults();
-    let ours = ManifestBuilder::new(&mission::LEDGER).defaults(&defaults).build().to_json();
+    let ours = ManifestBuilder::new(&mission::LEDGER)
+        .defaults(&defaults)
+        .build()
+        .to_json();
     assert_same_text(&ours, &vector_text("runtime: Ledger"), "Ledger");
 }
 
@@ -646,36 +732,78 @@ fn catalog_every_field_shape_is_byte_identical() {
 #[test]
 fn notebook_session_docs_names_and_real_defaults_are_byte_identical() {
     let defaults = notes::defaults();
-    let ours = ManifestBuilder::new(&notes::NOTEBOOK).defaults(&defaults).build().to_json();
+    let ours = ManifestBuilder::new(&notes::NOTEBOOK)
+        .defaults(&defaults)
+        .build()
+        .to_json();
     assert_same_text(&ours, &vector_text("runtime: Notebook"), "Notebook");
-    let names: Vec<String> = Manifest::from_json(&ours).unwrap().methods.into_iter().map(|m| m.name).collect();
-    assert_eq!(names, ["Zed", "aB", "a_b", "open", "repl", "run", "\u{e9}mile"], "code-point order");
+    let names: Vec<String> = Manifest::from_json(&ours)
+        .unwrap()
+        .methods
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Zed", "aB", "a_b", "open", "repl", "run", "\u{e9}mile"],
+        "code-point order"
+    );
 }
 
 #[test]
 fn empty_service_is_byte_identical() {
-    assert_same_text(&EMPTY.manifest().to_json(), &vector_text("runtime: Empty"), "Empty");
+    assert_same_text(
+        &EMPTY.manifest().to_json(),
+        &vector_text("runtime: Empty"),
+        "Empty",
+    );
 }
 
 /// The Python-only facts of the module doc's table, each asserted.
 #[test]
 fn differences_are_exactly_the_documented_ones() {
-    let defaults = FieldDefaults::new().with::<diff::Request>().with::<diff::Reply>();
-    let ours = ManifestBuilder::new(&diff::DIFFERENCES).defaults(&defaults).build().to_json();
+    let defaults = FieldDefaults::new()
+        .with::<diff::Request>()
+        .with::<diff::Reply>();
+    let ours = ManifestBuilder::new(&diff::DIFFERENCES)
+        .defaults(&defaults)
+        .build()
+        .to_json();
     let differences = [
         // The Python class is `PyRequestName`, tagged "diff/Request".
-        ("/methods/0/request_type", json!("PyRequestName"), json!("Request")),
+        (
+            "/methods/0/request_type",
+            json!("PyRequestName"),
+            json!("Request"),
+        ),
         // `@rpc(timeout=30)`: Python writes the int it was given.
         ("/methods/0/timeout", json!(30), json!(30.0)),
         // `name: str` without a default.
         ("/methods/0/fields/0/required", json!(true), json!(false)),
         ("/methods/0/fields/0/default_value", json!(null), json!("")),
-        ("/methods/0/fields/0/default_kind", json!("none"), json!("value")),
+        (
+            "/methods/0/fields/0/default_kind",
+            json!("none"),
+            json!("value"),
+        ),
         // An int-valued `enum.Enum`: values and `str(Level.LOW)`.
-        ("/methods/0/fields/1/default_value", json!("Level.LOW"), json!("LOW")),
-        ("/methods/0/fields/1/enum_values", json!([1, 2]), json!(["LOW", "HIGH"])),
+        (
+            "/methods/0/fields/1/default_value",
+            json!("Level.LOW"),
+            json!("LOW"),
+        ),
+        (
+            "/methods/0/fields/1/enum_values",
+            json!([1, 2]),
+            json!(["LOW", "HIGH"]),
+        ),
     ];
-    assert_same_except(&ours, &vector_text("runtime: Differences"), &differences, "Differences");
+    assert_same_except(
+        &ours,
+        &vector_text("runtime: Differences"),
+        &differences,
+        "Differences",
+    );
 }
 
 fn publication_of(v: &Value) -> Publication {
@@ -702,8 +830,16 @@ fn contract_gen_files_are_byte_identical() {
             &[&mission::MISSION_CONTROL, &mission::AGENT_SESSION],
             &mission_defaults,
         ),
-        ("contract gen: Ledger", &[&mission::LEDGER], &mission_defaults),
-        ("contract gen: Echo (not in a git checkout)", &[&ECHO], &mission_defaults),
+        (
+            "contract gen: Ledger",
+            &[&mission::LEDGER],
+            &mission_defaults,
+        ),
+        (
+            "contract gen: Echo (not in a git checkout)",
+            &[&ECHO],
+            &mission_defaults,
+        ),
     ];
     for (name, services, defaults) in cases {
         let v = vector(name);
@@ -717,7 +853,11 @@ fn contract_gen_files_are_byte_identical() {
                     .build()
             })
             .collect();
-        assert_same_text(&contract_gen_json(&manifests), v["manifest_json"].as_str().unwrap(), name);
+        assert_same_text(
+            &contract_gen_json(&manifests),
+            v["manifest_json"].as_str().unwrap(),
+            name,
+        );
     }
 }
 
@@ -745,10 +885,15 @@ fn every_vector_is_checked_here() {
 #[test]
 fn a_named_type_graph_is_used_for_the_identity_keys() {
     let graph = mission::MISSION_CONTROL.type_graph();
-    let m = ManifestBuilder::new(&mission::MISSION_CONTROL).types(&graph).build();
+    let m = ManifestBuilder::new(&mission::MISSION_CONTROL)
+        .types(&graph)
+        .build();
     assert_eq!(m, mission::MISSION_CONTROL.manifest());
     assert_eq!(m.type_count, 7);
-    assert_eq!(m.contract_id, "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a");
+    assert_eq!(
+        m.contract_id,
+        "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -760,7 +905,11 @@ fn every_vector_reads_back_and_writes_the_same_text() {
     for v in document()["manifests"].as_array().unwrap() {
         let text = v["manifest_json"].as_str().unwrap();
         let read = Manifest::from_json_many(text).unwrap_or_else(|e| panic!("{}: {e}", v["name"]));
-        let again = if text.starts_with('[') { to_python_pretty_json(&read) } else { read[0].to_json() };
+        let again = if text.starts_with('[') {
+            to_python_pretty_json(&read)
+        } else {
+            read[0].to_json()
+        };
         assert_same_text(&again, text, v["name"].as_str().unwrap());
     }
 }
@@ -782,11 +931,17 @@ fn reader_vectors_read_as_the_reference_reads_them() {
     let legacy = Manifest::from_json(cases[0]["input_json"].as_str().unwrap()).unwrap();
     assert_eq!(legacy.v, 1);
     let items = &legacy.methods[0].fields[6];
-    assert_eq!((items.kind.clone(), items.item_kind.clone()), (ValueKind::List, Some(ValueKind::Ref)));
+    assert_eq!(
+        (items.kind.clone(), items.item_kind.clone()),
+        (ValueKind::List, Some(ValueKind::Ref))
+    );
     assert_eq!(items.item_wire_tag.as_deref(), Some("shop/Item"));
     assert_eq!(legacy.methods[0].fields[9].default_kind, DefaultKind::Null);
     let loose = Manifest::from_json(cases[1]["input_json"].as_str().unwrap()).unwrap();
-    assert_eq!((loose.version, loose.type_count, loose.method_count), (3, 2, 1));
+    assert_eq!(
+        (loose.version, loose.type_count, loose.method_count),
+        (3, 2, 1)
+    );
     assert_eq!(loose.methods[0].timeout_secs(), Some(2.0));
 }
 
@@ -795,27 +950,47 @@ fn a_dynamic_client_finds_what_it_needs() {
     let m = Manifest::from_json(&vector_text("runtime: AgentSession")).unwrap();
     assert_eq!(m.scope(), Some(Scope::Session));
     assert_eq!(m.modes(), [SerializationMode::Xlang]);
-    assert_eq!(m.id().map(|id| id.to_hex()).as_deref(), Some(m.contract_id.as_str()));
+    assert_eq!(
+        m.id().map(|id| id.to_hex()).as_deref(),
+        Some(m.contract_id.as_str())
+    );
     let run = m.method("runCommand").unwrap();
     assert_eq!(run.pattern, Pattern::Bidi);
     assert_eq!(
-        (run.request_wire_tag.as_str(), run.response_wire_tag.as_str()),
+        (
+            run.request_wire_tag.as_str(),
+            run.response_wire_tag.as_str()
+        ),
         ("mission/Command", "mission/CommandResult")
     );
     assert_eq!(run.timeout_secs(), None);
     let (name, fields) = m.type_fields("mission/Heartbeat").unwrap();
     assert_eq!(name, "Heartbeat");
-    let kinds: Vec<(&str, &ValueKind)> = fields.iter().map(|f| (f.name.as_str(), &f.kind)).collect();
+    let kinds: Vec<(&str, &ValueKind)> =
+        fields.iter().map(|f| (f.name.as_str(), &f.kind)).collect();
     assert_eq!(
         kinds,
-        [("agent_id", &ValueKind::String), ("capabilities", &ValueKind::List), ("load_avg", &ValueKind::Float)]
+        [
+            ("agent_id", &ValueKind::String),
+            ("capabilities", &ValueKind::List),
+            ("load_avg", &ValueKind::Float)
+        ]
     );
     assert_eq!(fields[1].item_kind, Some(ValueKind::String));
 
     let from_cli = Manifest::from_json(&vector_text("contract gen: Ledger")).unwrap();
-    assert_eq!(from_cli.serialization_modes, [ModeToken::Code(0), ModeToken::Code(3)]);
-    assert_eq!(from_cli.modes(), [SerializationMode::Xlang, SerializationMode::Json]);
-    assert_eq!(from_cli.method("balance").unwrap().timeout_secs(), Some(2.5));
+    assert_eq!(
+        from_cli.serialization_modes,
+        [ModeToken::Code(0), ModeToken::Code(3)]
+    );
+    assert_eq!(
+        from_cli.modes(),
+        [SerializationMode::Xlang, SerializationMode::Json]
+    );
+    assert_eq!(
+        from_cli.method("balance").unwrap().timeout_secs(),
+        Some(2.5)
+    );
     assert_eq!(from_cli.semver.as_deref(), Some("7.1.0"));
 
     let catalog = Manifest::from_json(&vector_text("runtime: Catalog")).unwrap();
@@ -823,8 +998,15 @@ fn a_dynamic_client_finds_what_it_needs() {
     let field = |n: &str| query.iter().find(|f| f.name == n).unwrap();
     assert_eq!(field("optional_items").value_ref.as_deref(), Some("Item"));
     assert_eq!(field("optional_items").value_nullable, Some(true));
-    assert_eq!(field("any_color").enum_values.as_ref().unwrap(), &[json!("Red"), json!("Green"), json!("Blue")]);
-    assert_eq!(field("page_size").kind, ValueKind::String, "pyfory.int32 falls back to string in 0.1.2");
+    assert_eq!(
+        field("any_color").enum_values.as_ref().unwrap(),
+        &[json!("Red"), json!("Green"), json!("Blue")]
+    );
+    assert_eq!(
+        field("page_size").kind,
+        ValueKind::String,
+        "pyfory.int32 falls back to string in 0.1.2"
+    );
 }
 
 /// Keys a newer writer (repo HEAD) adds are ignored at every level.
@@ -851,39 +1033,73 @@ fn lists_are_cut_at_the_reference_caps() {
                      "fields": vec![field.clone(); MAX_MANIFEST_FIELDS_PER_METHOD + 1],
                      "response_fields": vec![field; MAX_MANIFEST_FIELDS_PER_METHOD + 5]});
     let mut methods = vec![fat];
-    methods.extend((0..MAX_MANIFEST_METHODS).map(|i| json!({"name": format!("m{i}"), "pattern": "unary"})));
+    methods.extend(
+        (0..MAX_MANIFEST_METHODS).map(|i| json!({"name": format!("m{i}"), "pattern": "unary"})),
+    );
     let doc = json!({"v": 1, "service": "Big", "methods": methods,
                      "type_hashes": vec!["00".repeat(32); MAX_MANIFEST_TYPE_HASHES + 1]});
     let m = Manifest::from_json(&doc.to_string()).unwrap();
     assert_eq!(m.methods.len(), MAX_MANIFEST_METHODS);
     assert_eq!(m.methods[0].fields.len(), MAX_MANIFEST_FIELDS_PER_METHOD);
-    assert_eq!(m.methods[0].response_fields.len(), MAX_MANIFEST_FIELDS_PER_METHOD);
-    assert_eq!(m.methods.last().unwrap().name, format!("m{}", MAX_MANIFEST_METHODS - 2));
+    assert_eq!(
+        m.methods[0].response_fields.len(),
+        MAX_MANIFEST_FIELDS_PER_METHOD
+    );
+    assert_eq!(
+        m.methods.last().unwrap().name,
+        format!("m{}", MAX_MANIFEST_METHODS - 2)
+    );
     assert_eq!(m.type_hashes.len(), MAX_MANIFEST_TYPE_HASHES);
 
     let many = to_python_pretty_json(&vec![json!({"service": "S"}); MAX_MANIFEST_METHODS + 1]);
-    assert_eq!(Manifest::from_json_many(&many).unwrap().len(), MAX_MANIFEST_METHODS);
+    assert_eq!(
+        Manifest::from_json_many(&many).unwrap().len(),
+        MAX_MANIFEST_METHODS
+    );
 }
 
 #[test]
 fn missing_keys_take_the_dataclass_defaults() {
-    let m = Manifest::from_json(r#"{"service": "S", "contract_id": null, "methods": null}"#).unwrap();
-    assert_eq!((m.v, m.version, m.scoped.as_str(), m.canonical_encoding.as_str()), (1, 1, "shared", "fory-xlang/0.15"));
+    let m =
+        Manifest::from_json(r#"{"service": "S", "contract_id": null, "methods": null}"#).unwrap();
+    assert_eq!(
+        (
+            m.v,
+            m.version,
+            m.scoped.as_str(),
+            m.canonical_encoding.as_str()
+        ),
+        (1, 1, "shared", "fory-xlang/0.15")
+    );
     assert!(m.methods.is_empty() && m.contract_id.is_empty() && m.id().is_none());
-    assert_eq!(Manifest::from_json_many(r#" {"service": "S"} "#).unwrap().len(), 1);
+    assert_eq!(
+        Manifest::from_json_many(r#" {"service": "S"} "#)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn malformed_manifests_are_errors_that_say_what_is_wrong() {
     let cases = [
-        (r#"{"methods": [{"name": "m", "pattern": "sideways"}]}"#, "sideways"),
-        (r#"{"methods": [{"pattern": "unary"}]}"#, "missing field `name`"),
+        (
+            r#"{"methods": [{"name": "m", "pattern": "sideways"}]}"#,
+            "sideways",
+        ),
+        (
+            r#"{"methods": [{"pattern": "unary"}]}"#,
+            "missing field `name`",
+        ),
         (r#"{"methods": {"m": {}}}"#, "an array"),
         (r#"{"version": "three"}"#, "decimal integer"),
         (r#"{"version": 1e300}"#, "within i64"),
         (r#"{"service": "S"} trailing"#, "trailing"),
         ("[1, 2]", "expected a ContractManifest"),
-        (r#"{"methods": [{"name": "m", "pattern": "unary", "fields": [7]}]}"#, "expected a manifest field"),
+        (
+            r#"{"methods": [{"name": "m", "pattern": "unary", "fields": [7]}]}"#,
+            "expected a manifest field",
+        ),
         (r#"[{"service": "S"}"#, "EOF"),
         ("", "EOF"),
     ];

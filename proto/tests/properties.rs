@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aster_proto::call::{
-    CallRequest, ClientCall, ClientSession, MethodSpec, Pattern, Scope, ServerStream, ServiceSpec, ServiceTable,
+    CallRequest, ClientCall, ClientSession, MethodSpec, Pattern, Scope, ServerStream, ServiceSpec,
+    ServiceTable,
 };
 use aster_proto::codec::SerializationMode;
 use aster_proto::frame::{Flags, FrameDecoder, encode_frame};
@@ -16,7 +17,10 @@ use bytes::BytesMut;
 use proptest::prelude::*;
 
 fn split_points(len: usize, cuts: &[usize]) -> Vec<usize> {
-    let mut points: Vec<usize> = cuts.iter().map(|c| if len == 0 { 0 } else { c % (len + 1) }).collect();
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|c| if len == 0 { 0 } else { c % (len + 1) })
+        .collect();
     points.push(0);
     points.push(len);
     points.sort_unstable();
@@ -84,7 +88,12 @@ wire_struct!(Tree, "p/Tree", {
 });
 
 fn text() -> impl Strategy<Value = String> {
-    prop_oneof![".{0,12}", "[a-z]{0,40}", "\\PC{0,6}", Just("😀é".to_string())]
+    prop_oneof![
+        ".{0,12}",
+        "[a-z]{0,40}",
+        "\\PC{0,6}",
+        Just("😀é".to_string())
+    ]
 }
 
 fn leaf() -> impl Strategy<Value = Leaf> {
@@ -106,21 +115,23 @@ fn tree() -> impl Strategy<Value = Tree> {
         proptest::collection::vec(proptest::collection::vec(text(), 0..3), 0..3),
         proptest::option::of(leaf()),
     )
-        .prop_map(|(id, ratio, ok, small, mid, blob, name, leaves, tags, opt_tags, nested, maybe)| Tree {
-            id,
-            ratio,
-            ok,
-            small,
-            mid,
-            blob,
-            name,
-            leaves,
-            tags,
-            opt_tags,
-            nested,
-            maybe,
-            child: None,
-        });
+        .prop_map(
+            |(id, ratio, ok, small, mid, blob, name, leaves, tags, opt_tags, nested, maybe)| Tree {
+                id,
+                ratio,
+                ok,
+                small,
+                mid,
+                blob,
+                name,
+                leaves,
+                tags,
+                opt_tags,
+                nested,
+                maybe,
+                child: None,
+            },
+        );
     base.prop_recursive(3, 8, 1, |inner| {
         (inner.clone(), proptest::option::of(inner)).prop_map(|(mut t, c)| {
             t.child = c.map(Box::new);
@@ -155,7 +166,10 @@ fn header() -> impl Strategy<Value = StreamHeader> {
 }
 
 fn table() -> Arc<ServiceTable> {
-    let m = |name: &str, pattern| MethodSpec { name: name.into(), pattern };
+    let m = |name: &str, pattern| MethodSpec {
+        name: name.into(),
+        pattern,
+    };
     Arc::new(
         ServiceTable::new(vec![
             ServiceSpec {
@@ -163,7 +177,11 @@ fn table() -> Arc<ServiceTable> {
                 version: 1,
                 scope: Scope::Shared,
                 modes: vec![SerializationMode::Xlang],
-                methods: vec![m("u", Pattern::Unary), m("c", Pattern::ClientStream), m("b", Pattern::Bidi)],
+                methods: vec![
+                    m("u", Pattern::Unary),
+                    m("c", Pattern::ClientStream),
+                    m("b", Pattern::Bidi),
+                ],
             },
             ServiceSpec {
                 name: "S".into(),
@@ -182,19 +200,43 @@ fn table() -> Arc<ServiceTable> {
 fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
     let frames = proptest::collection::vec(
         (
-            prop_oneof![Just(0u8), Just(1), Just(2), Just(4), Just(8), Just(0x10), Just(0x20), any::<u8>()],
+            prop_oneof![
+                Just(0u8),
+                Just(1),
+                Just(2),
+                Just(4),
+                Just(8),
+                Just(0x10),
+                Just(0x20),
+                any::<u8>()
+            ],
             proptest::collection::vec(any::<u8>(), 0..30),
         ),
         0..8,
     );
-    (prop_oneof![Just("E"), Just("S")], prop_oneof![Just("u"), Just("c"), Just("b"), Just("")], frames, any::<bool>())
+    (
+        prop_oneof![Just("E"), Just("S")],
+        prop_oneof![Just("u"), Just("c"), Just("b"), Just("")],
+        frames,
+        any::<bool>(),
+    )
         .prop_map(|(service, method, frames, garbage_tail)| {
             let mut buf = BytesMut::new();
-            let h = StreamHeader { service: service.into(), method: method.into(), version: 1, ..Default::default() };
+            let h = StreamHeader {
+                service: service.into(),
+                method: method.into(),
+                version: 1,
+                ..Default::default()
+            };
             encode_frame(Flags::HEADER, &h.encode(MessageForm::Xlang), &mut buf).unwrap();
             for (flags, payload) in frames {
                 let payload = if flags & 0x10 != 0 && payload.len() % 2 == 0 {
-                    CallHeader { method: "u".into(), ..Default::default() }.encode(MessageForm::Xlang).to_vec()
+                    CallHeader {
+                        method: "u".into(),
+                        ..Default::default()
+                    }
+                    .encode(MessageForm::Xlang)
+                    .to_vec()
                 } else if flags & 0x02 != 0 && payload.len() % 3 == 0 {
                     RpcStatus::ok().encode(MessageForm::Xlang).to_vec()
                 } else {

@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 
 use aster_proto::registry::keys::{self, MAX_NAME_LEN};
 use aster_proto::registry::{
-    AclKind, AclList, ArtifactRef, CLOCK_SKEW_TOLERANCE_MS, CollectionFormat, DocEntry, EndpointLease, Freshness,
-    GossipEvent, GossipEventType, HealthStatus, KeyError, LEASE_DURATION_MS, LeasePublisher, LeaseSpec, LeaseTiming,
-    LeaseValue, NotFoundReason, REFERENCE_DOWNLOAD_PREFIXES, RecordError, RegistryAcl, RegistryKey, Rejections,
-    ResolveError, ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot, Strategy as Rank, WITHDRAW_GRACE_MS,
-    freshness, resolve, resolve_all,
+    AclKind, AclList, ArtifactRef, CLOCK_SKEW_TOLERANCE_MS, CollectionFormat, DocEntry,
+    EndpointLease, Freshness, GossipEvent, GossipEventType, HealthStatus, KeyError,
+    LEASE_DURATION_MS, LeasePublisher, LeaseSpec, LeaseTiming, LeaseValue, NotFoundReason,
+    REFERENCE_DOWNLOAD_PREFIXES, RecordError, RegistryAcl, RegistryKey, Rejections, ResolveError,
+    ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot, Strategy as Rank,
+    WITHDRAW_GRACE_MS, freshness, resolve, resolve_all,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -24,22 +25,33 @@ use serde_json::Value;
 // ─────────────────────────────────────────────────────────────────────────────
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/registry.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read registry.json")).expect("parse registry.json")
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/vectors/registry.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read registry.json"))
+        .expect("parse registry.json")
 }
 
 fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
 fn cases<'a>(doc: &'a Value, name: &str) -> &'a Vec<Value> {
-    doc[name].as_array().unwrap_or_else(|| panic!("registry.json has no array {name}"))
+    doc[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("registry.json has no array {name}"))
 }
 
 /// Byte comparison that names the first differing offset.
 fn assert_bytes(what: &str, ours: &[u8], reference: &[u8]) {
     if ours != reference {
-        let at = ours.iter().zip(reference).position(|(a, b)| a != b).unwrap_or(ours.len().min(reference.len()));
+        let at = ours
+            .iter()
+            .zip(reference)
+            .position(|(a, b)| a != b)
+            .unwrap_or(ours.len().min(reference.len()));
         panic!(
             "{what}: bytes differ at offset {at}\n  ours:      {}\n  reference: {}",
             String::from_utf8_lossy(ours),
@@ -76,11 +88,15 @@ fn keys_match_reference() {
         let expected = s(&case["key"]);
         assert_eq!(ours, expected, "{case}");
         if s(&case["builder"]) != "lease_prefix" {
-            let parsed = RegistryKey::parse(expected.as_bytes()).unwrap_or_else(|e| panic!("{expected}: {e}"));
+            let parsed = RegistryKey::parse(expected.as_bytes())
+                .unwrap_or_else(|e| panic!("{expected}: {e}"));
             assert_eq!(parsed.to_string(), expected);
         }
     }
-    let prefixes: Vec<&str> = cases(&doc, "reference_download_prefixes").iter().map(s).collect();
+    let prefixes: Vec<&str> = cases(&doc, "reference_download_prefixes")
+        .iter()
+        .map(s)
+        .collect();
     assert_eq!(prefixes, REFERENCE_DOWNLOAD_PREFIXES);
 }
 
@@ -89,13 +105,16 @@ fn artifact_refs_match_reference() {
     let doc = vectors();
     for case in cases(&doc, "artifact_refs") {
         let json = s(&case["json"]);
-        let r = ArtifactRef::decode(json.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+        let r = ArtifactRef::decode(json.as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
         assert_bytes(s(&case["name"]), &r.encode(), json.as_bytes());
         assert_eq!(serde_json::to_value(&r).unwrap(), case["fields"]);
     }
     let decode = cases(&doc, "artifact_ref_decode");
-    let raw_default =
-        s(&decode.iter().find(|c| c["name"] == "missing collection_format reads as raw").unwrap()["reference"]["ok"]);
+    let raw_default = s(&decode
+        .iter()
+        .find(|c| c["name"] == "missing collection_format reads as raw")
+        .unwrap()["reference"]["ok"]);
     for case in decode {
         let name = s(&case["name"]);
         let ours = ArtifactRef::decode(s(&case["input"]).as_bytes());
@@ -108,10 +127,15 @@ fn artifact_refs_match_reference() {
             // Deliberate: an unknown collection_format is refused, not carried along and fetched as raw.
             "unknown collection_format" => {
                 assert!(case["reference"]["ok"].is_string());
-                assert!(matches!(ours, Err(RecordError::Malformed { .. })), "{ours:?}");
+                assert!(
+                    matches!(ours, Err(RecordError::Malformed { .. })),
+                    "{ours:?}"
+                );
             }
             _ => match (&case["reference"]["ok"], ours) {
-                (Value::String(expected), Ok(r)) => assert_bytes(name, &r.encode(), expected.as_bytes()),
+                (Value::String(expected), Ok(r)) => {
+                    assert_bytes(name, &r.encode(), expected.as_bytes())
+                }
                 (Value::Null, Err(_)) => {}
                 (expected, ours) => panic!("{name}: reference {expected}, ours {ours:?}"),
             },
@@ -131,12 +155,17 @@ fn leases_match_reference() {
     let doc = vectors();
     for case in cases(&doc, "leases") {
         let json = s(&case["json"]);
-        let lease = EndpointLease::decode(json.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+        let lease = EndpointLease::decode(json.as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
         assert_bytes(s(&case["name"]), &lease.encode(), json.as_bytes());
-        assert_eq!(LeaseValue::decode(json.as_bytes()).unwrap(), LeaseValue::Lease(lease));
+        assert_eq!(
+            LeaseValue::decode(json.as_bytes()).unwrap(),
+            LeaseValue::Lease(lease)
+        );
     }
     let decode = cases(&doc, "lease_decode");
-    let canonical = s(&decode.iter().find(|c| c["name"] == "canonical").unwrap()["reference"]["ok"]).to_owned();
+    let canonical =
+        s(&decode.iter().find(|c| c["name"] == "canonical").unwrap()["reference"]["ok"]).to_owned();
     for case in decode {
         let name = s(&case["name"]);
         let input = s(&case["input"]);
@@ -151,7 +180,11 @@ fn leases_match_reference() {
             "optional fields missing" => {
                 assert_eq!(case["reference"]["error"], "TypeError");
                 let l = ours.unwrap();
-                assert!(l.serialization_modes.is_empty() && l.tags.is_empty() && l.aster_version.is_empty());
+                assert!(
+                    l.serialization_modes.is_empty()
+                        && l.tags.is_empty()
+                        && l.aster_version.is_empty()
+                );
                 assert_eq!((l.load, l.relay_url, l.policy_realm), (None, None, None));
             }
             // Deliberate: null lists read as empty lists (the reference keeps None and then
@@ -173,10 +206,15 @@ fn leases_match_reference() {
             // The tombstone is not a lease object (both refuse); as a stored value it is the tombstone.
             "tombstone text" => {
                 assert!(ours.is_err() && case["reference"]["error"].is_string());
-                assert_eq!(LeaseValue::decode(input.as_bytes()).unwrap(), LeaseValue::Tombstone);
+                assert_eq!(
+                    LeaseValue::decode(input.as_bytes()).unwrap(),
+                    LeaseValue::Tombstone
+                );
             }
             _ => match (&case["reference"]["ok"], ours) {
-                (Value::String(expected), Ok(l)) => assert_bytes(name, &l.encode(), expected.as_bytes()),
+                (Value::String(expected), Ok(l)) => {
+                    assert_bytes(name, &l.encode(), expected.as_bytes())
+                }
                 (Value::Null, Err(_)) => {}
                 (expected, ours) => panic!("{name}: reference {expected}, ours {ours:?}"),
             },
@@ -187,7 +225,11 @@ fn leases_match_reference() {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array().unwrap().iter().map(|x| s(x).to_owned()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| s(x).to_owned())
+        .collect()
 }
 
 fn opt_string(v: &Value) -> Option<String> {
@@ -247,14 +289,26 @@ fn publisher_life_cycle_matches_reference() {
             "refresh" | "tombstone" => {
                 let pb = publisher.as_mut().unwrap();
                 assert_eq!(pb.poll_timeout(), Some(at), "{op} due time");
-                assert_eq!(pb.handle_timeout(at - 1).unwrap(), None, "{op} not due early");
+                assert_eq!(
+                    pb.handle_timeout(at - 1).unwrap(),
+                    None,
+                    "{op} not due early"
+                );
                 pb.handle_timeout(at).unwrap().expect("a write when due")
             }
             other => panic!("op {other}"),
         };
         assert_eq!(write.key, s(&step["key"]), "{op} key");
-        assert_bytes(&format!("{op} value"), &write.value_bytes(), s(&step["value"]).as_bytes());
-        assert_bytes(&format!("{op} gossip"), &write.gossip.encode(), s(&step["gossip"]).as_bytes());
+        assert_bytes(
+            &format!("{op} value"),
+            &write.value_bytes(),
+            s(&step["value"]).as_bytes(),
+        );
+        assert_bytes(
+            &format!("{op} gossip"),
+            &write.gossip.encode(),
+            s(&step["gossip"]).as_bytes(),
+        );
     }
     let pb = publisher.unwrap();
     assert!(pb.is_withdrawn());
@@ -271,10 +325,20 @@ fn publisher_life_cycle_matches_reference() {
     );
     assert_eq!(spec.aster_version, env!("CARGO_PKG_VERSION"));
     spec.aster_version = "0.2.0".into();
-    let (_, w) = LeasePublisher::register(spec, LeaseTiming::default(), d["at_ms"].as_i64().unwrap()).unwrap();
+    let (_, w) =
+        LeasePublisher::register(spec, LeaseTiming::default(), d["at_ms"].as_i64().unwrap())
+            .unwrap();
     assert_eq!(w.key, s(&d["key"]));
-    assert_bytes("defaults value", &w.value_bytes(), s(&d["value"]).as_bytes());
-    assert_bytes("defaults gossip", &w.gossip.encode(), s(&d["gossip"]).as_bytes());
+    assert_bytes(
+        "defaults value",
+        &w.value_bytes(),
+        s(&d["value"]).as_bytes(),
+    );
+    assert_bytes(
+        "defaults gossip",
+        &w.gossip.encode(),
+        s(&d["gossip"]).as_bytes(),
+    );
 }
 
 #[test]
@@ -284,16 +348,25 @@ fn gossip_events_match_reference() {
         let a = case["args"].as_array().unwrap();
         let now = case["now_ms"].as_i64().unwrap();
         let ours = match s(&case["method"]) {
-            "contract_published" => {
-                GossipEvent::contract_published(s(&a[0]), s(&a[1]), a[2].as_i64().unwrap() as i32, now)
-            }
+            "contract_published" => GossipEvent::contract_published(
+                s(&a[0]),
+                s(&a[1]),
+                a[2].as_i64().unwrap() as i32,
+                now,
+            ),
             "channel_updated" => GossipEvent::channel_updated(s(&a[0]), s(&a[1]), s(&a[2]), now),
-            "endpoint_lease_upserted" => {
-                GossipEvent::endpoint_lease_upserted(s(&a[0]), s(&a[1]), a[2].as_i64().unwrap(), s(&a[3]), now)
-            }
+            "endpoint_lease_upserted" => GossipEvent::endpoint_lease_upserted(
+                s(&a[0]),
+                s(&a[1]),
+                a[2].as_i64().unwrap(),
+                s(&a[3]),
+                now,
+            ),
             "endpoint_down" => GossipEvent::endpoint_down(s(&a[0]), s(&a[1]), now),
             "acl_changed" => GossipEvent::acl_changed(s(&a[0]), now),
-            "compatibility_published" => GossipEvent::compatibility_published(s(&a[0]), s(&a[1]), now),
+            "compatibility_published" => {
+                GossipEvent::compatibility_published(s(&a[0]), s(&a[1]), now)
+            }
             other => panic!("method {other}"),
         };
         let json = s(&case["json"]);
@@ -309,11 +382,14 @@ fn gossip_events_match_reference() {
             "negative type" => assert_eq!(ours, Err(RecordError::UnknownEventType { found: -1 })),
             // Deliberate: an explicit null timestamp reads as 0 (Python keeps None and writes it back as null).
             "null timestamp" => {
-                let expected = s(&case["reference"]["ok"]).replace("\"timestamp_ms\":null", "\"timestamp_ms\":0");
+                let expected = s(&case["reference"]["ok"])
+                    .replace("\"timestamp_ms\":null", "\"timestamp_ms\":0");
                 assert_bytes(name, &ours.unwrap().encode(), expected.as_bytes());
             }
             _ => match (&case["reference"]["ok"], ours) {
-                (Value::String(expected), Ok(e)) => assert_bytes(name, &e.encode(), expected.as_bytes()),
+                (Value::String(expected), Ok(e)) => {
+                    assert_bytes(name, &e.encode(), expected.as_bytes())
+                }
                 (Value::Null, Err(_)) => {}
                 (expected, ours) => panic!("{name}: reference {expected}, ours {ours:?}"),
             },
@@ -325,7 +401,9 @@ fn gossip_events_match_reference() {
 fn expand(v: &Value) -> Vec<String> {
     if let Some(n) = v.get("count") {
         assert_eq!(v["generated"], "w%05d");
-        (0..n.as_u64().unwrap()).map(|i| format!("w{i:05}")).collect()
+        (0..n.as_u64().unwrap())
+            .map(|i| format!("w{i:05}"))
+            .collect()
     } else {
         strings(v)
     }
@@ -340,7 +418,12 @@ fn entries_of(v: &Value) -> Vec<DocEntry> {
                 Value::String(text) => text.clone().into_bytes(),
                 generated => serde_json::to_vec(&expand(generated)).unwrap(),
             };
-            DocEntry::new(s(&e["key"]), s(&e["author"]), e["timestamp"].as_u64().unwrap(), value)
+            DocEntry::new(
+                s(&e["key"]),
+                s(&e["author"]),
+                e["timestamp"].as_u64().unwrap(),
+                value,
+            )
         })
         .collect()
 }
@@ -351,7 +434,11 @@ fn acl_lists_match_reference() {
     for case in cases(&doc, "acl_lists") {
         let list = AclList(strings(&case["values"]));
         assert_eq!(keys::acl_key(AclKind::Writers), s(&case["key"]));
-        assert_bytes(s(&case["name"]), &list.encode(), s(&case["json"]).as_bytes());
+        assert_bytes(
+            s(&case["name"]),
+            &list.encode(),
+            s(&case["json"]).as_bytes(),
+        );
         assert_eq!(AclList::decode(s(&case["json"]).as_bytes()).unwrap(), list);
     }
     for case in cases(&doc, "acl_reload") {
@@ -359,7 +446,8 @@ fn acl_lists_match_reference() {
         let entries = entries_of(&case["entries"]);
         let acl = RegistryAcl::from_entries(&entries, Some(s(&case["local_author"])));
         let reference_open = case["reference"]["open"].as_bool().unwrap();
-        let reference_writers: BTreeSet<String> = expand(&case["reference"]["writers"]).into_iter().collect();
+        let reference_writers: BTreeSet<String> =
+            expand(&case["reference"]["writers"]).into_iter().collect();
         match name {
             // Deliberate: an unreadable writers list trusts nobody (the reference stays open),
             // and an over-long one is refused, not truncated to its first 10,000 names.
@@ -464,7 +552,8 @@ fn resolve_scenarios_match_reference() {
             };
             let query = ResolveQuery::new(s(&call["service"]), selector).with_strategy(strategy);
             let now = call["now_ms"].as_i64().unwrap();
-            let ours: Vec<String> = match resolve_all(&snapshot, &query, &options, &mut state, now) {
+            let ours: Vec<String> = match resolve_all(&snapshot, &query, &options, &mut state, now)
+            {
                 Ok(leases) => leases.into_iter().map(|l| l.endpoint_id).collect(),
                 Err(ResolveError::NotFound { .. }) => vec![],
                 Err(e) => panic!("{name} call {i}: {e}"),
@@ -473,10 +562,18 @@ fn resolve_scenarios_match_reference() {
                 Some((_, calls, _)) => calls[i].iter().map(|s| s.to_string()).collect(),
                 None => strings(&call["reference"]["endpoints"]),
             };
-            assert_eq!(ours, expected, "{name}, call {i} (reference: {})", call["reference"]);
+            assert_eq!(
+                ours, expected,
+                "{name}, call {i} (reference: {})",
+                call["reference"]
+            );
         }
     }
-    assert_eq!(differences_used, RESOLVE_DIFFERENCES.len(), "every listed difference has a scenario");
+    assert_eq!(
+        differences_used,
+        RESOLVE_DIFFERENCES.len(),
+        "every listed difference has a scenario"
+    );
 }
 
 // ─────────────────────────────────────────────────────────────────────────────
@@ -513,7 +610,12 @@ fn lease_at(endpoint_id: &str, updated_at: i64) -> EndpointLease {
 }
 
 fn doc_of(leases: &[EndpointLease]) -> Vec<DocEntry> {
-    let mut doc = vec![DocEntry::new("services/Echo/versions/v1", "author", 1, cid())];
+    let mut doc = vec![DocEntry::new(
+        "services/Echo/versions/v1",
+        "author",
+        1,
+        cid(),
+    )];
     for l in leases {
         doc.push(DocEntry::new(
             keys::lease_key(&l.service, &l.contract_id, &l.endpoint_id).unwrap(),
@@ -525,20 +627,46 @@ fn doc_of(leases: &[EndpointLease]) -> Vec<DocEntry> {
     doc
 }
 
-fn run(doc: &[DocEntry], strategy: Rank, options: &ResolveOptions, state: &mut ResolverState, now: i64) -> Vec<String> {
+fn run(
+    doc: &[DocEntry],
+    strategy: Rank,
+    options: &ResolveOptions,
+    state: &mut ResolverState,
+    now: i64,
+) -> Vec<String> {
     let query = ResolveQuery::new("Echo", Selector::version(1)).with_strategy(strategy);
-    match resolve_all(&Snapshot::new(doc, RegistryAcl::Open), &query, options, state, now) {
+    match resolve_all(
+        &Snapshot::new(doc, RegistryAcl::Open),
+        &query,
+        options,
+        state,
+        now,
+    ) {
         Ok(v) => v.into_iter().map(|l| l.endpoint_id).collect(),
         Err(ResolveError::NotFound { .. }) => vec![],
         Err(e) => panic!("{e}"),
     }
 }
 
-fn rejections(doc: &[DocEntry], options: &ResolveOptions, state: &mut ResolverState, now: i64) -> Option<Rejections> {
+fn rejections(
+    doc: &[DocEntry],
+    options: &ResolveOptions,
+    state: &mut ResolverState,
+    now: i64,
+) -> Option<Rejections> {
     let query = ResolveQuery::new("Echo", Selector::version(1));
-    match resolve_all(&Snapshot::new(doc, RegistryAcl::Open), &query, options, state, now) {
+    match resolve_all(
+        &Snapshot::new(doc, RegistryAcl::Open),
+        &query,
+        options,
+        state,
+        now,
+    ) {
         Ok(_) => None,
-        Err(ResolveError::NotFound { reason: NotFoundReason::AllRejected(r), .. }) => Some(*r),
+        Err(ResolveError::NotFound {
+            reason: NotFoundReason::AllRejected(r),
+            ..
+        }) => Some(*r),
         Err(e) => panic!("{e}"),
     }
 }
@@ -571,14 +699,26 @@ fn key_parser_is_strict() {
         "".to_owned(),
         "x".repeat(2000),
     ] {
-        assert!(RegistryKey::parse(bad.as_bytes()).is_err(), "{bad:?} parsed");
+        assert!(
+            RegistryKey::parse(bad.as_bytes()).is_err(),
+            "{bad:?} parsed"
+        );
     }
     assert_eq!(RegistryKey::parse(&[0xff, 0xfe]), Err(KeyError::NotUtf8));
-    assert!(matches!(keys::channel_key("a/b", "x"), Err(KeyError::ContainsSlash { .. })));
-    assert!(matches!(keys::tag_key("Echo", &"t".repeat(MAX_NAME_LEN + 1)), Err(KeyError::PieceTooLong { .. })));
+    assert!(matches!(
+        keys::channel_key("a/b", "x"),
+        Err(KeyError::ContainsSlash { .. })
+    ));
+    assert!(matches!(
+        keys::tag_key("Echo", &"t".repeat(MAX_NAME_LEN + 1)),
+        Err(KeyError::PieceTooLong { .. })
+    ));
     assert_eq!(
         RegistryKey::parse(b"services/Echo/versions/v-2147483648").unwrap(),
-        RegistryKey::Version { service: "Echo".into(), version: i32::MIN }
+        RegistryKey::Version {
+            service: "Echo".into(),
+            version: i32::MIN
+        }
     );
 }
 
@@ -587,18 +727,43 @@ fn not_found_says_why() {
     let options = ResolveOptions::default();
     let mut state = ResolverState::new();
     let leases = [
-        LeaseValue::Lease(EndpointLease { health_status: HealthStatus::Starting, ..lease_at("ep-a", T0) }),
-        LeaseValue::Lease(EndpointLease { alpn: "h3".into(), ..lease_at("ep-b", T0) }),
+        LeaseValue::Lease(EndpointLease {
+            health_status: HealthStatus::Starting,
+            ..lease_at("ep-a", T0)
+        }),
+        LeaseValue::Lease(EndpointLease {
+            alpn: "h3".into(),
+            ..lease_at("ep-b", T0)
+        }),
         LeaseValue::Tombstone,
     ];
-    let mut doc = vec![DocEntry::new("services/Echo/versions/v1", "author", 1, cid())];
+    let mut doc = vec![DocEntry::new(
+        "services/Echo/versions/v1",
+        "author",
+        1,
+        cid(),
+    )];
     for (i, v) in leases.iter().enumerate() {
-        doc.push(DocEntry::new(keys::lease_key("Echo", &cid(), &format!("ep-{i}")).unwrap(), "author", 2, v.encode()));
+        doc.push(DocEntry::new(
+            keys::lease_key("Echo", &cid(), &format!("ep-{i}")).unwrap(),
+            "author",
+            2,
+            v.encode(),
+        ));
     }
     // ep-0/ep-1 bodies say ep-a/ep-b: key mismatch. Fix the keys for the first two.
-    doc[1].key = keys::lease_key("Echo", &cid(), "ep-a").unwrap().into_bytes();
-    doc[2].key = keys::lease_key("Echo", &cid(), "ep-b").unwrap().into_bytes();
-    doc.push(DocEntry::new(keys::lease_key("Echo", &cid(), "ep-x").unwrap(), "author", 2, "{oops"));
+    doc[1].key = keys::lease_key("Echo", &cid(), "ep-a")
+        .unwrap()
+        .into_bytes();
+    doc[2].key = keys::lease_key("Echo", &cid(), "ep-b")
+        .unwrap()
+        .into_bytes();
+    doc.push(DocEntry::new(
+        keys::lease_key("Echo", &cid(), "ep-x").unwrap(),
+        "author",
+        2,
+        "{oops",
+    ));
     let err = resolve(
         &Snapshot::new(&doc, RegistryAcl::Open),
         &ResolveQuery::new("Echo", Selector::version(1)),
@@ -607,16 +772,31 @@ fn not_found_says_why() {
         T0 + 1,
     )
     .unwrap_err();
-    let ResolveError::NotFound { reason: NotFoundReason::AllRejected(r), contract_id, .. } = &err else {
+    let ResolveError::NotFound {
+        reason: NotFoundReason::AllRejected(r),
+        contract_id,
+        ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(contract_id.as_deref(), Some(cid().as_str()));
     assert_eq!(
         **r,
-        Rejections { rows: 4, tombstones: 1, malformed: 1, not_routable: 1, alpn_mismatch: 1, ..Rejections::default() }
+        Rejections {
+            rows: 4,
+            tombstones: 1,
+            malformed: 1,
+            not_routable: 1,
+            alpn_mismatch: 1,
+            ..Rejections::default()
+        }
     );
     let text = err.to_string();
-    assert!(text.contains("4 lease row(s): 1 withdrawn") && text.contains("1 on another ALPN"), "{text}");
+    assert!(
+        text.contains("4 lease row(s): 1 withdrawn") && text.contains("1 on another ALPN"),
+        "{text}"
+    );
 
     let q = |sel| ResolveQuery::new("Echo", sel);
     let snap = Snapshot::new(&doc, RegistryAcl::Open);
@@ -625,11 +805,31 @@ fn not_found_says_why() {
         other => panic!("{other:?}"),
     };
     assert_eq!(
-        reason(resolve(&snap, &q(Selector::default()), &options, &mut state, T0)),
+        reason(resolve(
+            &snap,
+            &q(Selector::default()),
+            &options,
+            &mut state,
+            T0
+        )),
         NotFoundReason::EmptySelector
     );
-    assert_eq!(reason(resolve(&snap, &q(Selector::version(7)), &options, &mut state, T0)), NotFoundReason::NoPointer);
-    let bad_ptr = [DocEntry::new("services/Echo/versions/v1", "author", 1, "not-a-cid")];
+    assert_eq!(
+        reason(resolve(
+            &snap,
+            &q(Selector::version(7)),
+            &options,
+            &mut state,
+            T0
+        )),
+        NotFoundReason::NoPointer
+    );
+    let bad_ptr = [DocEntry::new(
+        "services/Echo/versions/v1",
+        "author",
+        1,
+        "not-a-cid",
+    )];
     assert_eq!(
         reason(resolve(
             &Snapshot::new(&bad_ptr, RegistryAcl::Open),
@@ -638,17 +838,37 @@ fn not_found_says_why() {
             &mut state,
             T0
         )),
-        NotFoundReason::MalformedPointer { key: "services/Echo/versions/v1".into() }
+        NotFoundReason::MalformedPointer {
+            key: "services/Echo/versions/v1".into()
+        }
     );
-    let no_rows = reason(resolve(&snap, &q(Selector::contract(&"b2".repeat(32))), &options, &mut state, T0));
+    let no_rows = reason(resolve(
+        &snap,
+        &q(Selector::contract(&"b2".repeat(32))),
+        &options,
+        &mut state,
+        T0,
+    ));
     assert_eq!(no_rows, NotFoundReason::AllRejected(Box::default()));
     assert_eq!(no_rows.to_string(), "no lease rows for the contract");
     assert!(matches!(
-        resolve(&snap, &ResolveQuery::new("a/b", Selector::version(1)), &options, &mut state, T0),
+        resolve(
+            &snap,
+            &ResolveQuery::new("a/b", Selector::version(1)),
+            &options,
+            &mut state,
+            T0
+        ),
         Err(ResolveError::InvalidQuery(KeyError::ContainsSlash { .. }))
     ));
     assert!(matches!(
-        resolve(&snap, &q(Selector::contract("XYZ")), &options, &mut state, T0),
+        resolve(
+            &snap,
+            &q(Selector::contract("XYZ")),
+            &options,
+            &mut state,
+            T0
+        ),
         Err(ResolveError::InvalidQuery(KeyError::BadContractId { .. }))
     ));
 }
@@ -657,59 +877,120 @@ fn not_found_says_why() {
 fn acl_filters_pointers_and_leases() {
     let mut doc = doc_of(&[lease_at("ep-a", T0)]);
     // An untrusted author moves the pointer and adds its own endpoint.
-    doc.push(DocEntry::new("services/Echo/versions/v1", "mallory", 99, "b2".repeat(32)));
+    doc.push(DocEntry::new(
+        "services/Echo/versions/v1",
+        "mallory",
+        99,
+        "b2".repeat(32),
+    ));
     doc.push(DocEntry::new(
         keys::lease_key("Echo", &cid(), "ep-m").unwrap(),
         "mallory",
         3,
         lease_at("ep-m", T0).encode(),
     ));
-    doc.push(DocEntry::new("_aster/acl/writers", "admin", 1, AclList(vec!["author".into()]).encode()));
+    doc.push(DocEntry::new(
+        "_aster/acl/writers",
+        "admin",
+        1,
+        AclList(vec!["author".into()]).encode(),
+    ));
     let options = ResolveOptions::default();
     let q = ResolveQuery::new("Echo", Selector::version(1));
     let trusted = Snapshot::with_doc_acl(&doc, Some("admin"));
     let got = resolve_all(&trusted, &q, &options, &mut ResolverState::new(), T0 + 1).unwrap();
-    assert_eq!(got.iter().map(|l| l.endpoint_id.as_str()).collect::<Vec<_>>(), ["ep-a"]);
+    assert_eq!(
+        got.iter()
+            .map(|l| l.endpoint_id.as_str())
+            .collect::<Vec<_>>(),
+        ["ep-a"]
+    );
     // Open (no ACL): the newest pointer wins and names a contract with no leases.
     let open = Snapshot::new(&doc, RegistryAcl::Open);
     let err = resolve_all(&open, &q, &options, &mut ResolverState::new(), T0 + 1).unwrap_err();
-    assert!(matches!(err, ResolveError::NotFound { contract_id: Some(c), .. } if c == "b2".repeat(32)));
+    assert!(
+        matches!(err, ResolveError::NotFound { contract_id: Some(c), .. } if c == "b2".repeat(32))
+    );
     // Mallory writing a writers list does not matter when the admin is named and wrote one.
-    doc.push(DocEntry::new("_aster/acl/writers", "mallory", 50, AclList(vec!["mallory".into()]).encode()));
-    assert!(Snapshot::with_doc_acl(&doc, Some("admin")).acl().is_trusted_writer("author"));
-    assert!(!Snapshot::with_doc_acl(&doc, Some("admin")).acl().is_trusted_writer("mallory"));
+    doc.push(DocEntry::new(
+        "_aster/acl/writers",
+        "mallory",
+        50,
+        AclList(vec!["mallory".into()]).encode(),
+    ));
+    assert!(
+        Snapshot::with_doc_acl(&doc, Some("admin"))
+            .acl()
+            .is_trusted_writer("author")
+    );
+    assert!(
+        !Snapshot::with_doc_acl(&doc, Some("admin"))
+            .acl()
+            .is_trusted_writer("mallory")
+    );
 }
 
 #[test]
 fn gossip_resync_prefixes() {
     let c = cid();
     let e = GossipEvent::endpoint_lease_upserted("ep", "Echo", 3, &c, 0);
-    assert_eq!(e.resync_prefix().unwrap(), format!("services/Echo/contracts/{c}/endpoints/"));
-    assert_eq!(GossipEvent::acl_changed("_aster/acl/writers", 0).resync_prefix().unwrap(), "_aster/acl/");
+    assert_eq!(
+        e.resync_prefix().unwrap(),
+        format!("services/Echo/contracts/{c}/endpoints/")
+    );
+    assert_eq!(
+        GossipEvent::acl_changed("_aster/acl/writers", 0)
+            .resync_prefix()
+            .unwrap(),
+        "_aster/acl/"
+    );
     // A hint naming an impossible key is ignored, not followed.
-    assert_eq!(GossipEvent::endpoint_down("ep", "a/b", 0).resync_prefix(), None);
-    assert_eq!(GossipEvent::contract_published(&c, "Echo", 1, 0).kind, GossipEventType::ContractPublished);
+    assert_eq!(
+        GossipEvent::endpoint_down("ep", "a/b", 0).resync_prefix(),
+        None
+    );
+    assert_eq!(
+        GossipEvent::contract_published(&c, "Echo", 1, 0).kind,
+        GossipEventType::ContractPublished
+    );
 }
 
 #[test]
 fn publisher_refuses_impossible_transitions() {
-    let (mut p, first) =
-        LeasePublisher::register(LeaseSpec::new("ep", &cid(), "Echo", 1), LeaseTiming::default(), T0).unwrap();
+    let (mut p, first) = LeasePublisher::register(
+        LeaseSpec::new("ep", &cid(), "Echo", 1),
+        LeaseTiming::default(),
+        T0,
+    )
+    .unwrap();
     assert_eq!(first.value, LeaseValue::Lease(p.lease().clone()));
-    assert_eq!((p.lease().lease_seq, p.lease().health_status), (1, HealthStatus::Starting));
+    assert_eq!(
+        (p.lease().lease_seq, p.lease().health_status),
+        (1, HealthStatus::Starting)
+    );
     assert_eq!(p.lease().lease_expires_epoch_ms, T0 + LEASE_DURATION_MS);
     assert!(p.set_load(Some(1.5), T0).is_err());
     assert!(p.set_load(Some(f64::NAN), T0).is_err());
     p.set_load(Some(0.5), T0 + 1).unwrap();
     p.withdraw(0, T0 + 2).unwrap();
-    assert!(matches!(p.withdraw(0, T0 + 2), Err(aster_proto::registry::LeaseError::AlreadyDraining)));
+    assert!(matches!(
+        p.withdraw(0, T0 + 2),
+        Err(aster_proto::registry::LeaseError::AlreadyDraining)
+    ));
     let tomb = p.handle_timeout(T0 + 2).unwrap().unwrap();
     assert_eq!(tomb.value, LeaseValue::Tombstone);
     assert_eq!(tomb.gossip.kind, GossipEventType::EndpointDown);
     assert!(p.set_health(HealthStatus::Ready, T0 + 3).is_err());
     assert!(p.refresh(T0 + 3).is_err());
     assert_eq!(p.handle_timeout(T0 + 1_000_000).unwrap(), None);
-    assert!(LeasePublisher::register(LeaseSpec::new("a/b", &cid(), "Echo", 1), LeaseTiming::default(), T0).is_err());
+    assert!(
+        LeasePublisher::register(
+            LeaseSpec::new("a/b", &cid(), "Echo", 1),
+            LeaseTiming::default(),
+            T0
+        )
+        .is_err()
+    );
     let mut spec = LeaseSpec::new("ep", &cid(), "Echo", 1);
     spec.serialization_modes.clear();
     let (p, _) = LeasePublisher::register(spec, LeaseTiming::default(), T0).unwrap();
@@ -720,16 +1001,61 @@ fn publisher_refuses_impossible_transitions() {
 fn restart_and_pruning() {
     let options = ResolveOptions::default();
     let mut state = ResolverState::new();
-    let l20 = EndpointLease { lease_seq: 20, ..lease_at("ep-a", T0) };
-    assert_eq!(run(&doc_of(&[l20]), Rank::RoundRobin, &options, &mut state, T0 + 1), ["ep-a"]);
+    let l20 = EndpointLease {
+        lease_seq: 20,
+        ..lease_at("ep-a", T0)
+    };
+    assert_eq!(
+        run(
+            &doc_of(&[l20]),
+            Rank::RoundRobin,
+            &options,
+            &mut state,
+            T0 + 1
+        ),
+        ["ep-a"]
+    );
     assert_eq!(state.tracked_leases(), 1);
     // Restarted within the old lease's term: refused until the old term is over.
-    let early = EndpointLease { lease_seq: 1, ..lease_at("ep-a", T0 + 30_000) };
-    assert!(run(&doc_of(&[early]), Rank::RoundRobin, &options, &mut state, T0 + 30_001).is_empty());
-    let later = EndpointLease { lease_seq: 2, ..lease_at("ep-a", T0 + 45_001) };
-    assert_eq!(run(&doc_of(&[later]), Rank::RoundRobin, &options, &mut state, T0 + 45_002), ["ep-a"]);
+    let early = EndpointLease {
+        lease_seq: 1,
+        ..lease_at("ep-a", T0 + 30_000)
+    };
+    assert!(
+        run(
+            &doc_of(&[early]),
+            Rank::RoundRobin,
+            &options,
+            &mut state,
+            T0 + 30_001
+        )
+        .is_empty()
+    );
+    let later = EndpointLease {
+        lease_seq: 2,
+        ..lease_at("ep-a", T0 + 45_001)
+    };
+    assert_eq!(
+        run(
+            &doc_of(&[later]),
+            Rank::RoundRobin,
+            &options,
+            &mut state,
+            T0 + 45_002
+        ),
+        ["ep-a"]
+    );
     // Once every remembered lease is stale, resolving the contract forgets them.
-    assert!(run(&doc_of(&[]), Rank::RoundRobin, &options, &mut state, T0 + 200_000).is_empty());
+    assert!(
+        run(
+            &doc_of(&[]),
+            Rank::RoundRobin,
+            &options,
+            &mut state,
+            T0 + 200_000
+        )
+        .is_empty()
+    );
     assert_eq!(state.tracked_leases(), 0);
 }
 
@@ -739,8 +1065,18 @@ fn random_strategy_spreads_the_head() {
     let doc = doc_of(&leases);
     let mut heads = [0usize; 4];
     for seed in 0..4000u64 {
-        let got = run(&doc, Rank::Random { seed }, &ResolveOptions::default(), &mut ResolverState::new(), T0 + 1);
-        heads[got[0].strip_prefix("ep-").unwrap().parse::<usize>().unwrap()] += 1;
+        let got = run(
+            &doc,
+            Rank::Random { seed },
+            &ResolveOptions::default(),
+            &mut ResolverState::new(),
+            T0 + 1,
+        );
+        heads[got[0]
+            .strip_prefix("ep-")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()] += 1;
     }
     assert!(heads.iter().all(|&h| (800..1200).contains(&h)), "{heads:?}");
 }

@@ -14,8 +14,8 @@ use aster_proto::codec::{Message, SerializationMode, encode_payload};
 use aster_proto::contract::manifest::{FieldDefaults, Manifest, ManifestBuilder};
 use aster_proto::contract::schema::{MAX_LAYOUT_SEARCH, MAX_SCHEMA_TYPES, MAX_STRUCT_FIELDS};
 use aster_proto::contract::{
-    CanonicalError, ContractSchema, JsonValueError, MessageError, MethodLookupError, MethodSchema, SchemaBuildError,
-    TypeDef, TypeHash, TypeHints,
+    CanonicalError, ContractSchema, JsonValueError, MessageError, MethodLookupError, MethodSchema,
+    SchemaBuildError, TypeDef, TypeHash, TypeHints,
 };
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use aster_proto::xlang::WireStruct;
@@ -43,7 +43,11 @@ struct StatusResponse {
 }
 impl Default for StatusResponse {
     fn default() -> Self {
-        StatusResponse { agent_id: String::new(), status: "idle".into(), uptime_secs: 0 }
+        StatusResponse {
+            agent_id: String::new(),
+            status: "idle".into(),
+            uptime_secs: 0,
+        }
     }
 }
 wire_struct!(StatusResponse, "mission/StatusResponse", {
@@ -106,7 +110,11 @@ struct CommandResult {
 }
 impl Default for CommandResult {
     fn default() -> Self {
-        CommandResult { stdout: String::new(), stderr: String::new(), exit_code: -1 }
+        CommandResult {
+            stdout: String::new(),
+            stderr: String::new(),
+            exit_code: -1,
+        }
     }
 }
 wire_struct!(CommandResult, "mission/CommandResult", {
@@ -195,7 +203,10 @@ const MISSION: ServiceDescriptor = ServiceDescriptor::new(
 );
 
 fn mission_defaults() -> FieldDefaults {
-    FieldDefaults::new().with::<StatusResponse>().with::<CommandResult>().with::<Probe>()
+    FieldDefaults::new()
+        .with::<StatusResponse>()
+        .with::<CommandResult>()
+        .with::<Probe>()
 }
 
 // ---------------------------------------------------------------------------
@@ -213,9 +224,21 @@ struct Bundle {
 fn bundle(svc: &ServiceDescriptor, defaults: &FieldDefaults) -> Bundle {
     let graph = svc.type_graph();
     let contract = svc.contract_in(&graph).canonical_bytes();
-    let types = graph.types().iter().map(|t| (t.hash, t.def.canonical_bytes())).collect();
-    let text = ManifestBuilder::new(svc).types(&graph).defaults(defaults).build().to_json();
-    Bundle { contract, types, manifest: Manifest::from_json(&text).expect("our manifest reads back") }
+    let types = graph
+        .types()
+        .iter()
+        .map(|t| (t.hash, t.def.canonical_bytes()))
+        .collect();
+    let text = ManifestBuilder::new(svc)
+        .types(&graph)
+        .defaults(defaults)
+        .build()
+        .to_json();
+    Bundle {
+        contract,
+        types,
+        manifest: Manifest::from_json(&text).expect("our manifest reads back"),
+    }
 }
 
 fn mission() -> ContractSchema {
@@ -242,12 +265,20 @@ fn assert_request<T: Message + Debug + PartialEq>(m: &MethodSchema, json: Value)
     let want = encode_payload(&typed, SerializationMode::Xlang);
     let got = m.encode_request(&json).expect("encode_request");
     assert_eq!(hex(&got), hex(&want), "{} request {json}", m.name());
-    assert_eq!(m.decode_request(&want).expect("decode_request"), typed_json(&typed));
+    assert_eq!(
+        m.decode_request(&want).expect("decode_request"),
+        typed_json(&typed)
+    );
 }
 
 fn assert_response<T: Message + Debug + PartialEq>(m: &MethodSchema, value: &T) {
     let bytes = encode_payload(value, SerializationMode::Xlang);
-    assert_eq!(m.decode_response(&bytes).expect("decode_response"), typed_json(value), "{}", m.name());
+    assert_eq!(
+        m.decode_response(&bytes).expect("decode_response"),
+        typed_json(value),
+        "{}",
+        m.name()
+    );
     let json = typed_json(value);
     let again = m.encode_response(&json).expect("encode_response");
     assert_eq!(hex(&again), hex(&bytes), "{} response {json}", m.name());
@@ -255,7 +286,9 @@ fn assert_response<T: Message + Debug + PartialEq>(m: &MethodSchema, value: &T) 
 
 fn field_type<'a>(m: &'a MethodSchema, tag: &str, field: &str) -> &'a DynType {
     match m.registry().get(tag) {
-        Some(DynTypeDef::Struct { fields, .. }) => &fields.iter().find(|f| f.name == field).expect("field").ty,
+        Some(DynTypeDef::Struct { fields, .. }) => {
+            &fields.iter().find(|f| f.name == field).expect("field").ty
+        }
         other => panic!("{tag}: {other:?}"),
     }
 }
@@ -266,16 +299,34 @@ fn sample_probe() -> Probe {
         ok: true,
         note: Some("é ✓".into()),
         labels: [("zone".to_string(), "eu".to_string())].into(),
-        status: StatusResponse { agent_id: "a1".into(), status: "busy".into(), uptime_secs: 99 },
-        maybe: Some(MetricPoint { name: "cpu".into(), value: 0.5, ..Default::default() }),
+        status: StatusResponse {
+            agent_id: "a1".into(),
+            status: "busy".into(),
+            uptime_secs: 99,
+        },
+        maybe: Some(MetricPoint {
+            name: "cpu".into(),
+            value: 0.5,
+            ..Default::default()
+        }),
         history: vec![
-            MetricPoint { name: "m".into(), tags: [("k".into(), "v".into())].into(), ..Default::default() },
+            MetricPoint {
+                name: "m".into(),
+                tags: [("k".into(), "v".into())].into(),
+                ..Default::default()
+            },
             MetricPoint::default(),
         ],
         tree: TaskNode {
             name: "root".into(),
-            children: vec![TaskNode { name: "leaf".into(), ..Default::default() }],
-            parent: Some(Box::new(TaskNode { name: "up".into(), ..Default::default() })),
+            children: vec![TaskNode {
+                name: "leaf".into(),
+                ..Default::default()
+            }],
+            parent: Some(Box::new(TaskNode {
+                name: "up".into(),
+                ..Default::default()
+            })),
         },
         small: -5,
         medium: 1234,
@@ -318,11 +369,17 @@ fn mission_control_requests_are_byte_identical() {
     // keeps them); a BTreeMap sorts, so the bytes differ, not the value.
     let unsorted = json!({"tags": {"b": "2", "a": "1"}});
     let bytes = ingest.encode_request(&unsorted).unwrap();
-    assert_eq!(aster_proto::xlang::decode::<MetricPoint>(&bytes).unwrap(), from_json::<MetricPoint>(&unsorted));
+    assert_eq!(
+        aster_proto::xlang::decode::<MetricPoint>(&bytes).unwrap(),
+        from_json::<MetricPoint>(&unsorted)
+    );
     assert_request::<MetricPoint>(ingest, json!({"value": 3}));
 
     let hb = s.method("heartbeat").unwrap();
-    assert_request::<Heartbeat>(hb, json!({"agent_id": "x", "capabilities": ["gpu", "é"], "load_avg": 0.25}));
+    assert_request::<Heartbeat>(
+        hb,
+        json!({"agent_id": "x", "capabilities": ["gpu", "é"], "load_avg": 0.25}),
+    );
 
     let run = s.method("runCommand").unwrap();
     assert_eq!(run.pattern(), Pattern::Bidi);
@@ -334,14 +391,40 @@ fn mission_control_responses_decode_to_typed_json() {
     let s = mission();
     assert_response(
         s.method("getStatus").unwrap(),
-        &StatusResponse { agent_id: "a".into(), status: "ok".into(), uptime_secs: 1 << 40 },
+        &StatusResponse {
+            agent_id: "a".into(),
+            status: "ok".into(),
+            uptime_secs: 1 << 40,
+        },
     );
-    assert_response(s.method("ingestMetrics").unwrap(), &IngestResult { accepted: 41, dropped: -2 });
-    assert_response(s.method("ingestMetrics").unwrap(), &IngestResult { accepted: i32::MAX, dropped: i32::MIN });
-    assert_response(s.method("heartbeat").unwrap(), &Assignment { task_id: "t".into(), command: "run".into() });
+    assert_response(
+        s.method("ingestMetrics").unwrap(),
+        &IngestResult {
+            accepted: 41,
+            dropped: -2,
+        },
+    );
+    assert_response(
+        s.method("ingestMetrics").unwrap(),
+        &IngestResult {
+            accepted: i32::MAX,
+            dropped: i32::MIN,
+        },
+    );
+    assert_response(
+        s.method("heartbeat").unwrap(),
+        &Assignment {
+            task_id: "t".into(),
+            command: "run".into(),
+        },
+    );
     assert_response(
         s.method("runCommand").unwrap(),
-        &CommandResult { stdout: "out".into(), stderr: String::new(), exit_code: 2 },
+        &CommandResult {
+            stdout: "out".into(),
+            stderr: String::new(),
+            exit_code: 2,
+        },
     );
 }
 
@@ -351,12 +434,24 @@ fn missing_fields_take_the_manifest_defaults() {
     let run = s.method("runCommand").unwrap();
     // CommandResult's default exit_code is -1 (manifest default_value -1).
     let bytes = run.encode_response(&json!({"stdout": "x"})).unwrap();
-    let want = CommandResult { stdout: "x".into(), ..Default::default() };
-    assert_eq!(hex(&bytes), hex(&encode_payload(&want, SerializationMode::Xlang)));
+    let want = CommandResult {
+        stdout: "x".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        hex(&bytes),
+        hex(&encode_payload(&want, SerializationMode::Xlang))
+    );
     // StatusResponse's status defaults to "idle".
     let get = s.method("getStatus").unwrap();
     let bytes = get.encode_response(&json!({})).unwrap();
-    assert_eq!(hex(&bytes), hex(&encode_payload(&StatusResponse::default(), SerializationMode::Xlang)));
+    assert_eq!(
+        hex(&bytes),
+        hex(&encode_payload(
+            &StatusResponse::default(),
+            SerializationMode::Xlang
+        ))
+    );
 }
 
 #[test]
@@ -366,48 +461,88 @@ fn probe_with_every_shape_round_trips() {
     // i32 fields: kind "string" + integer default => int32 (right); f32:
     // float default => float32 (right); enums from the manifest's enum_values.
     assert_eq!(field_type(probe, "mission/Probe", "count"), &DynType::Int32);
-    assert_eq!(field_type(probe, "mission/Probe", "limit"), &DynType::Optional(Box::new(DynType::Int32)));
-    assert_eq!(field_type(probe, "mission/Probe", "ratio"), &DynType::Float32);
-    assert_eq!(field_type(probe, "mission/IngestResult", "accepted"), &DynType::Int32);
+    assert_eq!(
+        field_type(probe, "mission/Probe", "limit"),
+        &DynType::Optional(Box::new(DynType::Int32))
+    );
+    assert_eq!(
+        field_type(probe, "mission/Probe", "ratio"),
+        &DynType::Float32
+    );
+    assert_eq!(
+        field_type(probe, "mission/IngestResult", "accepted"),
+        &DynType::Int32
+    );
     // i8 and i16 are guessed int32 first (rule 1): the request differs...
     let json = typed_json(&sample_probe());
     let ours = probe.encode_request(&json).unwrap();
-    assert_ne!(hex(&ours), hex(&encode_payload(&sample_probe(), SerializationMode::Xlang)));
+    assert_ne!(
+        hex(&ours),
+        hex(&encode_payload(&sample_probe(), SerializationMode::Xlang))
+    );
     // ...but the response decoder finds int8/int16 from the struct hash.
     assert_response_decodes(probe, &sample_probe());
     assert_response_decodes(probe, &Probe::default());
 
     // With the right types stated, encoding is byte-identical too.
     let b = bundle(&MISSION, &mission_defaults());
-    let hints = TypeHints::new().field("mission/Probe", "small", DynType::Int8).field(
-        "mission/Probe",
-        "medium",
-        DynType::Int16,
-    );
-    let hinted = ContractSchema::from_bundle_with(&b.contract, &b.types, Some(&b.manifest), &hints).unwrap();
+    let hints = TypeHints::new()
+        .field("mission/Probe", "small", DynType::Int8)
+        .field("mission/Probe", "medium", DynType::Int16);
+    let hinted =
+        ContractSchema::from_bundle_with(&b.contract, &b.types, Some(&b.manifest), &hints).unwrap();
     let probe = hinted.method("probe").unwrap();
     assert_request::<Probe>(probe, json.clone());
-    assert_request::<Probe>(probe, json!({"tree": {"children": [{"name": "c"}]}, "levels": ["High"]}));
+    assert_request::<Probe>(
+        probe,
+        json!({"tree": {"children": [{"name": "c"}]}, "levels": ["High"]}),
+    );
     assert_response(probe, &sample_probe());
 }
 
 fn assert_response_decodes<T: Message + Debug + PartialEq>(m: &MethodSchema, value: &T) {
     let bytes = encode_payload(value, SerializationMode::Xlang);
-    assert_eq!(m.decode_response(&bytes).expect("decode_response"), typed_json(value));
+    assert_eq!(
+        m.decode_response(&bytes).expect("decode_response"),
+        typed_json(value)
+    );
 }
 
 #[test]
 fn recursive_type_nests_deeply() {
     let s = mission();
     let probe = s.method("probe").unwrap();
-    let mut down = TaskNode { name: "0".into(), ..Default::default() };
+    let mut down = TaskNode {
+        name: "0".into(),
+        ..Default::default()
+    };
     let mut up = down.clone();
     for i in 1..25 {
-        down = TaskNode { name: i.to_string(), children: vec![down], parent: None };
-        up = TaskNode { name: i.to_string(), children: Vec::new(), parent: Some(Box::new(up)) };
+        down = TaskNode {
+            name: i.to_string(),
+            children: vec![down],
+            parent: None,
+        };
+        up = TaskNode {
+            name: i.to_string(),
+            children: Vec::new(),
+            parent: Some(Box::new(up)),
+        };
     }
-    assert_response_decodes(probe, &Probe { tree: down, ..Default::default() });
-    assert_response_decodes(probe, &Probe { tree: up, ..Default::default() });
+    assert_response_decodes(
+        probe,
+        &Probe {
+            tree: down,
+            ..Default::default()
+        },
+    );
+    assert_response_decodes(
+        probe,
+        &Probe {
+            tree: up,
+            ..Default::default()
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -436,7 +571,10 @@ const GAUGES: ServiceDescriptor = ServiceDescriptor::new(
     "Gauges",
     1,
     Scope::Shared,
-    &[MethodDescriptor::of::<StatusRequest, Gauge>("read", Pattern::Unary)],
+    &[MethodDescriptor::of::<StatusRequest, Gauge>(
+        "read",
+        Pattern::Unary,
+    )],
 );
 
 #[test]
@@ -445,8 +583,17 @@ fn without_manifest_any_is_int32_and_search_finds_the_rest() {
     let s = ContractSchema::from_bundle(&b.contract, &b.types, None).unwrap();
     assert_eq!(s.contract_id(), Some(MISSION.contract_id()));
     let ingest = s.method("ingestMetrics").unwrap();
-    assert_eq!(field_type(ingest, "mission/IngestResult", "dropped"), &DynType::Int32);
-    assert_response(ingest, &IngestResult { accepted: 5, dropped: 6 });
+    assert_eq!(
+        field_type(ingest, "mission/IngestResult", "dropped"),
+        &DynType::Int32
+    );
+    assert_response(
+        ingest,
+        &IngestResult {
+            accepted: 5,
+            dropped: 6,
+        },
+    );
 
     let b = bundle(&GAUGES, &FieldDefaults::new());
     let s = ContractSchema::from_bundle(&b.contract, &b.types, None).unwrap();
@@ -454,10 +601,21 @@ fn without_manifest_any_is_int32_and_search_finds_the_rest() {
     for ty in ["small", "ratio", "count", "level"].map(|f| field_type(read, "mission/Gauge", f)) {
         assert_eq!(ty, &DynType::Int32);
     }
-    let gauge = Gauge { name: "g".into(), small: -3, ratio: 0.5, count: 70_000, level: Level::High };
-    let json = read.decode_response(&encode_payload(&gauge, SerializationMode::Xlang)).unwrap();
+    let gauge = Gauge {
+        name: "g".into(),
+        small: -3,
+        ratio: 0.5,
+        count: 70_000,
+        level: Level::High,
+    };
+    let json = read
+        .decode_response(&encode_payload(&gauge, SerializationMode::Xlang))
+        .unwrap();
     // The enum nothing describes is spelled as its ordinal (rule 4).
-    assert_eq!(json, json!({"name": "g", "small": -3, "ratio": 0.5, "count": 70_000, "level": 2}));
+    assert_eq!(
+        json,
+        json!({"name": "g", "small": -3, "ratio": 0.5, "count": 70_000, "level": 2})
+    );
 }
 
 #[test]
@@ -469,17 +627,22 @@ fn the_search_is_bounded() {
     // so probe is unavailable...
     let s = ContractSchema::from_bundle(&b.contract, &b.types, None).unwrap();
     match s.lookup("probe") {
-        Err(MethodLookupError::Unavailable { reason: SchemaBuildError::Undescribable { tag, field, .. }, .. }) => {
+        Err(MethodLookupError::Unavailable {
+            reason: SchemaBuildError::Undescribable { tag, field, .. },
+            ..
+        }) => {
             assert_eq!((tag.as_str(), field.as_str()), ("mission/Probe", "levels"));
         }
         other => panic!("{other:?}"),
     }
     // ...until a hint says what it is.
-    let hints = TypeHints::new().enum_type("mission/Level", ["Low", "Mid", "High"]).field(
-        "mission/Probe",
-        "levels",
-        DynType::List(Box::new(DynType::Named("mission/Level".into()))),
-    );
+    let hints = TypeHints::new()
+        .enum_type("mission/Level", ["Low", "Mid", "High"])
+        .field(
+            "mission/Probe",
+            "levels",
+            DynType::List(Box::new(DynType::Named("mission/Level".into()))),
+        );
     let s = ContractSchema::from_bundle_with(&b.contract, &b.types, None, &hints).unwrap();
     let probe = s.method("probe").unwrap();
     assert_eq!(field_type(probe, "mission/Probe", "ratio"), &DynType::Int32);
@@ -491,11 +654,17 @@ fn the_search_is_bounded() {
         other => panic!("{other:?}"),
     }
     // Stating the enums (as a manifest would) brings it back within reach.
-    let hints = hints.field("mission/Probe", "level", DynType::Named("mission/Level".into())).field(
-        "mission/Probe",
-        "max_level",
-        DynType::Optional(Box::new(DynType::Named("mission/Level".into()))),
-    );
+    let hints = hints
+        .field(
+            "mission/Probe",
+            "level",
+            DynType::Named("mission/Level".into()),
+        )
+        .field(
+            "mission/Probe",
+            "max_level",
+            DynType::Optional(Box::new(DynType::Named("mission/Level".into()))),
+        );
     let s = ContractSchema::from_bundle_with(&b.contract, &b.types, None, &hints).unwrap();
     assert_response_decodes(s.method("probe").unwrap(), &sample_probe());
 }
@@ -503,7 +672,10 @@ fn the_search_is_bounded() {
 /// Flips a bit of `T`'s struct hash in a payload.
 fn flip_hash<T: WireStruct>(bytes: &mut [u8]) {
     let hash = T::layout().hash.to_le_bytes();
-    let at = bytes.windows(4).position(|w| w == hash).expect("hash in payload");
+    let at = bytes
+        .windows(4)
+        .position(|w| w == hash)
+        .expect("hash in payload");
     bytes[at] ^= 0x55;
 }
 
@@ -511,7 +683,14 @@ fn flip_hash<T: WireStruct>(bytes: &mut [u8]) {
 fn a_hash_that_matches_no_assignment_is_a_typed_error() {
     let s = mission();
     let ingest = s.method("ingestMetrics").unwrap();
-    let mut bytes = encode_payload(&IngestResult { accepted: 1, dropped: 2 }, SerializationMode::Xlang).to_vec();
+    let mut bytes = encode_payload(
+        &IngestResult {
+            accepted: 1,
+            dropped: 2,
+        },
+        SerializationMode::Xlang,
+    )
+    .to_vec();
     flip_hash::<IngestResult>(&mut bytes);
     match ingest.decode_response(&bytes) {
         Err(MessageError::NoMatchingLayout { tag, tried, .. }) => {
@@ -524,8 +703,14 @@ fn a_hash_that_matches_no_assignment_is_a_typed_error() {
     let get = s.method("getStatus").unwrap();
     let mut bytes = encode_payload(&StatusResponse::default(), SerializationMode::Xlang).to_vec();
     flip_hash::<StatusResponse>(&mut bytes);
-    assert!(matches!(get.decode_response(&bytes), Err(MessageError::NoMatchingLayout { tried: 0, .. })));
-    assert_eq!(get.decode_response(&bytes).unwrap_err().to_status().code, StatusCode::Internal);
+    assert!(matches!(
+        get.decode_response(&bytes),
+        Err(MessageError::NoMatchingLayout { tried: 0, .. })
+    ));
+    assert_eq!(
+        get.decode_response(&bytes).unwrap_err().to_status().code,
+        StatusCode::Internal
+    );
 }
 
 #[test]
@@ -534,7 +719,10 @@ fn wrong_root_type_is_refused() {
     let bytes = encode_payload(&Assignment::default(), SerializationMode::Xlang);
     match s.method("getStatus").unwrap().decode_response(&bytes) {
         Err(MessageError::UnexpectedType { expected, found }) => {
-            assert_eq!((expected.as_str(), found.as_str()), ("mission/StatusResponse", "mission/Assignment"));
+            assert_eq!(
+                (expected.as_str(), found.as_str()),
+                ("mission/StatusResponse", "mission/Assignment")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -559,20 +747,39 @@ struct Beta {
 }
 wire_struct!(Beta, "cyc/Beta", { alphas: Vec<Alpha> => "alphas", weight: f64 => "weight" });
 
-const CYCLE: ServiceDescriptor =
-    ServiceDescriptor::new("Cycle", 1, Scope::Shared, &[MethodDescriptor::of::<Alpha, Alpha>("walk", Pattern::Unary)]);
+const CYCLE: ServiceDescriptor = ServiceDescriptor::new(
+    "Cycle",
+    1,
+    Scope::Shared,
+    &[MethodDescriptor::of::<Alpha, Alpha>("walk", Pattern::Unary)],
+);
 
 #[test]
 fn zero_ref_inside_a_cycle_needs_the_manifest() {
     let b = bundle(&CYCLE, &FieldDefaults::new());
-    let alpha = b.types.iter().map(|(_, bytes)| TypeDef::decode(bytes).unwrap()).find(|d| d.name == "Alpha").unwrap();
-    assert_eq!(alpha.fields[1].type_ref, Some(TypeHash::ZERO), "G1's zero REF");
+    let alpha = b
+        .types
+        .iter()
+        .map(|(_, bytes)| TypeDef::decode(bytes).unwrap())
+        .find(|d| d.name == "Alpha")
+        .unwrap();
+    assert_eq!(
+        alpha.fields[1].type_ref,
+        Some(TypeHash::ZERO),
+        "G1's zero REF"
+    );
 
     let s = ContractSchema::from_bundle(&b.contract, &b.types, Some(&b.manifest)).unwrap();
     let walk = s.method("walk").unwrap();
     let value = Alpha {
         label: "a".into(),
-        beta: Some(Box::new(Beta { alphas: vec![Alpha { label: "b".into(), beta: None }], weight: 2.5 })),
+        beta: Some(Box::new(Beta {
+            alphas: vec![Alpha {
+                label: "b".into(),
+                beta: None,
+            }],
+            weight: 2.5,
+        })),
     };
     assert_request::<Alpha>(walk, typed_json(&value));
     assert_response(walk, &value);
@@ -580,14 +787,18 @@ fn zero_ref_inside_a_cycle_needs_the_manifest() {
     let s = ContractSchema::from_bundle(&b.contract, &b.types, None).unwrap();
     match s.lookup("walk") {
         Err(MethodLookupError::Unavailable {
-            reason: SchemaBuildError::Undescribable { field, reason, .. }, ..
+            reason: SchemaBuildError::Undescribable { field, reason, .. },
+            ..
         }) => {
             assert_eq!(field, "beta");
             assert!(reason.contains("zero hash"), "{reason}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(s.lookup("nope"), Err(MethodLookupError::NotFound { .. })));
+    assert!(matches!(
+        s.lookup("nope"),
+        Err(MethodLookupError::NotFound { .. })
+    ));
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -637,12 +848,24 @@ fn containers_of_any_follow_the_manifest() {
         field_type(tagged, "t/Tagged", "skus"),
         &DynType::List(Box::new(DynType::Optional(Box::new(DynType::String))))
     );
-    assert_eq!(field_type(tagged, "t/Tagged", "sizes"), &DynType::List(Box::new(DynType::Int32)));
+    assert_eq!(
+        field_type(tagged, "t/Tagged", "sizes"),
+        &DynType::List(Box::new(DynType::Int32))
+    );
     let value = Tagged {
         skus: vec![Some("a".into()), None],
         sizes: vec![1, -2],
         by_level: [("x".to_string(), Level::High)].into(),
-        by_id: [(7, Some(StatusRequest { agent_id: "q".into() })), (8, None)].into(),
+        by_id: [
+            (
+                7,
+                Some(StatusRequest {
+                    agent_id: "q".into(),
+                }),
+            ),
+            (8, None),
+        ]
+        .into(),
     };
     assert_request::<Tagged>(tagged, typed_json(&value));
     assert_response(tagged, &Levels { level: Level::Mid });
@@ -654,15 +877,25 @@ fn containers_of_any_follow_the_manifest() {
                 matches!(&reason, SchemaBuildError::Undescribable { tag, field, .. } if tag == "t/Grid" && field == "rows"),
                 "{reason}"
             );
-            assert!(reason.to_string().contains("inside a container"), "{reason}");
+            assert!(
+                reason.to_string().contains("inside a container"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
     assert!(s.method("echo").is_some());
-    let hints =
-        TypeHints::new().field("t/Grid", "rows", DynType::List(Box::new(DynType::List(Box::new(DynType::String)))));
-    let s = ContractSchema::from_bundle_with(&b.contract, &b.types, Some(&b.manifest), &hints).unwrap();
-    assert_request::<Grid>(s.method("grid").unwrap(), json!({"rows": [["a"], [], ["b", "c"]], "name": "g"}));
+    let hints = TypeHints::new().field(
+        "t/Grid",
+        "rows",
+        DynType::List(Box::new(DynType::List(Box::new(DynType::String)))),
+    );
+    let s =
+        ContractSchema::from_bundle_with(&b.contract, &b.types, Some(&b.manifest), &hints).unwrap();
+    assert_request::<Grid>(
+        s.method("grid").unwrap(),
+        json!({"rows": [["a"], [], ["b", "c"]], "name": "g"}),
+    );
 }
 
 #[test]
@@ -686,7 +919,9 @@ fn json_errors_match_json_mode() {
     for json in cases {
         let typed = Probe::from_json(json.clone(), "Probe").unwrap_err();
         let ours = probe.encode_request(&json).unwrap_err();
-        let MessageError::Json(e) = &ours else { panic!("{ours:?}") };
+        let MessageError::Json(e) = &ours else {
+            panic!("{ours:?}")
+        };
         let status = ours.to_status();
         assert_eq!(status.code, StatusCode::ContractViolation, "{json}");
         // Same message, except that an enum is named by its manifest name.
@@ -694,9 +929,13 @@ fn json_errors_match_json_mode() {
         assert_eq!(status.message, want, "{json}");
         assert!(want.contains(e.path()), "{json}: {}", e.path());
     }
-    let err = probe.encode_request(&json!({"count": 3_000_000_000i64})).unwrap_err();
-    assert!(matches!(err, MessageError::Json(JsonValueError::Mismatch { ref path, ref expected, .. })
-        if path == "Probe.count" && expected == "an integer fitting i32"));
+    let err = probe
+        .encode_request(&json!({"count": 3_000_000_000i64}))
+        .unwrap_err();
+    assert!(
+        matches!(err, MessageError::Json(JsonValueError::Mismatch { ref path, ref expected, .. })
+        if path == "Probe.count" && expected == "an integer fitting i32")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -708,16 +947,39 @@ fn manifest_alone_describes_request_and_response_types() {
     let b = bundle(&MISSION, &mission_defaults());
     let s = ContractSchema::from_manifest(&b.manifest).unwrap();
     assert_eq!(s.contract_id(), None);
-    assert_request::<MetricPoint>(s.method("ingestMetrics").unwrap(), json!({"name": "n", "tags": {"k": "v"}}));
-    assert_response(s.method("ingestMetrics").unwrap(), &IngestResult { accepted: 3, dropped: 4 });
-    assert_response(s.method("runCommand").unwrap(), &CommandResult { exit_code: 9, ..Default::default() });
-    assert_request::<Heartbeat>(s.method("heartbeat").unwrap(), json!({"capabilities": ["a"]}));
+    assert_request::<MetricPoint>(
+        s.method("ingestMetrics").unwrap(),
+        json!({"name": "n", "tags": {"k": "v"}}),
+    );
+    assert_response(
+        s.method("ingestMetrics").unwrap(),
+        &IngestResult {
+            accepted: 3,
+            dropped: 4,
+        },
+    );
+    assert_response(
+        s.method("runCommand").unwrap(),
+        &CommandResult {
+            exit_code: 9,
+            ..Default::default()
+        },
+    );
+    assert_request::<Heartbeat>(
+        s.method("heartbeat").unwrap(),
+        json!({"capabilities": ["a"]}),
+    );
     assert!(s.method("getStatus").unwrap().request_hash().is_none());
     // Probe reaches TaskNode, which is no method's request or response.
     match s.lookup("probe") {
-        Err(MethodLookupError::Unavailable { reason: SchemaBuildError::Dependency { on, cause, .. }, .. }) => {
+        Err(MethodLookupError::Unavailable {
+            reason: SchemaBuildError::Dependency { on, cause, .. },
+            ..
+        }) => {
             assert_eq!(on, "mission/TaskNode");
-            assert!(matches!(*cause, SchemaBuildError::UndescribedType { ref tag, .. } if tag == "mission/TaskNode"));
+            assert!(
+                matches!(*cause, SchemaBuildError::UndescribedType { ref tag, .. } if tag == "mission/TaskNode")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -725,13 +987,20 @@ fn manifest_alone_describes_request_and_response_types() {
 
 #[test]
 fn reference_catalog_manifest_is_usable_where_it_can_be() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors/manifests.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/vectors/manifests.json"
+    );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let text =
-        doc["manifests"].as_array().unwrap().iter().find(|v| v["name"] == "runtime: Catalog").unwrap()["manifest_json"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let text = doc["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "runtime: Catalog")
+        .unwrap()["manifest_json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let manifest = Manifest::from_json(&text).unwrap();
     let s = ContractSchema::from_manifest(&manifest).unwrap();
     let mut available: Vec<&str> = s.methods().iter().map(|m| m.name()).collect();
@@ -740,19 +1009,36 @@ fn reference_catalog_manifest_is_usable_where_it_can_be() {
     let price = s.method("price").unwrap();
     // Money.nanos is a pyfory.int32: kind "string", default 0.
     assert_eq!(field_type(price, "shop/Money", "nanos"), &DynType::Int32);
-    let bytes = price.encode_request(&json!({"units": 5, "nanos": 7, "currency": "EUR"})).unwrap();
-    assert_eq!(price.decode_response(&bytes).unwrap(), json!({"units": 5, "nanos": 7, "currency": "EUR"}));
+    let bytes = price
+        .encode_request(&json!({"units": 5, "nanos": 7, "currency": "EUR"}))
+        .unwrap();
+    assert_eq!(
+        price.decode_response(&bytes).unwrap(),
+        json!({"units": 5, "nanos": 7, "currency": "EUR"})
+    );
     let sync = s.method("sync").unwrap();
-    let item = sync.decode_request(&sync.encode_request(&json!({"color": "Blue", "image": "AAE="})).unwrap()).unwrap();
+    let item = sync
+        .decode_request(
+            &sync
+                .encode_request(&json!({"color": "Blue", "image": "AAE="}))
+                .unwrap(),
+        )
+        .unwrap();
     assert_eq!(item["color"], "Blue");
-    assert_eq!(item["price"], json!({"units": 0, "nanos": 0, "currency": ""}));
+    assert_eq!(
+        item["price"],
+        json!({"units": 0, "nanos": 0, "currency": ""})
+    );
 }
 
 // ---------------------------------------------------------------------------
 // Hostile bundles
 // ---------------------------------------------------------------------------
 
-fn build(contract: &[u8], types: &[(TypeHash, Vec<u8>)]) -> Result<ContractSchema, SchemaBuildError> {
+fn build(
+    contract: &[u8],
+    types: &[(TypeHash, Vec<u8>)],
+) -> Result<ContractSchema, SchemaBuildError> {
     ContractSchema::from_bundle(contract, types, None)
 }
 
@@ -766,16 +1052,28 @@ fn hostile_bundles_are_typed_errors() {
         let cut = first[..n].to_vec();
         let mut types = b.types.clone();
         types[0] = (TypeHash::of(&cut), cut);
-        assert!(matches!(build(&b.contract, &types), Err(SchemaBuildError::TypeBytes { index: 0, .. })), "cut at {n}");
+        assert!(
+            matches!(
+                build(&b.contract, &types),
+                Err(SchemaBuildError::TypeBytes { index: 0, .. })
+            ),
+            "cut at {n}"
+        );
     }
     let garbage = vec![0xff; 40];
     let types = vec![(TypeHash::of(&garbage), garbage)];
-    assert!(matches!(build(&b.contract, &types), Err(SchemaBuildError::TypeBytes { .. })));
+    assert!(matches!(
+        build(&b.contract, &types),
+        Err(SchemaBuildError::TypeBytes { .. })
+    ));
 
     // A file whose name is not its hash.
     let mut types = b.types.clone();
     types[1].0 = TypeHash([7; 32]);
-    assert!(matches!(build(&b.contract, &types), Err(SchemaBuildError::TypeHashMismatch { index: 1, .. })));
+    assert!(matches!(
+        build(&b.contract, &types),
+        Err(SchemaBuildError::TypeHashMismatch { index: 1, .. })
+    ));
 
     // A missing type.
     for i in 0..b.types.len() {
@@ -789,15 +1087,23 @@ fn hostile_bundles_are_typed_errors() {
 
     // Truncated and garbage contracts.
     for n in 0..b.contract.len() {
-        assert!(matches!(build(&b.contract[..n], &b.types), Err(SchemaBuildError::Contract(_))));
+        assert!(matches!(
+            build(&b.contract[..n], &b.types),
+            Err(SchemaBuildError::Contract(_))
+        ));
     }
 
     // A huge list count is refused before anything is allocated.
-    let huge = vec![0x00, 0x02, 0x02, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x0c];
+    let huge = vec![
+        0x00, 0x02, 0x02, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x0c,
+    ];
     let types = vec![(TypeHash::of(&huge), huge)];
     assert!(matches!(
         build(&b.contract, &types),
-        Err(SchemaBuildError::TypeBytes { source: CanonicalError::ListTooLong { .. }, .. })
+        Err(SchemaBuildError::TypeBytes {
+            source: CanonicalError::ListTooLong { .. },
+            ..
+        })
     ));
 
     // Too many types.
@@ -807,7 +1113,10 @@ fn hostile_bundles_are_typed_errors() {
             (TypeHash::of(&bytes), bytes)
         })
         .collect();
-    assert!(matches!(build(&b.contract, &many), Err(SchemaBuildError::TooMany { .. })));
+    assert!(matches!(
+        build(&b.contract, &many),
+        Err(SchemaBuildError::TooMany { .. })
+    ));
 
     // Too many fields in one type.
     let fields = (0..=MAX_STRUCT_FIELDS as i32)
@@ -815,7 +1124,10 @@ fn hostile_bundles_are_typed_errors() {
         .collect();
     let wide = TypeDef::message("p", "Wide", fields).canonical_bytes();
     let types = vec![(TypeHash::of(&wide), wide)];
-    assert!(matches!(build(&b.contract, &types), Err(SchemaBuildError::TooMany { .. })));
+    assert!(matches!(
+        build(&b.contract, &types),
+        Err(SchemaBuildError::TooMany { .. })
+    ));
 
     // A manifest for another contract.
     let other = bundle(&CYCLE, &FieldDefaults::new());
@@ -853,13 +1165,19 @@ fn self_containing_struct_has_no_default() {
     };
     let s = build(&contract.canonical_bytes(), &[(hash, bytes)]).unwrap();
     let m = s.method("m").unwrap();
-    assert!(matches!(m.encode_request(&json!({})), Err(MessageError::Json(JsonValueError::TooDeep { .. }))));
+    assert!(matches!(
+        m.encode_request(&json!({})),
+        Err(MessageError::Json(JsonValueError::TooDeep { .. }))
+    ));
     // A deep JSON value is refused too, at the depth limit.
     let mut deep = json!({});
     for _ in 0..200 {
         deep = json!({ "me": deep });
     }
-    assert!(matches!(m.encode_request(&deep), Err(MessageError::Json(JsonValueError::TooDeep { .. }))));
+    assert!(matches!(
+        m.encode_request(&deep),
+        Err(MessageError::Json(JsonValueError::TooDeep { .. }))
+    ));
 }
 
 #[test]
@@ -882,8 +1200,18 @@ fn hostile_payloads_never_panic() {
 // ---------------------------------------------------------------------------
 
 fn metric() -> impl Strategy<Value = MetricPoint> {
-    ("[a-z]{0,4}", -1e300f64..1e300, -1e9f64..1e9, proptest::collection::btree_map("[a-zé]{0,3}", "\\PC{0,3}", 0..3))
-        .prop_map(|(name, value, timestamp, tags)| MetricPoint { name, value, timestamp, tags })
+    (
+        "[a-z]{0,4}",
+        -1e300f64..1e300,
+        -1e9f64..1e9,
+        proptest::collection::btree_map("[a-zé]{0,3}", "\\PC{0,3}", 0..3),
+    )
+        .prop_map(|(name, value, timestamp, tags)| MetricPoint {
+            name,
+            value,
+            timestamp,
+            tags,
+        })
 }
 
 fn probe() -> impl Strategy<Value = Probe> {
@@ -895,28 +1223,44 @@ fn probe() -> impl Strategy<Value = Probe> {
             metric(),
             proptest::collection::vec(metric(), 0..3),
         ),
-        (any::<i8>(), any::<i16>(), -1e30f32..1e30, any::<i32>(), proptest::option::of(any::<i32>())),
-        (proptest::collection::vec(any::<u8>(), 0..5), 0..3u8, proptest::collection::vec(0..3u8, 0..4)),
+        (
+            any::<i8>(),
+            any::<i16>(),
+            -1e30f32..1e30,
+            any::<i32>(),
+            proptest::option::of(any::<i32>()),
+        ),
+        (
+            proptest::collection::vec(any::<u8>(), 0..5),
+            0..3u8,
+            proptest::collection::vec(0..3u8, 0..4),
+        ),
     )
-        .prop_map(|((id, ok, note, m, history), (small, medium, ratio, count, limit), (blob, level, levels))| {
-            let level_of = |n: u8| [Level::Low, Level::Mid, Level::High][usize::from(n)];
-            Probe {
-                id,
-                ok,
-                note,
-                maybe: Some(m),
-                history,
-                small,
-                medium,
-                ratio,
-                count,
-                limit,
-                blob,
-                level: level_of(level),
-                levels: levels.into_iter().map(level_of).collect(),
-                ..Default::default()
-            }
-        })
+        .prop_map(
+            |(
+                (id, ok, note, m, history),
+                (small, medium, ratio, count, limit),
+                (blob, level, levels),
+            )| {
+                let level_of = |n: u8| [Level::Low, Level::Mid, Level::High][usize::from(n)];
+                Probe {
+                    id,
+                    ok,
+                    note,
+                    maybe: Some(m),
+                    history,
+                    small,
+                    medium,
+                    ratio,
+                    count,
+                    limit,
+                    blob,
+                    level: level_of(level),
+                    levels: levels.into_iter().map(level_of).collect(),
+                    ..Default::default()
+                }
+            },
+        )
 }
 
 proptest! {

@@ -7,7 +7,10 @@ use aster_proto::xlang::{self, DecodeError};
 use aster_proto::{wire_enum, wire_struct};
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -70,8 +73,14 @@ wire_struct!(Node, "t/Node", {
 fn recursive_node_matches_pyfory() {
     let node = Node {
         value: 1,
-        next: Some(Box::new(Node { value: 2, ..Default::default() })),
-        children: vec![Node { value: 3, ..Default::default() }],
+        next: Some(Box::new(Node {
+            value: 2,
+            ..Default::default()
+        })),
+        children: vec![Node {
+            value: 3,
+            ..Default::default()
+        }],
     };
     // Second appearance of t/Node's names is a back-reference (03, 05).
     let want = "02ff1d02014c060335c32029c95a4402010c29c95a440600fdff1d030529c95a440400fd";
@@ -83,13 +92,35 @@ fn recursive_node_matches_pyfory() {
 fn outer_matches_pyfory() {
     let empty = "02ff1d02014c0803ba93244054b7c4fe00000000000000000000fdfd0000000000001d02014c0803a1ad2440b7416aa60000fd";
     assert_eq!(hex(&xlang::to_bytes(&Outer::default())), empty);
-    assert_eq!(xlang::decode::<Outer>(&unhex(empty)).unwrap(), Outer::default());
+    assert_eq!(
+        xlang::decode::<Outer>(&unhex(empty)).unwrap(),
+        Outer::default()
+    );
 
     let full = Outer {
-        inner: Inner { x: 1, s: "a".into() },
-        items: vec![Inner { x: 2, s: "b".into() }, Inner { x: 3, s: "c".into() }],
-        opt_inner: Some(Inner { x: 4, s: "d".into() }),
-        tags: [("k".to_string(), "v".to_string()), ("k2".into(), "v2".into())].into(),
+        inner: Inner {
+            x: 1,
+            s: "a".into(),
+        },
+        items: vec![
+            Inner {
+                x: 2,
+                s: "b".into(),
+            },
+            Inner {
+                x: 3,
+                s: "c".into(),
+            },
+        ],
+        opt_inner: Some(Inner {
+            x: 4,
+            s: "d".into(),
+        }),
+        tags: [
+            ("k".to_string(), "v".to_string()),
+            ("k2".into(), "v2".into()),
+        ]
+        .into(),
         counts: [("a".to_string(), 1)].into(),
         blob: vec![1, 2],
         f: 1.5,
@@ -125,12 +156,18 @@ fn enum_is_an_ordinal() {
     assert_eq!(xlang::decode::<E>(&bytes).unwrap(), E { c: Color::Green });
     let mut bad = bytes.to_vec();
     *bad.last_mut().unwrap() = 5;
-    assert!(matches!(xlang::decode::<E>(&bad), Err(DecodeError::BadEnumOrdinal { ordinal: 5, .. })));
+    assert!(matches!(
+        xlang::decode::<E>(&bad),
+        Err(DecodeError::BadEnumOrdinal { ordinal: 5, .. })
+    ));
 }
 
 #[test]
 fn truncations_never_panic() {
-    let full = xlang::to_bytes(&Outer { items: vec![Inner::default(); 3], ..Default::default() });
+    let full = xlang::to_bytes(&Outer {
+        items: vec![Inner::default(); 3],
+        ..Default::default()
+    });
     for n in 0..full.len() {
         assert!(xlang::decode::<Outer>(&full[..n]).is_err());
     }
@@ -143,7 +180,12 @@ mod json_mode {
 
     #[test]
     fn json_uses_wire_names_in_declaration_order() {
-        let o = Outer { i32_: 5, ostrs: vec![None, Some("é".into())], blob: vec![1, 2], ..Default::default() };
+        let o = Outer {
+            i32_: 5,
+            ostrs: vec![None, Some("é".into())],
+            blob: vec![1, 2],
+            ..Default::default()
+        };
         let bytes = codec::encode_payload(&o, SerializationMode::Json);
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(text.starts_with(r#"{"inner":{"x":0,"s":""},"items":[],"opt_inner":null,"tags":{},"counts":{},"blob":"AQI=","f":0.0,"b":false,"i32":5,"#), "{text}");
@@ -155,20 +197,36 @@ mod json_mode {
     fn missing_fields_take_defaults_and_unknown_fields_are_refused() {
         let o: Outer = codec::decode_json(br#"{"f": 2, "items": [{"x": 3}]}"#).unwrap();
         assert_eq!(o.f, 2.0);
-        assert_eq!(o.items, vec![Inner { x: 3, s: String::new() }]);
+        assert_eq!(
+            o.items,
+            vec![Inner {
+                x: 3,
+                s: String::new()
+            }]
+        );
 
-        let err = codec::decode_json::<Outer>(br#"{"items": [{"x": 3, "zz": 1}]}"#).unwrap_err().to_status();
+        let err = codec::decode_json::<Outer>(br#"{"items": [{"x": 3, "zz": 1}]}"#)
+            .unwrap_err()
+            .to_status();
         assert_eq!(err.code, StatusCode::ContractViolation);
         assert_eq!(
             err.message,
             r#"contract violation at Outer.items[0]: unexpected JSON field(s) ["'zz'"] (expected: ['s', 'x'])"#
         );
-        let err = codec::decode_json::<Outer>(br#"{"b": "yes"}"#).unwrap_err().to_status();
+        let err = codec::decode_json::<Outer>(br#"{"b": "yes"}"#)
+            .unwrap_err()
+            .to_status();
         assert_eq!(err.code, StatusCode::ContractViolation);
         assert!(err.message.contains("Outer.b"));
         let many: String = (0..7).map(|i| format!(r#""k{i}":1,"#)).collect();
-        let err = codec::decode_json::<Inner>(format!("{{{many}\"x\":1}}").as_bytes()).unwrap_err().to_status();
-        assert!(err.message.contains(r#""'k4'", '...(+2 more)']"#), "{}", err.message);
+        let err = codec::decode_json::<Inner>(format!("{{{many}\"x\":1}}").as_bytes())
+            .unwrap_err()
+            .to_status();
+        assert!(
+            err.message.contains(r#""'k4'", '...(+2 more)']"#),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -179,7 +237,10 @@ mod json_mode {
             c: Color,
         }
         wire_struct!(K, "t/K", { by_id: BTreeMap<i64, String> => "byId", c: Color => "c" });
-        let k = K { by_id: [(5, "x".to_string())].into(), c: Color::Green };
+        let k = K {
+            by_id: [(5, "x".to_string())].into(),
+            c: Color::Green,
+        };
         let bytes = codec::encode_payload(&k, SerializationMode::Json);
         assert_eq!(&bytes[..], br#"{"byId":{"5":"x"},"c":"Green"}"#);
         assert_eq!(codec::decode_json::<K>(&bytes).unwrap(), k);
@@ -216,9 +277,16 @@ mod macro_hygiene {
 
     #[test]
     fn round_trips() {
-        let h = Holder { field: Field { name: "a".into() }, fields: vec![Field::default()], ordinal: Ordinal::second };
+        let h = Holder {
+            field: Field { name: "a".into() },
+            fields: vec![Field::default()],
+            ordinal: Ordinal::second,
+        };
         let mut bytes = bytes::BytesMut::new();
         aster_proto::xlang::encode_into(&h, &mut bytes);
-        assert_eq!(aster_proto::xlang::decode::<Holder>(&bytes).expect("decodes"), h);
+        assert_eq!(
+            aster_proto::xlang::decode::<Holder>(&bytes).expect("decodes"),
+            h
+        );
     }
 }

@@ -50,19 +50,27 @@ impl Bench for BenchImpl {
     }
 
     async fn stream(&self, req: StreamRequest) -> Result<ResponseStream<Blob>, Status> {
-        let item = Blob { data: Bytes::from(vec![0x5a; req.size.max(0) as usize]) };
+        let item = Blob {
+            data: Bytes::from(vec![0x5a; req.size.max(0) as usize]),
+        };
         let items = (0..req.count.max(0)).map(move |_| Ok(item.clone()));
         Ok(Box::pin(futures_util::stream::iter(items)))
     }
 
     async fn upload(&self, req: Blob) -> Result<UploadAck, Status> {
-        Ok(UploadAck { received: req.data.len() as i64 })
+        Ok(UploadAck {
+            received: req.data.len() as i64,
+        })
     }
 }
 
 /// `aster-bench serve-aster`: prints the `aster1…` address, serves until killed.
 pub async fn serve() -> anyhow::Result<()> {
-    let server = Server::builder().service(BenchServer::new(BenchImpl)).loopback().bind().await?;
+    let server = Server::builder()
+        .service(BenchServer::new(BenchImpl))
+        .loopback()
+        .bind()
+        .await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", server.ticket())?;
     out.flush()?;
@@ -92,13 +100,25 @@ impl AsterTarget {
 
 impl Target for AsterTarget {
     async fn unary(&self) -> anyhow::Result<()> {
-        let reply = self.client.echo(Blob { data: self.small.clone() }).await?;
-        anyhow::ensure!(reply.data.len() == UNARY_PAYLOAD, "echo answered {} bytes", reply.data.len());
+        let reply = self
+            .client
+            .echo(Blob {
+                data: self.small.clone(),
+            })
+            .await?;
+        anyhow::ensure!(
+            reply.data.len() == UNARY_PAYLOAD,
+            "echo answered {} bytes",
+            reply.data.len()
+        );
         Ok(())
     }
 
     async fn stream(&self, count: u32) -> anyhow::Result<u64> {
-        let req = StreamRequest { count: count as i32, size: STREAM_PAYLOAD as i32 };
+        let req = StreamRequest {
+            count: count as i32,
+            size: STREAM_PAYLOAD as i32,
+        };
         let mut items = self.client.stream(req).await?;
         let mut n = 0u64;
         while let Some(item) = items.next().await {
@@ -106,13 +126,25 @@ impl Target for AsterTarget {
             debug_assert_eq!(item.data.len(), STREAM_PAYLOAD);
             n += 1;
         }
-        anyhow::ensure!(n == u64::from(count), "stream delivered {n} of {count} messages");
+        anyhow::ensure!(
+            n == u64::from(count),
+            "stream delivered {n} of {count} messages"
+        );
         Ok(n)
     }
 
     async fn bulk(&self) -> anyhow::Result<()> {
-        let ack = self.client.upload(Blob { data: self.big.clone() }).await?;
-        anyhow::ensure!(ack.received == BULK_MESSAGE as i64, "upload acknowledged {} bytes", ack.received);
+        let ack = self
+            .client
+            .upload(Blob {
+                data: self.big.clone(),
+            })
+            .await?;
+        anyhow::ensure!(
+            ack.received == BULK_MESSAGE as i64,
+            "upload acknowledged {} bytes",
+            ack.received
+        );
         Ok(())
     }
 }

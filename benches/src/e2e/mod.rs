@@ -37,7 +37,11 @@ const UNARY_CONCURRENCY: [usize; 3] = [1, 16, 64];
 
 /// Seconds per measured figure (`ASTER_BENCH_SECS`, default 3).
 pub fn figure_secs() -> f64 {
-    std::env::var("ASTER_BENCH_SECS").ok().and_then(|s| s.parse().ok()).filter(|s: &f64| *s > 0.0).unwrap_or(3.0)
+    std::env::var("ASTER_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| *s > 0.0)
+        .unwrap_or(3.0)
 }
 
 /// The client side of one implementation: one call of each workload, on one
@@ -104,7 +108,10 @@ async fn closed_loop<T: Target>(t: &T, op: Op, conc: usize, dur: Duration) -> an
     for task in tasks {
         total += task.await.context("load task panicked")??;
     }
-    Ok(Done { units: total, secs: start.elapsed().as_secs_f64() })
+    Ok(Done {
+        units: total,
+        secs: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Unary calls one at a time for `dur`, each timed.
@@ -118,7 +125,10 @@ async fn timed_unary<T: Target>(t: &T, dur: Duration) -> anyhow::Result<(Vec<Dur
             t.unary().await?;
             samples.push(began.elapsed());
         }
-        let done = Done { units: samples.len() as u64, secs: start.elapsed().as_secs_f64() };
+        let done = Done {
+            units: samples.len() as u64,
+            secs: start.elapsed().as_secs_f64(),
+        };
         anyhow::Ok((samples, done))
     })
     .await
@@ -162,7 +172,13 @@ pub enum Figure {
 }
 
 impl Figure {
-    pub const ALL: [Figure; 5] = [Figure::Latency, Figure::C16, Figure::C64, Figure::Stream, Figure::Bulk];
+    pub const ALL: [Figure; 5] = [
+        Figure::Latency,
+        Figure::C16,
+        Figure::C64,
+        Figure::Stream,
+        Figure::Bulk,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -178,7 +194,9 @@ impl Figure {
         Figure::ALL
             .into_iter()
             .find(|f| f.name() == word)
-            .with_context(|| format!("unknown workload {word:?}: expected unary, c16, c64, stream or bulk"))
+            .with_context(|| {
+                format!("unknown workload {word:?}: expected unary, c16, c64, stream or bulk")
+            })
     }
 
     /// The [`ClientFigures`] fields this measurement fills.
@@ -196,19 +214,31 @@ impl Figure {
 /// Warm-up of the given figures' workloads: connection, allocator, caches,
 /// QUIC windows.
 pub async fn warm_up<T: Target>(t: &T, figures: &[Figure]) -> anyhow::Result<()> {
-    closed_loop(t, Op::Unary, 16, Duration::from_millis(500)).await.context("warm-up unary")?;
+    closed_loop(t, Op::Unary, 16, Duration::from_millis(500))
+        .await
+        .context("warm-up unary")?;
     if figures.contains(&Figure::Stream) {
-        t.stream(STREAM_MESSAGES_PER_CALL).await.context("warm-up stream")?;
+        t.stream(STREAM_MESSAGES_PER_CALL)
+            .await
+            .context("warm-up stream")?;
     }
     if figures.contains(&Figure::Bulk) {
-        closed_loop(t, Op::Bulk, BULK_CONCURRENCY, Duration::from_millis(300)).await.context("warm-up bulk")?;
+        closed_loop(t, Op::Bulk, BULK_CONCURRENCY, Duration::from_millis(300))
+            .await
+            .context("warm-up bulk")?;
     }
     Ok(())
 }
 
 /// Measures one figure for `dur`; fills its fields of `f` and returns the
 /// units done (calls, messages, or MiB for bulk).
-pub async fn measure<T: Target>(label: &str, t: &T, fig: Figure, dur: Duration, f: &mut ClientFigures) -> anyhow::Result<f64> {
+pub async fn measure<T: Target>(
+    label: &str,
+    t: &T,
+    fig: Figure,
+    dur: Duration,
+    f: &mut ClientFigures,
+) -> anyhow::Result<f64> {
     let done = match fig {
         Figure::Latency => {
             let (mut samples, done) = timed_unary(t, dur).await.context("unary c=1")?;
@@ -226,8 +256,14 @@ pub async fn measure<T: Target>(label: &str, t: &T, fig: Figure, dur: Duration, 
             done
         }
         Figure::C16 | Figure::C64 => {
-            let conc = if fig == Figure::C16 { UNARY_CONCURRENCY[1] } else { UNARY_CONCURRENCY[2] };
-            let done = closed_loop(t, Op::Unary, conc, dur).await.with_context(|| format!("unary c={conc}"))?;
+            let conc = if fig == Figure::C16 {
+                UNARY_CONCURRENCY[1]
+            } else {
+                UNARY_CONCURRENCY[2]
+            };
+            let done = closed_loop(t, Op::Unary, conc, dur)
+                .await
+                .with_context(|| format!("unary c={conc}"))?;
             let rate = done.per_s();
             eprintln!("[{label}] unary c={conc}: {rate:.0} calls/s");
             if fig == Figure::C16 {
@@ -238,24 +274,39 @@ pub async fn measure<T: Target>(label: &str, t: &T, fig: Figure, dur: Duration, 
             done
         }
         Figure::Stream => {
-            let done = closed_loop(t, Op::Stream, 1, dur).await.context("server stream")?;
+            let done = closed_loop(t, Op::Stream, 1, dur)
+                .await
+                .context("server stream")?;
             f.server_stream_msgs_per_s = done.per_s();
-            eprintln!("[{label}] server stream: {:.0} msgs/s", f.server_stream_msgs_per_s);
+            eprintln!(
+                "[{label}] server stream: {:.0} msgs/s",
+                f.server_stream_msgs_per_s
+            );
             done
         }
         Figure::Bulk => {
-            let done = closed_loop(t, Op::Bulk, BULK_CONCURRENCY, dur).await.context("bulk")?;
+            let done = closed_loop(t, Op::Bulk, BULK_CONCURRENCY, dur)
+                .await
+                .context("bulk")?;
             let mib = BULK_MESSAGE as f64 / (1024.0 * 1024.0);
             f.bulk_mib_per_s = done.per_s() * mib;
             eprintln!("[{label}] bulk: {:.1} MiB/s", f.bulk_mib_per_s);
-            Done { units: (done.units * BULK_MESSAGE as u64) >> 20, secs: done.secs }
+            Done {
+                units: (done.units * BULK_MESSAGE as u64) >> 20,
+                secs: done.secs,
+            }
         }
     };
     Ok(done.units as f64)
 }
 
 /// Batch mode: warm-up, then the given figures once each, `secs` seconds each.
-pub async fn run_workloads<T: Target>(label: &str, t: T, secs: f64, figures: &[Figure]) -> anyhow::Result<ClientFigures> {
+pub async fn run_workloads<T: Target>(
+    label: &str,
+    t: T,
+    secs: f64,
+    figures: &[Figure],
+) -> anyhow::Result<ClientFigures> {
     let dur = Duration::from_secs_f64(secs);
     let mut f = ClientFigures::default();
     warm_up(&t, figures).await?;
@@ -279,7 +330,10 @@ pub async fn run_driven<T: Target>(label: &str, t: T) -> anyhow::Result<()> {
     loop {
         let line = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map(|n| (n > 0).then_some(line))
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map(|n| (n > 0).then_some(line))
         })
         .await??;
         let Some(line) = line else { return Ok(()) };
@@ -290,7 +344,9 @@ pub async fn run_driven<T: Target>(label: &str, t: T) -> anyhow::Result<()> {
                 warm_up(&t, &Figure::ALL).await?;
                 serde_json::json!({})
             }
-            ["rss"] => serde_json::json!({ "peak_rss_mib_client": peak_rss_mib(std::process::id())? }),
+            ["rss"] => {
+                serde_json::json!({ "peak_rss_mib_client": peak_rss_mib(std::process::id())? })
+            }
             [fig, secs] => {
                 let fig = Figure::parse(fig)?;
                 let secs: f64 = secs.parse().context("seconds")?;
@@ -299,8 +355,11 @@ pub async fn run_driven<T: Target>(label: &str, t: T) -> anyhow::Result<()> {
                 let units = measure(label, &t, fig, Duration::from_secs_f64(secs), &mut f).await?;
                 let cpu = cpu_seconds(std::process::id())? - cpu;
                 let all = serde_json::to_value(&f)?;
-                let mut answer: serde_json::Map<String, serde_json::Value> =
-                    fig.keys().iter().map(|k| (k.to_string(), all[*k].clone())).collect();
+                let mut answer: serde_json::Map<String, serde_json::Value> = fig
+                    .keys()
+                    .iter()
+                    .map(|k| (k.to_string(), all[*k].clone()))
+                    .collect();
                 answer.insert("units".into(), units.into());
                 answer.insert("cpu_s".into(), cpu.into());
                 serde_json::Value::Object(answer)
@@ -315,19 +374,29 @@ pub async fn run_driven<T: Target>(label: &str, t: T) -> anyhow::Result<()> {
 
 /// Peak resident set size of a live process (`VmHWM`), in MiB.
 pub fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM line")?;
-    let kib: f64 = line.split_whitespace().nth(1).context("VmHWM value")?.parse()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM line")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM value")?
+        .parse()?;
     Ok(kib / 1024.0)
 }
 
 /// CPU time (user + system) a live process has used, in seconds.
 pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("/proc/{pid}/stat"))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')').context("malformed stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).context("utime")?.parse::<f64>()? + fields.get(12).context("stime")?.parse::<f64>()?;
+    let ticks: f64 = fields.get(11).context("utime")?.parse::<f64>()?
+        + fields.get(12).context("stime")?.parse::<f64>()?;
     // USER_HZ is 100 on every Linux ABI this runs on.
     Ok(ticks / 100.0)
 }
@@ -350,5 +419,7 @@ pub fn incompressible(len: usize) -> Vec<u8> {
 /// A multi-thread runtime with one worker per core, as a default
 /// `#[tokio::main]` would build: the same for every Rust process here.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -57,12 +57,26 @@ fn ask_figure(
     costs: &mut Vec<(Figure, f64, f64)>,
 ) -> anyhow::Result<()> {
     let before = cpu_seconds(server.child.0.id())?;
-    let mut answer = client.ask(&format!("{} {secs}", fig.name()), Duration::from_secs_f64(secs))?;
+    let mut answer = client.ask(
+        &format!("{} {secs}", fig.name()),
+        Duration::from_secs_f64(secs),
+    )?;
     let server_cpu = cpu_seconds(server.child.0.id())? - before;
-    let units = answer.remove("units").and_then(|v| v.as_f64()).unwrap_or(0.0);
-    let client_cpu = answer.remove("cpu_s").and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let units = answer
+        .remove("units")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let client_cpu = answer
+        .remove("cpu_s")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
     if units > 0.0 {
-        keep_cheapest(costs, fig, client_cpu * 1e6 / units, server_cpu * 1e6 / units);
+        keep_cheapest(
+            costs,
+            fig,
+            client_cpu * 1e6 / units,
+            server_cpu * 1e6 / units,
+        );
     }
     keep_best(best, answer);
     Ok(())
@@ -79,7 +93,9 @@ impl Drop for Reaped {
 }
 
 /// Lines a child prints on stdout, read on a thread.
-fn line_channel(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<std::io::Result<String>> {
+fn line_channel(
+    out: impl std::io::Read + Send + 'static,
+) -> mpsc::Receiver<std::io::Result<String>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines() {
@@ -113,9 +129,15 @@ fn start_server(label: &str, mut cmd: Command) -> anyhow::Result<ServerChild> {
         Ok(_) | Err(mpsc::RecvTimeoutError::Disconnected) => {
             anyhow::bail!("the {label} server exited without printing its address")
         }
-        Err(mpsc::RecvTimeoutError::Timeout) => anyhow::bail!("the {label} server printed no address within {SERVER_START:?}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            anyhow::bail!("the {label} server printed no address within {SERVER_START:?}")
+        }
     };
-    Ok(ServerChild { child, address, _lines: lines })
+    Ok(ServerChild {
+        child,
+        address,
+        _lines: lines,
+    })
 }
 
 impl ServerChild {
@@ -143,24 +165,39 @@ impl DrivenClient {
         );
         let stdin = child.0.stdin.take().context("client stdin")?;
         let lines = line_channel(child.0.stdout.take().context("client stdout")?);
-        Ok(DrivenClient { label, _child: child, stdin, lines })
+        Ok(DrivenClient {
+            label,
+            _child: child,
+            stdin,
+            lines,
+        })
     }
 
     fn ask(&mut self, command: &str, takes: Duration) -> anyhow::Result<Map<String, Value>> {
-        writeln!(self.stdin, "{command}").with_context(|| format!("the {} client is gone", self.label))?;
+        writeln!(self.stdin, "{command}")
+            .with_context(|| format!("the {} client is gone", self.label))?;
         self.stdin.flush()?;
         let line = match self.lines.recv_timeout(takes + COMMAND_SLACK) {
             Ok(line) => line?,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                anyhow::bail!("the {} client did not answer {command:?} in time", self.label)
+                anyhow::bail!(
+                    "the {} client did not answer {command:?} in time",
+                    self.label
+                )
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                anyhow::bail!("the {} client exited during {command:?} (see its error above)", self.label)
+                anyhow::bail!(
+                    "the {} client exited during {command:?} (see its error above)",
+                    self.label
+                )
             }
         };
         match serde_json::from_str(&line) {
             Ok(Value::Object(m)) => Ok(m),
-            _ => anyhow::bail!("the {} client answered {command:?} with {line:?}", self.label),
+            _ => anyhow::bail!(
+                "the {} client answered {command:?} with {line:?}",
+                self.label
+            ),
         }
     }
 }
@@ -172,7 +209,13 @@ fn keep_best(best: &mut Map<String, Value>, new: Map<String, Value>) {
         let lower_is_better = k.ends_with("_us");
         let better = match best.get(&k).and_then(Value::as_f64) {
             None => true,
-            Some(old) => if lower_is_better { v < old } else { v > old },
+            Some(old) => {
+                if lower_is_better {
+                    v < old
+                } else {
+                    v > old
+                }
+            }
         };
         if better {
             best.insert(k, json!(v));
@@ -184,8 +227,14 @@ fn keep_best(best: &mut Map<String, Value>, new: Map<String, Value>) {
 fn measure_rust(exe: &Path, secs: f64) -> anyhow::Result<(Figures, Figures)> {
     let raw_server = start_server("raw_iroh", self_command(exe, &["serve-raw"]))?;
     let aster_server = start_server("aster", self_command(exe, &["serve-aster"]))?;
-    let mut raw = DrivenClient::start("raw_iroh", self_command(exe, &["client-raw", &raw_server.address, "--driven"]))?;
-    let mut aster = DrivenClient::start("aster", self_command(exe, &["client-aster", &aster_server.address, "--driven"]))?;
+    let mut raw = DrivenClient::start(
+        "raw_iroh",
+        self_command(exe, &["client-raw", &raw_server.address, "--driven"]),
+    )?;
+    let mut aster = DrivenClient::start(
+        "aster",
+        self_command(exe, &["client-aster", &aster_server.address, "--driven"]),
+    )?;
     let warm = Duration::from_secs(5);
     raw.ask("warmup", warm)?;
     aster.ask("warmup", warm)?;
@@ -194,29 +243,65 @@ fn measure_rust(exe: &Path, secs: f64) -> anyhow::Result<(Figures, Figures)> {
     for fig in Figure::ALL {
         for round in 0..ROUNDS {
             if round % 2 == 0 {
-                ask_figure(&mut raw, &raw_server, fig, secs, &mut best_raw, &mut cost_raw)?;
-                ask_figure(&mut aster, &aster_server, fig, secs, &mut best_aster, &mut cost_aster)?;
+                ask_figure(
+                    &mut raw,
+                    &raw_server,
+                    fig,
+                    secs,
+                    &mut best_raw,
+                    &mut cost_raw,
+                )?;
+                ask_figure(
+                    &mut aster,
+                    &aster_server,
+                    fig,
+                    secs,
+                    &mut best_aster,
+                    &mut cost_aster,
+                )?;
             } else {
-                ask_figure(&mut aster, &aster_server, fig, secs, &mut best_aster, &mut cost_aster)?;
-                ask_figure(&mut raw, &raw_server, fig, secs, &mut best_raw, &mut cost_raw)?;
+                ask_figure(
+                    &mut aster,
+                    &aster_server,
+                    fig,
+                    secs,
+                    &mut best_aster,
+                    &mut cost_aster,
+                )?;
+                ask_figure(
+                    &mut raw,
+                    &raw_server,
+                    fig,
+                    secs,
+                    &mut best_raw,
+                    &mut cost_raw,
+                )?;
             }
         }
     }
     keep_best(&mut best_raw, raw.ask("rss", Duration::ZERO)?);
     keep_best(&mut best_aster, aster.ask("rss", Duration::ZERO)?);
-    let figures = |best: Map<String, Value>, server: &ServerChild, cpu_us| -> anyhow::Result<Figures> {
-        Ok(Figures {
-            client: serde_json::from_value(Value::Object(best)).context("client figures")?,
-            peak_rss_mib_server: server.peak_rss_mib()?,
-            cpu_us,
-        })
-    };
-    Ok((figures(best_raw, &raw_server, cost_raw)?, figures(best_aster, &aster_server, cost_aster)?))
+    let figures =
+        |best: Map<String, Value>, server: &ServerChild, cpu_us| -> anyhow::Result<Figures> {
+            Ok(Figures {
+                client: serde_json::from_value(Value::Object(best)).context("client figures")?,
+                peak_rss_mib_server: server.peak_rss_mib()?,
+                cpu_us,
+            })
+        };
+    Ok((
+        figures(best_raw, &raw_server, cost_raw)?,
+        figures(best_aster, &aster_server, cost_aster)?,
+    ))
 }
 
 /// One implementation in batch mode (the Python reference): the client runs
 /// every figure once and prints them all as its last line.
-fn measure_batch(label: &str, server: Command, client: impl FnOnce(&str) -> Command) -> anyhow::Result<Figures> {
+fn measure_batch(
+    label: &str,
+    server: Command,
+    client: impl FnOnce(&str) -> Command,
+) -> anyhow::Result<Figures> {
     let server = start_server(label, server)?;
     let mut client = client(&server.address);
     let mut run = Reaped(
@@ -239,12 +324,22 @@ fn measure_batch(label: &str, server: Command, client: impl FnOnce(&str) -> Comm
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let text = reader.join().map_err(|_| anyhow::anyhow!("client reader panicked"))??;
+    let text = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("client reader panicked"))??;
     anyhow::ensure!(status.success(), "the {label} client failed ({status})");
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).context("the client printed nothing")?;
-    let client: ClientFigures =
-        serde_json::from_str(last).with_context(|| format!("the {label} client's figures: {last:?}"))?;
-    Ok(Figures { client, peak_rss_mib_server: server.peak_rss_mib()?, cpu_us: vec![] })
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .context("the client printed nothing")?;
+    let client: ClientFigures = serde_json::from_str(last)
+        .with_context(|| format!("the {label} client's figures: {last:?}"))?;
+    Ok(Figures {
+        client,
+        peak_rss_mib_server: server.peak_rss_mib()?,
+        cpu_us: vec![],
+    })
 }
 
 fn self_command(exe: &Path, args: &[&str]) -> Command {
@@ -254,7 +349,10 @@ fn self_command(exe: &Path, args: &[&str]) -> Command {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The reference's Python, when its virtualenv exists. The run never builds
@@ -264,9 +362,14 @@ fn reference_python(root: &Path) -> Result<PathBuf, String> {
     if std::env::var("ASTER_BENCH_PYTHON").is_ok_and(|v| v == "0") {
         return Err("ASTER_BENCH_PYTHON=0".into());
     }
-    let venv = std::env::var_os("ASTER_REF_VENV").map(PathBuf::from).unwrap_or_else(|| root.join(".venv-ref"));
+    let venv = std::env::var_os("ASTER_REF_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv-ref"));
     if !venv.join("bin/python").exists() {
-        return Err(format!("no virtualenv at {} (run scripts/reference-venv.sh to create it)", venv.display()));
+        return Err(format!(
+            "no virtualenv at {} (run scripts/reference-venv.sh to create it)",
+            venv.display()
+        ));
     }
     let out = Command::new("bash")
         .arg(root.join("scripts/reference-venv.sh"))
@@ -288,7 +391,9 @@ fn reference_python(root: &Path) -> Result<PathBuf, String> {
 fn python_command(python: &Path, script: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(python);
     c.arg(script).args(args);
-    c.env("ASTER_RELAY_MODE", "disabled").env("ASTER_LOG_LEVEL", "warning").env("PYTHONUNBUFFERED", "1");
+    c.env("ASTER_RELAY_MODE", "disabled")
+        .env("ASTER_LOG_LEVEL", "warning")
+        .env("PYTHONUNBUFFERED", "1");
     c
 }
 
@@ -303,9 +408,15 @@ const FIGURES: [(&str, i32, Getter); 9] = [
     ("unary_p50_us", 1, |f| f.client.unary_p50_us),
     ("unary_p99_us", 1, |f| f.client.unary_p99_us),
     ("unary_calls_per_s_c1", 0, |f| f.client.unary_calls_per_s_c1),
-    ("unary_calls_per_s_c16", 0, |f| f.client.unary_calls_per_s_c16),
-    ("unary_calls_per_s_c64", 0, |f| f.client.unary_calls_per_s_c64),
-    ("server_stream_msgs_per_s", 0, |f| f.client.server_stream_msgs_per_s),
+    ("unary_calls_per_s_c16", 0, |f| {
+        f.client.unary_calls_per_s_c16
+    }),
+    ("unary_calls_per_s_c64", 0, |f| {
+        f.client.unary_calls_per_s_c64
+    }),
+    ("server_stream_msgs_per_s", 0, |f| {
+        f.client.server_stream_msgs_per_s
+    }),
     ("bulk_mib_per_s", 1, |f| f.client.bulk_mib_per_s),
     ("peak_rss_mib_server", 1, |f| f.peak_rss_mib_server),
     ("peak_rss_mib_client", 1, |f| f.client.peak_rss_mib_client),
@@ -322,7 +433,13 @@ const CPU_KEYS: [(Figure, &str); 5] = [
 
 /// The spec's targets: `(figure, description, met?)` from Aster's and raw iroh's figures.
 fn targets(aster: &Figures, raw: &Figures) -> Vec<(&'static str, String, bool)> {
-    let ratio = |g: Getter| if g(raw) > 0.0 { g(aster) / g(raw) } else { f64::NAN };
+    let ratio = |g: Getter| {
+        if g(raw) > 0.0 {
+            g(aster) / g(raw)
+        } else {
+            f64::NAN
+        }
+    };
     let mut t = vec![];
     for (key, _, g) in FIGURES {
         let r = ratio(g);
@@ -336,7 +453,11 @@ fn targets(aster: &Figures, raw: &Figures) -> Vec<(&'static str, String, bool)> 
             }
             "server_stream_msgs_per_s" => {
                 let v = g(aster);
-                t.push((key, format!(">= 1000000 msgs/s (is {v:.0})"), v >= 1_000_000.0))
+                t.push((
+                    key,
+                    format!(">= 1000000 msgs/s (is {v:.0})"),
+                    v >= 1_000_000.0,
+                ))
             }
             _ => {}
         }
@@ -360,14 +481,31 @@ fn report(aster: &Figures, raw: &Figures, python: Option<&Figures>) -> Value {
     let mut ratios = Map::new();
     let mut vs_python = Map::new();
     for (key, _, g) in FIGURES {
-        ratios.insert(key.into(), if g(raw) > 0.0 { round(g(aster) / g(raw), 3) } else { Value::Null });
+        ratios.insert(
+            key.into(),
+            if g(raw) > 0.0 {
+                round(g(aster) / g(raw), 3)
+            } else {
+                Value::Null
+            },
+        );
         if let Some(p) = python {
-            vs_python.insert(key.into(), if g(p) > 0.0 { round(g(aster) / g(p), 3) } else { Value::Null });
+            vs_python.insert(
+                key.into(),
+                if g(p) > 0.0 {
+                    round(g(aster) / g(p), 3)
+                } else {
+                    Value::Null
+                },
+            );
         }
     }
     top.insert("ratios_aster_over_raw_iroh".into(), Value::Object(ratios));
     if python.is_some() {
-        top.insert("ratios_aster_over_python_ref".into(), Value::Object(vs_python));
+        top.insert(
+            "ratios_aster_over_python_ref".into(),
+            Value::Object(vs_python),
+        );
     }
     let mut met = Map::new();
     for (key, _, ok) in targets(aster, raw) {
@@ -380,7 +518,10 @@ fn report(aster: &Figures, raw: &Figures, python: Option<&Figures>) -> Value {
     for (fig, key) in CPU_KEYS {
         let cost = |f: &Figures| f.cpu_us.iter().find(|c| c.0 == fig).map(|c| c.1 + c.2);
         if let (Some(a), Some(r)) = (cost(aster), cost(raw)) {
-            cpu.insert(key.into(), json!({ "aster": round(a, 2), "raw_iroh": round(r, 2) }));
+            cpu.insert(
+                key.into(),
+                json!({ "aster": round(a, 2), "raw_iroh": round(r, 2) }),
+            );
         }
     }
     top.insert("cpu_us_per_op".into(), Value::Object(cpu));
@@ -389,12 +530,27 @@ fn report(aster: &Figures, raw: &Figures, python: Option<&Figures>) -> Value {
 
 fn print_table(aster: &Figures, raw: &Figures, python: Option<&Figures>) {
     eprintln!();
-    eprintln!("{:<26} {:>14} {:>14} {:>8} {:>14}", "figure", "aster", "raw iroh", "ratio", "python ref");
+    eprintln!(
+        "{:<26} {:>14} {:>14} {:>8} {:>14}",
+        "figure", "aster", "raw iroh", "ratio", "python ref"
+    );
     for (key, digits, g) in FIGURES {
         let d = digits.max(0) as usize;
-        let py = python.map(|p| format!("{:.*}", d, g(p))).unwrap_or_else(|| "-".into());
-        let r = if g(raw) > 0.0 { g(aster) / g(raw) } else { f64::NAN };
-        eprintln!("{key:<26} {:>14.*} {:>14.*} {r:>8.3} {py:>14}", d, g(aster), d, g(raw));
+        let py = python
+            .map(|p| format!("{:.*}", d, g(p)))
+            .unwrap_or_else(|| "-".into());
+        let r = if g(raw) > 0.0 {
+            g(aster) / g(raw)
+        } else {
+            f64::NAN
+        };
+        eprintln!(
+            "{key:<26} {:>14.*} {:>14.*} {r:>8.3} {py:>14}",
+            d,
+            g(aster),
+            d,
+            g(raw)
+        );
     }
     eprintln!();
     eprintln!("CPU time per unit, client + server (us; lowest of the rounds):");
@@ -413,7 +569,10 @@ fn print_table(aster: &Figures, raw: &Figures, python: Option<&Figures>) {
     }
     eprintln!();
     for (key, what, ok) in targets(aster, raw) {
-        eprintln!("target {key:<26} {what:<40} {}", if ok { "met" } else { "NOT met" });
+        eprintln!(
+            "target {key:<26} {what:<40} {}",
+            if ok { "met" } else { "NOT met" }
+        );
     }
 }
 
@@ -448,13 +607,18 @@ pub fn run() -> anyhow::Result<()> {
             }
         }
         Err(why) => {
-            eprintln!("[bench] python_ref not measured: the Python reference is unavailable: {why}");
+            eprintln!(
+                "[bench] python_ref not measured: the Python reference is unavailable: {why}"
+            );
             None
         }
     };
 
     print_table(&aster, &raw, python.as_ref());
     eprintln!("[bench] done in {:.0} s", t0.elapsed().as_secs_f64());
-    println!("{}", serde_json::to_string(&report(&aster, &raw, python.as_ref()))?);
+    println!(
+        "{}",
+        serde_json::to_string(&report(&aster, &raw, python.as_ref()))?
+    );
     Ok(())
 }

@@ -10,8 +10,8 @@
 use std::io::Write;
 
 use anyhow::Context;
-use aster::net::{EndpointOptions, bind_endpoint, parse_address, ticket_of};
 use aster::NetworkMode;
+use aster::net::{EndpointOptions, bind_endpoint, parse_address, ticket_of};
 use bytes::{BufMut, Bytes, BytesMut};
 use iroh::address_lookup::MemoryLookup;
 use iroh::endpoint::{Connection, RecvStream, SendStream};
@@ -39,7 +39,10 @@ fn frame(kind: u8, payload: &[u8]) -> Bytes {
 }
 
 fn open_offline() -> EndpointOptions {
-    EndpointOptions { network: NetworkMode::loopback(), ..EndpointOptions::default() }
+    EndpointOptions {
+        network: NetworkMode::loopback(),
+        ..EndpointOptions::default()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -63,16 +66,28 @@ impl ProtocolHandler for RawBench {
     }
 }
 
-async fn serve_stream(mut send: SendStream, mut recv: RecvStream, batch: usize) -> anyhow::Result<()> {
+async fn serve_stream(
+    mut send: SendStream,
+    mut recv: RecvStream,
+    batch: usize,
+) -> anyhow::Result<()> {
     let req = recv.read_to_end(MAX_REQUEST).await?;
     anyhow::ensure!(req.len() >= 5, "short request ({} bytes)", req.len());
     let len = u32::from_le_bytes(req[..4].try_into()?) as usize;
-    anyhow::ensure!(len + 4 == req.len(), "request frame length {len} but {} bytes", req.len());
+    anyhow::ensure!(
+        len + 4 == req.len(),
+        "request frame length {len} but {} bytes",
+        req.len()
+    );
     let payload = &req[5..];
     match req[4] {
         KIND_ECHO => send.write_chunk(frame(KIND_DATA, payload)).await?,
         KIND_STREAM => {
-            anyhow::ensure!(payload.len() == 8, "stream request of {} bytes", payload.len());
+            anyhow::ensure!(
+                payload.len() == 8,
+                "stream request of {} bytes",
+                payload.len()
+            );
             let count = u32::from_le_bytes(payload[..4].try_into()?);
             let size = u32::from_le_bytes(payload[4..].try_into()?) as usize;
             let item = frame(KIND_DATA, &vec![0x5a; size]);
@@ -93,7 +108,10 @@ async fn serve_stream(mut send: SendStream, mut recv: RecvStream, batch: usize) 
                 }
             }
         }
-        KIND_BULK => send.write_chunk(frame(KIND_DATA, &(payload.len() as u64).to_le_bytes())).await?,
+        KIND_BULK => {
+            send.write_chunk(frame(KIND_DATA, &(payload.len() as u64).to_le_bytes()))
+                .await?
+        }
         other => anyhow::bail!("unknown request kind {other}"),
     }
     send.finish()?;
@@ -104,9 +122,13 @@ async fn serve_stream(mut send: SendStream, mut recv: RecvStream, batch: usize) 
 pub async fn serve() -> anyhow::Result<()> {
     let lookup = MemoryLookup::new();
     let endpoint = bind_endpoint(&open_offline(), &lookup).await?;
-    let stream_batch =
-        std::env::var("ASTER_BENCH_RAW_STREAM_BATCH").ok().and_then(|s| s.parse().ok()).unwrap_or(1usize);
-    let router = Router::builder(endpoint).accept(ALPN, RawBench { stream_batch }).spawn();
+    let stream_batch = std::env::var("ASTER_BENCH_RAW_STREAM_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1usize);
+    let router = Router::builder(endpoint)
+        .accept(ALPN, RawBench { stream_batch })
+        .spawn();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", ticket_of(&router.endpoint().addr()))?;
     out.flush()?;
@@ -186,7 +208,11 @@ impl RawTarget {
 impl Target for RawTarget {
     async fn unary(&self) -> anyhow::Result<()> {
         let reply = self.call(self.echo.clone(), 1024).await?;
-        anyhow::ensure!(reply.len() == 5 + UNARY_PAYLOAD, "echo answered {} bytes", reply.len());
+        anyhow::ensure!(
+            reply.len() == 5 + UNARY_PAYLOAD,
+            "echo answered {} bytes",
+            reply.len()
+        );
         Ok(())
     }
 
@@ -201,7 +227,11 @@ impl Target for RawTarget {
         while let Some(chunk) = recv.read_chunk(READ_CHUNK).await? {
             counter.feed(&chunk);
         }
-        anyhow::ensure!(counter.frames == u64::from(count), "stream delivered {} of {count} messages", counter.frames);
+        anyhow::ensure!(
+            counter.frames == u64::from(count),
+            "stream delivered {} of {count} messages",
+            counter.frames
+        );
         Ok(counter.frames)
     }
 
@@ -209,7 +239,10 @@ impl Target for RawTarget {
         let reply = self.call(self.bulk.clone(), 1024).await?;
         anyhow::ensure!(reply.len() == 13, "bulk answered {} bytes", reply.len());
         let received = u64::from_le_bytes(reply[5..].try_into()?);
-        anyhow::ensure!(received == BULK_MESSAGE as u64, "bulk acknowledged {received} bytes");
+        anyhow::ensure!(
+            received == BULK_MESSAGE as u64,
+            "bulk acknowledged {received} bytes"
+        );
         Ok(())
     }
 }

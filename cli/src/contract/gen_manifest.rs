@@ -52,8 +52,12 @@ type ManifestFn = fn() -> Manifest;
 /// The services this binary can describe without a peer: the runtime
 /// manifest of each, built with its types' real defaults.
 const COMPILED_IN: &[(&str, ManifestFn)] = &[
-    ("MissionControl", || MissionControlServer::new(Control::default()).manifest()),
-    ("AgentSession", || AgentSessionServer::new(Agent::new).manifest()),
+    ("MissionControl", || {
+        MissionControlServer::new(Control::default()).manifest()
+    }),
+    ("AgentSession", || {
+        AgentSessionServer::new(Agent::new).manifest()
+    }),
 ];
 
 /// The names [`compiled_in`] knows.
@@ -64,7 +68,10 @@ pub fn compiled_in_names() -> Vec<&'static str> {
 /// The `contract gen` manifest of a compiled-in service, without
 /// publication facts (those are added by [`with_publication`]).
 pub fn compiled_in(name: &str) -> Option<Manifest> {
-    COMPILED_IN.iter().find(|(n, _)| *n == name).map(|(_, build)| contract_gen_form(build()))
+    COMPILED_IN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, build)| contract_gen_form(build()))
 }
 
 /// A runtime manifest in the `contract gen` form: modes as their numbers
@@ -74,7 +81,10 @@ fn contract_gen_form(mut m: Manifest) -> Manifest {
     m.serialization_modes = m
         .serialization_modes
         .iter()
-        .map(|t| t.mode().map_or_else(|| t.clone(), |mode| ModeToken::Code(mode as i64)))
+        .map(|t| {
+            t.mode()
+                .map_or_else(|| t.clone(), |mode| ModeToken::Code(mode as i64))
+        })
         .collect();
     m
 }
@@ -93,7 +103,9 @@ fn with_publication(mut m: Manifest, p: &Publication) -> Manifest {
 
 /// The publication facts `aster contract gen` records (see the module doc).
 fn publication(semver: Option<String>) -> Publication {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     Publication {
         semver,
         vcs_revision: git(&["rev-parse", "HEAD"]),
@@ -127,7 +139,9 @@ fn git(args: &[&str]) -> Option<String> {
         }
     }
     let out = child.wait_with_output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 pub async fn run(args: GenArgs) -> anyhow::Result<u8> {
@@ -140,7 +154,10 @@ pub async fn run(args: GenArgs) -> anyhow::Result<u8> {
             continue;
         }
         let client = peer::connect(source, &args.peer).await.with_context(|| {
-            format!("{source:?} is neither a compiled-in service ({}) nor a reachable address", compiled_in_names().join(", "))
+            format!(
+                "{source:?} is neither a compiled-in service ({}) nor a reachable address",
+                compiled_in_names().join(", ")
+            )
         })?;
         let result = async {
             let selected = peer::select(&client, &args.services)?;
@@ -161,11 +178,15 @@ pub async fn run(args: GenArgs) -> anyhow::Result<u8> {
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(&args.out, contract_gen_json(&manifests)).with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&args.out, contract_gen_json(&manifests))
+        .with_context(|| format!("writing {}", args.out.display()))?;
     println!("Contract manifest written to: {}", args.out.display());
     for m in &manifests {
         let short: String = m.contract_id.chars().take(16).collect();
-        println!("  {} v{}  contract_id={short}...  methods={}", m.service, m.version, m.method_count);
+        println!(
+            "  {} v{}  contract_id={short}...  methods={}",
+            m.service, m.version, m.method_count
+        );
     }
     Ok(0)
 }

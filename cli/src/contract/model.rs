@@ -60,7 +60,10 @@ impl ServiceModel {
     /// From a contract bundle that was verified against `bundle.contract_id`
     /// (the client's `contract_bundle` does that), with its manifest as hints
     /// when it names the same contract.
-    pub fn from_bundle(bundle: &ContractBundle, manifest: Option<&Manifest>) -> anyhow::Result<ServiceModel> {
+    pub fn from_bundle(
+        bundle: &ContractBundle,
+        manifest: Option<&Manifest>,
+    ) -> anyhow::Result<ServiceModel> {
         let contract = ServiceContract::decode(&bundle.contract).context("contract.bin")?;
         let mut notes = Vec::new();
         let manifest = match manifest {
@@ -79,7 +82,15 @@ impl ServiceModel {
             .methods
             .iter()
             .rev() // the first of duplicate names wins
-            .map(|m| (m.name.as_str(), MethodFacts { timeout_secs: m.default_timeout, idempotent: m.idempotent }))
+            .map(|m| {
+                (
+                    m.name.as_str(),
+                    MethodFacts {
+                        timeout_secs: m.default_timeout,
+                        idempotent: m.idempotent,
+                    },
+                )
+            })
             .collect();
         let scope = match contract.scoped {
             ScopeKind::Shared => Scope::Shared,
@@ -107,7 +118,10 @@ impl ServiceModel {
             bail!("a manifest has no service name");
         }
         let scope = manifest.scope().with_context(|| {
-            format!("{}: scoped {:?} is neither \"shared\" nor \"session\"", manifest.service, manifest.scoped)
+            format!(
+                "{}: scoped {:?} is neither \"shared\" nor \"session\"",
+                manifest.service, manifest.scoped
+            )
         })?;
         // Unknown modes are kept (as written) so the generator can say the
         // contract id will differ.
@@ -120,13 +134,20 @@ impl ServiceModel {
                 (None, ModeToken::Code(c)) => c.to_string(),
             })
             .collect();
-        let schema = ContractSchema::from_manifest(manifest).with_context(|| format!("the manifest of {}", manifest.service))?;
+        let schema = ContractSchema::from_manifest(manifest)
+            .with_context(|| format!("the manifest of {}", manifest.service))?;
         let facts: BTreeMap<&str, MethodFacts> = manifest
             .methods
             .iter()
             .rev()
             .map(|m| {
-                (m.name.as_str(), MethodFacts { timeout_secs: m.timeout_secs().unwrap_or(0.0), idempotent: m.idempotent })
+                (
+                    m.name.as_str(),
+                    MethodFacts {
+                        timeout_secs: m.timeout_secs().unwrap_or(0.0),
+                        idempotent: m.idempotent,
+                    },
+                )
             })
             .collect();
         let model = ServiceModel {
@@ -144,11 +165,18 @@ impl ServiceModel {
         Ok(model.with_schema(&schema, &facts))
     }
 
-    fn with_schema(mut self, schema: &ContractSchema, facts: &BTreeMap<&str, MethodFacts>) -> ServiceModel {
+    fn with_schema(
+        mut self,
+        schema: &ContractSchema,
+        facts: &BTreeMap<&str, MethodFacts>,
+    ) -> ServiceModel {
         let mut seen = std::collections::BTreeSet::new();
         for m in schema.methods() {
             if !seen.insert(m.name()) {
-                self.omitted.push((m.name().to_owned(), "a second method of this name".to_owned()));
+                self.omitted.push((
+                    m.name().to_owned(),
+                    "a second method of this name".to_owned(),
+                ));
                 continue;
             }
             let f = facts.get(m.name());
@@ -160,7 +188,11 @@ impl ServiceModel {
                 timeout_secs: f.map_or(0.0, |f| f.timeout_secs),
                 idempotent: f.is_some_and(|f| f.idempotent),
             });
-            collect_types(m.registry(), [m.request_tag(), m.response_tag()], &mut self.types);
+            collect_types(
+                m.registry(),
+                [m.request_tag(), m.response_tag()],
+                &mut self.types,
+            );
         }
         for (name, reason) in schema.unavailable() {
             self.omitted.push((name.clone(), reason.to_string()));
@@ -172,7 +204,10 @@ impl ServiceModel {
 
     /// The modes as the runtime knows them (unknown names left out).
     pub fn known_modes(&self) -> Vec<SerializationMode> {
-        self.modes.iter().filter_map(|m| SerializationMode::from_name(m)).collect()
+        self.modes
+            .iter()
+            .filter_map(|m| SerializationMode::from_name(m))
+            .collect()
     }
 }
 
@@ -191,13 +226,19 @@ pub fn named_tags<'a>(ty: &'a DynType, out: &mut Vec<&'a str>) {
 
 /// Adds the types reachable from `roots` in `registry` to `out`. A tag the
 /// registry lacks is left out; the generator reports the types that use it.
-fn collect_types<'a>(registry: &Registry, roots: impl IntoIterator<Item = &'a str>, out: &mut BTreeMap<String, TypeDef>) {
+fn collect_types<'a>(
+    registry: &Registry,
+    roots: impl IntoIterator<Item = &'a str>,
+    out: &mut BTreeMap<String, TypeDef>,
+) {
     let mut pending: Vec<String> = roots.into_iter().map(str::to_owned).collect();
     while let Some(tag) = pending.pop() {
         if out.contains_key(&tag) {
             continue;
         }
-        let Some(def) = registry.get(&tag) else { continue };
+        let Some(def) = registry.get(&tag) else {
+            continue;
+        };
         if let TypeDef::Struct { fields, .. } = def {
             let mut tags = Vec::new();
             for f in fields {
@@ -213,9 +254,16 @@ fn collect_types<'a>(registry: &Registry, roots: impl IntoIterator<Item = &'a st
 fn manifest_defaults(manifest: &Manifest) -> BTreeMap<(String, String), Json> {
     let mut out = BTreeMap::new();
     for m in &manifest.methods {
-        for (tag, fields) in [(&m.request_wire_tag, &m.fields), (&m.response_wire_tag, &m.response_fields)] {
-            for f in fields.iter().filter(|f| f.default_kind == DefaultKind::Value) {
-                out.entry((tag.clone(), f.name.clone())).or_insert_with(|| f.default_value.clone());
+        for (tag, fields) in [
+            (&m.request_wire_tag, &m.fields),
+            (&m.response_wire_tag, &m.response_fields),
+        ] {
+            for f in fields
+                .iter()
+                .filter(|f| f.default_kind == DefaultKind::Value)
+            {
+                out.entry((tag.clone(), f.name.clone()))
+                    .or_insert_with(|| f.default_value.clone());
             }
         }
     }

@@ -25,10 +25,11 @@ use std::collections::HashSet;
 /// Strict and reserved keywords of every edition up to 2024 (`gen` is
 /// reserved from 2024; `try`, `async`, `await`, `dyn` from 2018).
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
-    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
-    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become",
-    "box", "do", "final", "gen", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "gen", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// Keywords that `r#` cannot escape.
@@ -53,7 +54,9 @@ fn escape_keyword(s: String) -> String {
 /// Whether `s` is already a plain (non-raw, non-keyword) ASCII identifier.
 pub fn is_plain_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    let Some(first) = chars.next() else { return false };
+    let Some(first) = chars.next() else {
+        return false;
+    };
     (first.is_ascii_alphabetic() || first == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && s != "_"
@@ -71,7 +74,10 @@ fn words(s: &str) -> Vec<String> {
                 && let Some(prev) = cur.chars().last()
             {
                 let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-                if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
+                if prev.is_ascii_lowercase()
+                    || prev.is_ascii_digit()
+                    || (prev.is_ascii_uppercase() && next_lower)
+                {
                     out.push(std::mem::take(&mut cur));
                 }
             }
@@ -93,7 +99,11 @@ fn words(s: &str) -> Vec<String> {
 
 /// snake_case identifier for a field or method (`getStatus` → `get_status`).
 pub fn snake(wire: &str, fallback: &str) -> String {
-    let mut s = words(wire).iter().map(|w| w.to_ascii_lowercase()).collect::<Vec<_>>().join("_");
+    let mut s = words(wire)
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("_");
     if s.is_empty() {
         s = fallback.to_owned();
     }
@@ -128,7 +138,11 @@ pub fn pascal(wire: &str, prefix: &str, fallback: &str) -> String {
 /// An enum variant: the spelling itself when it is a plain identifier (so
 /// JSON mode spells it as the producer does), else a PascalCase identifier.
 pub fn variant(spelling: &str) -> String {
-    if is_plain_ident(spelling) { spelling.to_owned() } else { pascal(spelling, "V", "Variant") }
+    if is_plain_ident(spelling) {
+        spelling.to_owned()
+    } else {
+        pascal(spelling, "V", "Variant")
+    }
 }
 
 /// The identifier without its `r#` prefix: what macros compare and print.
@@ -187,12 +201,19 @@ impl Taken {
     }
 
     pub fn case_insensitive() -> Taken {
-        Taken { names: HashSet::new(), fold_case: true }
+        Taken {
+            names: HashSet::new(),
+            fold_case: true,
+        }
     }
 
     fn key(&self, name: &str) -> String {
         let name = unraw(name);
-        if self.fold_case { name.to_ascii_uppercase() } else { name.to_owned() }
+        if self.fold_case {
+            name.to_ascii_uppercase()
+        } else {
+            name.to_owned()
+        }
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -209,13 +230,30 @@ impl Taken {
     /// PascalCase). `also` are companion names that must be free too (a
     /// method `foo` also takes `foo_with`); `also(name)` maps a candidate to
     /// them. The chosen name and its companions are taken.
-    pub fn claim(&mut self, candidates: &[String], sep: &str, also: &dyn Fn(&str) -> Vec<String>) -> String {
-        let free = |this: &Taken, name: &str| !this.contains(name) && also(name).iter().all(|a| !this.contains(a));
-        let chosen = candidates.iter().find(|c| free(self, c)).cloned().unwrap_or_else(|| {
-            let base = candidates.last().cloned().unwrap_or_else(|| "Item".to_owned());
-            let base = unraw(&base).to_owned();
-            (2u64..).map(|n| format!("{base}{sep}{n}")).find(|c| free(self, c)).unwrap_or(base)
-        });
+    pub fn claim(
+        &mut self,
+        candidates: &[String],
+        sep: &str,
+        also: &dyn Fn(&str) -> Vec<String>,
+    ) -> String {
+        let free = |this: &Taken, name: &str| {
+            !this.contains(name) && also(name).iter().all(|a| !this.contains(a))
+        };
+        let chosen = candidates
+            .iter()
+            .find(|c| free(self, c))
+            .cloned()
+            .unwrap_or_else(|| {
+                let base = candidates
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "Item".to_owned());
+                let base = unraw(&base).to_owned();
+                (2u64..)
+                    .map(|n| format!("{base}{sep}{n}"))
+                    .find(|c| free(self, c))
+                    .unwrap_or(base)
+            });
         self.insert(&chosen);
         for a in also(&chosen) {
             self.insert(&a);
@@ -227,7 +265,15 @@ impl Taken {
 /// Text for a `//` comment line: no line breaks or other control characters
 /// can end the comment early.
 pub fn comment_text(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] }).collect()
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// A Rust string literal for `s` (`str`'s `Debug` form is valid Rust source).

@@ -46,7 +46,11 @@ pub async fn connect(address: &str, args: &PeerArgs) -> anyhow::Result<Client> {
         Ok(c) => Ok(c),
         Err(ClientError::Denied { peer }) => Err(anyhow!(
             "admission denied by {peer}{}",
-            if args.rcan.is_none() { " (no credential: pass one with --rcan)" } else { "" }
+            if args.rcan.is_none() {
+                " (no credential: pass one with --rcan)"
+            } else {
+                ""
+            }
         )),
         Err(e) => Err(anyhow!(e).context(format!("cannot connect to {address}"))),
     }
@@ -68,10 +72,14 @@ pub fn select<'a>(client: &'a Client, only: &[String]) -> anyhow::Result<Vec<&'a
     }
     only.iter()
         .map(|name| {
-            listed.iter().copied().find(|s| &s.name == name).with_context(|| {
-                let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
-                format!("the peer has no service {name:?} (it lists {names:?})")
-            })
+            listed
+                .iter()
+                .copied()
+                .find(|s| &s.name == name)
+                .with_context(|| {
+                    let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+                    format!("the peer has no service {name:?} (it lists {names:?})")
+                })
         })
         .collect()
 }
@@ -98,18 +106,28 @@ where
     };
     match tokio::time::timeout(FETCH_TIMEOUT, attempts).await {
         Ok(r) => r.context(what),
-        Err(_) => Err(anyhow!("{what}: no answer within {} s", FETCH_TIMEOUT.as_secs())),
+        Err(_) => Err(anyhow!(
+            "{what}: no answer within {} s",
+            FETCH_TIMEOUT.as_secs()
+        )),
     }
 }
 
 /// The manifests the peer's registry publishes for `services`, each
 /// checked to name the contract id admission advertised.
-pub async fn manifests(client: &Client, services: &[&ServiceSummary]) -> anyhow::Result<Vec<Manifest>> {
+pub async fn manifests(
+    client: &Client,
+    services: &[&ServiceSummary],
+) -> anyhow::Result<Vec<Manifest>> {
     let mut out = Vec::new();
     for s in services {
-        let m = bounded(format!("reading the manifest of {} from the peer's registry", s.name), || {
-            client.manifest(&s.name)
-        })
+        let m = bounded(
+            format!(
+                "reading the manifest of {} from the peer's registry",
+                s.name
+            ),
+            || client.manifest(&s.name),
+        )
         .await?;
         if m.contract_id != s.contract_id {
             bail!(
@@ -126,22 +144,38 @@ pub async fn manifests(client: &Client, services: &[&ServiceSummary]) -> anyhow:
 
 /// One model per service, from its verified contract bundle with the
 /// published manifest as hints.
-pub async fn models(client: &Client, services: &[&ServiceSummary]) -> anyhow::Result<Vec<ServiceModel>> {
+pub async fn models(
+    client: &Client,
+    services: &[&ServiceSummary],
+) -> anyhow::Result<Vec<ServiceModel>> {
     let mut out = Vec::new();
     for s in services {
-        let advertised = ContractId::from_hex(&s.contract_id)
-            .with_context(|| format!("{}: the advertised contract id {:?} is not 64 hex digits", s.name, s.contract_id))?;
+        let advertised = ContractId::from_hex(&s.contract_id).with_context(|| {
+            format!(
+                "{}: the advertised contract id {:?} is not 64 hex digits",
+                s.name, s.contract_id
+            )
+        })?;
         let bundle = bounded(
-            format!("reading the contract bundle of {} from the peer's registry", s.name),
+            format!(
+                "reading the contract bundle of {} from the peer's registry",
+                s.name
+            ),
             || client.contract_bundle(&s.name),
         )
         .await?;
         if bundle.contract_id != advertised {
-            bail!("{}: the bundle is contract {}, the peer advertises {advertised}", s.name, bundle.contract_id);
+            bail!(
+                "{}: the bundle is contract {}, the peer advertises {advertised}",
+                s.name,
+                bundle.contract_id
+            );
         }
         let manifest = match bundle.manifest() {
             Some(Ok(m)) => Some(m),
-            _ => bounded(String::new(), || client.manifest(&s.name)).await.ok(),
+            _ => bounded(String::new(), || client.manifest(&s.name))
+                .await
+                .ok(),
         };
         out.push(ServiceModel::from_bundle(&bundle, manifest.as_ref())?);
     }

@@ -35,7 +35,11 @@ pub struct StatusResponse {
 
 impl Default for StatusResponse {
     fn default() -> Self {
-        StatusResponse { agent_id: String::new(), status: "idle".into(), uptime_secs: 0 }
+        StatusResponse {
+            agent_id: String::new(),
+            status: "idle".into(),
+            uptime_secs: 0,
+        }
     }
 }
 
@@ -52,7 +56,12 @@ pub struct LogEntry {
 
 impl Default for LogEntry {
     fn default() -> Self {
-        LogEntry { timestamp: 0.0, level: "info".into(), message: String::new(), agent_id: String::new() }
+        LogEntry {
+            timestamp: 0.0,
+            level: "info".into(),
+            message: String::new(),
+            agent_id: String::new(),
+        }
     }
 }
 
@@ -77,7 +86,10 @@ pub struct TailRequest {
 
 impl Default for TailRequest {
     fn default() -> Self {
-        TailRequest { agent_id: String::new(), level: "info".into() }
+        TailRequest {
+            agent_id: String::new(),
+            level: "info".into(),
+        }
     }
 }
 
@@ -133,7 +145,11 @@ pub struct CommandResult {
 
 impl Default for CommandResult {
     fn default() -> Self {
-        CommandResult { stdout: String::new(), stderr: String::new(), exit_code: -1 }
+        CommandResult {
+            stdout: String::new(),
+            stderr: String::new(),
+            exit_code: -1,
+        }
     }
 }
 
@@ -164,11 +180,19 @@ pub trait MissionControl {
     async fn tail_logs(&self, req: TailRequest) -> Result<ResponseStream<LogEntry>, Status>;
     /// A stream of metric points from an agent.
     #[client_stream(requires = "ops.ingest")]
-    async fn ingest_metrics(&self, points: RequestStream<MetricPoint>) -> Result<IngestResult, Status>;
+    async fn ingest_metrics(
+        &self,
+        points: RequestStream<MetricPoint>,
+    ) -> Result<IngestResult, Status>;
 }
 
 /// Session-scoped service: one instance per connected agent.
-#[aster::service(name = "AgentSession", version = 1, scope = "session", rename_all = "camelCase")]
+#[aster::service(
+    name = "AgentSession",
+    version = 1,
+    scope = "session",
+    rename_all = "camelCase"
+)]
 pub trait AgentSession {
     /// An agent announces itself and gets an assignment.
     #[rpc(requires = "ops.ingest")]
@@ -178,7 +202,11 @@ pub trait AgentSession {
     async fn heartbeat(&self, hb: Heartbeat) -> Result<Assignment, Status>;
     /// Commands for this agent; each is answered with a result.
     #[bidi_stream(requires = "ops.admin")]
-    async fn run_command(&self, ctx: CallContext, commands: RequestStream<Command>) -> Result<ResponseStream<CommandResult>, Status>;
+    async fn run_command(
+        &self,
+        ctx: CallContext,
+        commands: RequestStream<Command>,
+    ) -> Result<ResponseStream<CommandResult>, Status>;
 }
 
 /// Reads the root public key for `--auth` the way the reference does:
@@ -215,7 +243,11 @@ pub struct Control {
 
 impl Default for Control {
     fn default() -> Self {
-        Control { started: Instant::now(), logs: broadcast::channel(1024).0, metrics: Mutex::new(Vec::new()) }
+        Control {
+            started: Instant::now(),
+            logs: broadcast::channel(1024).0,
+            metrics: Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -250,7 +282,9 @@ impl MissionControl for Control {
                 loop {
                     match rx.recv().await {
                         Ok(entry) => {
-                            if (!agent.is_empty() && entry.agent_id != agent) || level_rank(&entry.level) < min_rank {
+                            if (!agent.is_empty() && entry.agent_id != agent)
+                                || level_rank(&entry.level) < min_rank
+                            {
                                 continue;
                             }
                             return Some((Ok(entry), rx));
@@ -265,7 +299,10 @@ impl MissionControl for Control {
         Ok(Box::pin(stream))
     }
 
-    async fn ingest_metrics(&self, mut points: RequestStream<MetricPoint>) -> Result<IngestResult, Status> {
+    async fn ingest_metrics(
+        &self,
+        mut points: RequestStream<MetricPoint>,
+    ) -> Result<IngestResult, Status> {
         let mut accepted = 0;
         while let Some(point) = points.next().await {
             let point = point?;
@@ -274,7 +311,10 @@ impl MissionControl for Control {
             }
             accepted += 1;
         }
-        Ok(IngestResult { accepted, dropped: 0 })
+        Ok(IngestResult {
+            accepted,
+            dropped: 0,
+        })
     }
 }
 
@@ -287,7 +327,11 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(session: &SessionContext) -> Agent {
-        Agent { peer: session.peer.clone(), agent_id: Mutex::new(String::new()), commands_run: Arc::new(AtomicI32::new(0)) }
+        Agent {
+            peer: session.peer.clone(),
+            agent_id: Mutex::new(String::new()),
+            commands_run: Arc::new(AtomicI32::new(0)),
+        }
     }
 }
 
@@ -298,23 +342,40 @@ impl AgentSession for Agent {
             *id = hb.agent_id.clone();
         }
         if hb.capabilities.iter().any(|c| c == "gpu") {
-            Ok(Assignment { task_id: "train-42".into(), command: "python train.py".into() })
+            Ok(Assignment {
+                task_id: "train-42".into(),
+                command: "python train.py".into(),
+            })
         } else {
-            Ok(Assignment { task_id: "idle".into(), command: "sleep 60".into() })
+            Ok(Assignment {
+                task_id: "idle".into(),
+                command: "sleep 60".into(),
+            })
         }
     }
 
     async fn heartbeat(&self, _hb: Heartbeat) -> Result<Assignment, Status> {
-        Ok(Assignment { task_id: "continue".into(), command: String::new() })
+        Ok(Assignment {
+            task_id: "continue".into(),
+            command: String::new(),
+        })
     }
 
-    async fn run_command(&self, _ctx: CallContext, commands: RequestStream<Command>) -> Result<ResponseStream<CommandResult>, Status> {
+    async fn run_command(
+        &self,
+        _ctx: CallContext,
+        commands: RequestStream<Command>,
+    ) -> Result<ResponseStream<CommandResult>, Status> {
         let count = self.commands_run.clone();
         Ok(Box::pin(commands.map(move |c| {
             let c = c?;
             count.fetch_add(1, Ordering::SeqCst);
             // Received over the network: reported, never executed.
-            Ok(CommandResult { stdout: format!("would run: {}\n", c.command), stderr: String::new(), exit_code: 0 })
+            Ok(CommandResult {
+                stdout: format!("would run: {}\n", c.command),
+                stderr: String::new(),
+                exit_code: 0,
+            })
         })))
     }
 }

@@ -17,7 +17,10 @@ use mission_control::{Agent, AgentSessionServer, Control, MissionControlServer};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ASTER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASTER_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let mut loopback = false;
@@ -33,7 +36,9 @@ async fn main() -> anyhow::Result<()> {
             "--auth" => auth = true,
             "--nonces" => nonces = Some(args.next().context("--nonces needs a file")?.into()),
             "--key" => key = Some(args.next().context("--key needs a file")?.into()),
-            "--storage" => storage = Some(args.next().context("--storage needs a directory")?.into()),
+            "--storage" => {
+                storage = Some(args.next().context("--storage needs a directory")?.into())
+            }
             "--registry" => registry = Some(args.next().context("--registry needs a doc ticket")?),
             "-h" | "--help" => {
                 println!(

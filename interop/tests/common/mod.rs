@@ -39,7 +39,10 @@ pub fn python_dir() -> PathBuf {
 }
 
 fn repo_root() -> PathBuf {
-    interop_dir().parent().expect("interop/ has a parent").to_path_buf()
+    interop_dir()
+        .parent()
+        .expect("interop/ has a parent")
+        .to_path_buf()
 }
 
 /// The venv's python, from `scripts/reference-venv.sh` (run once per test
@@ -58,9 +61,20 @@ fn setup_venv() -> Result<PathBuf, String> {
     cmd.arg(&script).current_dir(repo_root());
     let out = run_bounded(cmd, VENV_TIMEOUT).map_err(|e| format!("{}: {e}", script.display()))?;
     if !out.success {
-        return Err(format!("{} failed ({}); stderr:\n{}", script.display(), out.status, out.stderr));
+        return Err(format!(
+            "{} failed ({}); stderr:\n{}",
+            script.display(),
+            out.status,
+            out.stderr
+        ));
     }
-    let line = out.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let python = PathBuf::from(line);
     if line.is_empty() || !python.is_file() {
         return Err(format!(
@@ -81,7 +95,9 @@ struct Finished {
 
 /// Runs `cmd` to completion, killing it after `timeout`.
 fn run_bounded(mut cmd: Command, timeout: Duration) -> Result<Finished, String> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
     let stdout = drain(child.stdout.take().expect("piped"));
     let stderr = drain(child.stderr.take().expect("piped"));
@@ -99,7 +115,12 @@ fn run_bounded(mut cmd: Command, timeout: Duration) -> Result<Finished, String> 
         }
     };
     let join = |h: thread::JoinHandle<String>| h.join().unwrap_or_default();
-    Ok(Finished { success: status.success(), status: status.to_string(), stdout: join(stdout), stderr: join(stderr) })
+    Ok(Finished {
+        success: status.success(),
+        status: status.to_string(),
+        stdout: join(stdout),
+        stderr: join(stderr),
+    })
 }
 
 fn drain(mut from: impl Read + Send + 'static) -> thread::JoinHandle<String> {
@@ -157,8 +178,12 @@ impl PyServer {
     pub fn start_with(args: &[&str]) -> Result<PyServer, String> {
         let mut cmd = python_command("serve.py");
         cmd.args(args);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start serve.py: {e}"))?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start serve.py: {e}"))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -206,24 +231,41 @@ impl PyServer {
         let line = match rx.recv_timeout(SERVER_READY_TIMEOUT) {
             Ok(line) => line,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!("serve.py printed no address within {SERVER_READY_TIMEOUT:?}{}", server.stderr_tail()));
+                return Err(format!(
+                    "serve.py printed no address within {SERVER_READY_TIMEOUT:?}{}",
+                    server.stderr_tail()
+                ));
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 // Let the stderr reader catch up with the exit message.
                 thread::sleep(Duration::from_millis(200));
-                return Err(format!("serve.py exited before it was ready{}", server.stderr_tail()));
+                return Err(format!(
+                    "serve.py exited before it was ready{}",
+                    server.stderr_tail()
+                ));
             }
         };
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| format!("serve.py ready line is not JSON ({e}): {line:?}{}", server.stderr_tail()))?;
+        let ready: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+            format!(
+                "serve.py ready line is not JSON ({e}): {line:?}{}",
+                server.stderr_tail()
+            )
+        })?;
         server.address = ready["address"].as_str().unwrap_or_default().to_string();
-        server.endpoint_id = ready["endpoint_id"].as_str().unwrap_or_default().to_string();
+        server.endpoint_id = ready["endpoint_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if let Some(ids) = ready["contract_ids"].as_object() {
-            server.contract_ids =
-                ids.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
+            server.contract_ids = ids
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
         }
         if !server.address.starts_with("aster1") {
-            return Err(format!("serve.py ready line has no aster1 address: {line:?}"));
+            return Err(format!(
+                "serve.py ready line has no aster1 address: {line:?}"
+            ));
         }
         Ok(server)
     }
@@ -251,8 +293,19 @@ impl PyServer {
     /// The server's stderr so far (for failure messages).
     pub fn stderr_tail(&self) -> String {
         let s = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        let tail: String = s.chars().rev().take(4000).collect::<Vec<_>>().into_iter().rev().collect();
-        if tail.is_empty() { String::new() } else { format!("\n--- serve.py stderr ---\n{tail}") }
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(4000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!("\n--- serve.py stderr ---\n{tail}")
+        }
     }
 }
 
@@ -287,7 +340,9 @@ pub async fn drive(address: &str, scenarios: &[&str]) -> serde_json::Value {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start drive.py: {e}"));
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start drive.py: {e}"));
     // On timeout the future, and with it the child, is dropped: killed.
     let out = match tokio::time::timeout(DRIVE_TIMEOUT, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
@@ -296,15 +351,30 @@ pub async fn drive(address: &str, scenarios: &[&str]) -> serde_json::Value {
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "drive.py {scenarios:?} failed ({}):\n{stderr}", out.status);
-    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let report: serde_json::Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("drive.py output is not JSON ({e}): {stdout}\n--- stderr ---\n{stderr}"));
+    assert!(
+        out.status.success(),
+        "drive.py {scenarios:?} failed ({}):\n{stderr}",
+        out.status
+    );
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let report: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!("drive.py output is not JSON ({e}): {stdout}\n--- stderr ---\n{stderr}")
+    });
     for name in scenarios {
         let r = &report[*name];
-        assert!(r.is_object(), "drive.py reported nothing for {name}: {report}");
+        assert!(
+            r.is_object(),
+            "drive.py reported nothing for {name}: {report}"
+        );
         if let Some(exc) = r.get("exception") {
-            panic!("drive.py scenario {name} raised:\n{}\n--- stderr ---\n{stderr}", exc.as_str().unwrap_or_default());
+            panic!(
+                "drive.py scenario {name} raised:\n{}\n--- stderr ---\n{stderr}",
+                exc.as_str().unwrap_or_default()
+            );
         }
     }
     report
@@ -312,8 +382,13 @@ pub async fn drive(address: &str, scenarios: &[&str]) -> serde_json::Value {
 
 /// `{"error": {"code": …, "message": …}}` as the Python client reported it.
 pub fn py_error(v: &serde_json::Value) -> (i64, String) {
-    let e = v.get("error").unwrap_or_else(|| panic!("expected an error, Python saw {v}"));
-    (e["code"].as_i64().unwrap_or(-1), e["message"].as_str().unwrap_or_default().to_string())
+    let e = v
+        .get("error")
+        .unwrap_or_else(|| panic!("expected an error, Python saw {v}"));
+    (
+        e["code"].as_i64().unwrap_or(-1),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 // -- Rust twins of interop/python/contracts.py -------------------------------
@@ -343,7 +418,9 @@ pub struct CountItem {
 }
 
 pub fn say(message: &str) -> EchoRequest {
-    EchoRequest { message: message.into() }
+    EchoRequest {
+        message: message.into(),
+    }
 }
 
 pub fn count(n: i32) -> CountRequest {
@@ -363,7 +440,10 @@ pub trait Echo {
     #[client_stream]
     async fn join(&self, reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status>;
     #[bidi_stream]
-    async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
+    async fn chat(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status>;
     #[rpc]
     async fn fail(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
     #[rpc]
@@ -376,7 +456,10 @@ pub trait EchoProbe {
     #[rpc]
     async fn missing(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
     #[bidi_stream]
-    async fn missing_chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
+    async fn missing_chat(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status>;
 }
 
 /// Client side only: a service the peer does not serve.
@@ -412,7 +495,10 @@ pub trait Tally {
     #[client_stream]
     async fn sum(&self, reqs: RequestStream<CountRequest>) -> Result<CountItem, Status>;
     #[bidi_stream]
-    async fn running(&self, reqs: RequestStream<CountRequest>) -> Result<ResponseStream<CountItem>, Status>;
+    async fn running(
+        &self,
+        reqs: RequestStream<CountRequest>,
+    ) -> Result<ResponseStream<CountItem>, Status>;
 }
 
 /// Client side only: a session method the peer's Tally does not have.
@@ -439,9 +525,11 @@ impl ScratchDir {
     pub fn new(name: &str) -> ScratchDir {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("aster-interop-{name}-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("aster-interop-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         ScratchDir(dir)
     }
 
@@ -460,7 +548,8 @@ impl Drop for ScratchDir {
 /// key, profiles, manifest cache, shell history) and from the OS keyring:
 /// `HOME` is `home`, which must exist.
 pub fn isolate_home(cmd: &mut Command, home: &Path) {
-    cmd.env("HOME", home).env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring");
+    cmd.env("HOME", home)
+        .env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring");
 }
 
 /// The venv's `aster` command line (aster-cli 0.1.2) with the clean, offline
@@ -492,8 +581,13 @@ pub struct Ran {
 /// output, if it cannot start, times out or exits non-zero.
 pub async fn run_ok(what: &str, cmd: Command, timeout: Duration) -> Ran {
     let mut cmd = tokio::process::Command::from(cmd);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     // On timeout the future, and with it the child, is dropped: killed.
     let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
@@ -504,7 +598,13 @@ pub async fn run_ok(what: &str, cmd: Command, timeout: Duration) -> Ran {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    assert!(out.status.success(), "{what} failed ({}):\n{}\n--- stderr ---\n{}", out.status, ran.stdout, ran.stderr);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n--- stderr ---\n{}",
+        out.status,
+        ran.stdout,
+        ran.stderr
+    );
     ran
 }
 
@@ -513,12 +613,24 @@ pub async fn run_ok(what: &str, cmd: Command, timeout: Duration) -> Ran {
 /// `{"exception": …}` at top level.
 pub async fn run_json(what: &str, cmd: Command, timeout: Duration) -> serde_json::Value {
     let ran = run_ok(what, cmd, timeout).await;
-    let line = ran.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let report: serde_json::Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("{what}: output is not JSON ({e}): {}\n--- stderr ---\n{}", ran.stdout, ran.stderr));
+    let line = ran
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let report: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "{what}: output is not JSON ({e}): {}\n--- stderr ---\n{}",
+            ran.stdout, ran.stderr
+        )
+    });
     if let Some(exc) = report.get("exception") {
         let traceback = report.get("traceback").unwrap_or(&serde_json::Value::Null);
-        panic!("{what} raised: {exc}\n{traceback}\n--- stderr ---\n{}", ran.stderr);
+        panic!(
+            "{what} raised: {exc}\n{traceback}\n--- stderr ---\n{}",
+            ran.stderr
+        );
     }
     report
 }

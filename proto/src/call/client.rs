@@ -78,7 +78,11 @@ pub struct ClientCall {
 impl ClientCall {
     pub fn new(request: &CallRequest) -> ClientCall {
         let mut out = Outbox::with_capacity(128);
-        let form = if request.mode.is_json() { MessageForm::Json } else { MessageForm::Xlang };
+        let form = if request.mode.is_json() {
+            MessageForm::Json
+        } else {
+            MessageForm::Xlang
+        };
         out.protocol(Flags::HEADER, &request.header(), form);
         ClientCall {
             pattern: request.pattern,
@@ -121,7 +125,10 @@ impl ClientCall {
     /// Sends one request message that `encode` frames itself.
     pub fn send_with(
         &mut self,
-        encode: impl FnOnce(SerializationMode, &mut bytes::BytesMut) -> Result<(), crate::frame::FrameError>,
+        encode: impl FnOnce(
+            SerializationMode,
+            &mut bytes::BytesMut,
+        ) -> Result<(), crate::frame::FrameError>,
     ) -> Result<(), CallError> {
         self.before_send()?;
         self.out.with(self.mode, encode)?;
@@ -150,7 +157,10 @@ impl ClientCall {
     /// not sent its request this is an error.
     pub fn finish_sending(&mut self) -> Result<(), CallError> {
         if !self.pattern.client_streams() && self.requests == 0 {
-            return Err(CallError::SingleMessage { pattern: self.pattern, what: "request" });
+            return Err(CallError::SingleMessage {
+                pattern: self.pattern,
+                what: "request",
+            });
         }
         self.out.finish();
         Ok(())
@@ -251,13 +261,21 @@ impl ClientCall {
         if flags.contains(Flags::ROW_SCHEMA) {
             return;
         }
-        if flags.contains(Flags::HEADER) || flags.contains(Flags::CALL) || flags.contains(Flags::CANCEL) {
-            return self.end_locally(Status::internal(format!("unexpected frame with flags {:#04x}", flags.bits())));
+        if flags.contains(Flags::HEADER)
+            || flags.contains(Flags::CALL)
+            || flags.contains(Flags::CANCEL)
+        {
+            return self.end_locally(Status::internal(format!(
+                "unexpected frame with flags {:#04x}",
+                flags.bits()
+            )));
         }
         if flags.contains(Flags::TRAILER) {
             let status = match RpcStatus::decode(&frame.payload) {
                 Ok((s, _)) => s.to_status(),
-                Err(e) => return self.end_locally(Status::internal(format!("malformed trailer: {e}"))),
+                Err(e) => {
+                    return self.end_locally(Status::internal(format!("malformed trailer: {e}")));
+                }
             };
             if status.is_ok() && !self.pattern.server_streams() && self.responses == 0 {
                 return self.end(Status::internal("call ended without a response"));

@@ -61,9 +61,21 @@ mod tests {
     #[test]
     fn limits() {
         assert!(check_metadata(&strings(64, 1), &strings(64, 1)).is_ok());
-        assert_eq!(check_metadata(&strings(65, 1), &strings(65, 1)), Err(MetadataError::TooManyEntries(65)));
-        assert_eq!(check_metadata(&strings(1, 257), &strings(1, 1)), Err(MetadataError::KeyTooLong(257)));
-        assert_eq!(check_metadata(&strings(1, 1), &strings(1, 4097)), Err(MetadataError::ValueTooLong(4097)));
-        assert_eq!(check_metadata(&strings(3, 1), &strings(3, 4000)), Err(MetadataError::TooLarge(12003)));
+        assert_eq!(
+            check_metadata(&strings(65, 1), &strings(65, 1)),
+            Err(MetadataError::TooManyEntries(65))
+        );
+        assert_eq!(
+            check_metadata(&strings(1, 257), &strings(1, 1)),
+            Err(MetadataError::KeyTooLong(257))
+        );
+        assert_eq!(
+            check_metadata(&strings(1, 1), &strings(1, 4097)),
+            Err(MetadataError::ValueTooLong(4097))
+        );
+        assert_eq!(
+            check_metadata(&strings(3, 1), &strings(3, 4000)),
+            Err(MetadataError::TooLarge(12003))
+        );
     }
 }

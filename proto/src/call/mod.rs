@@ -28,7 +28,8 @@ pub use client::{CallRequest, ClientCall, ClientEvent};
 pub const STREAM_REFUSED_CODE: u32 = 8;
 
 /// The status message of a call refused with [`STREAM_REFUSED_CODE`].
-pub const REFUSED_MESSAGE: &str = "stream refused by the server (draining); the call was not processed";
+pub const REFUSED_MESSAGE: &str =
+    "stream refused by the server (draining); the call was not processed";
 pub use metadata::{MetadataError, check_metadata};
 pub use outbox::Transmit;
 pub use route::{MethodSpec, Route, RouteError, Scope, ServiceSpec, ServiceTable};
@@ -80,7 +81,10 @@ pub enum CallError {
     #[error("call {0:?} is not the current call on this stream")]
     NotCurrent(CallId),
     #[error("a {pattern:?} call takes exactly one {what}")]
-    SingleMessage { pattern: Pattern, what: &'static str },
+    SingleMessage {
+        pattern: Pattern,
+        what: &'static str,
+    },
     #[error("the request side is already finished")]
     SendFinished,
     #[error("another call is in progress on this session")]

@@ -24,10 +24,17 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub fn with_capacity(n: usize) -> Outbox {
-        Outbox { buf: BytesMut::with_capacity(n), ..Default::default() }
+        Outbox {
+            buf: BytesMut::with_capacity(n),
+            ..Default::default()
+        }
     }
 
-    pub fn message<T: Message>(&mut self, value: &T, mode: SerializationMode) -> Result<(), FrameError> {
+    pub fn message<T: Message>(
+        &mut self,
+        value: &T,
+        mode: SerializationMode,
+    ) -> Result<(), FrameError> {
         codec::encode_message_frame(value, mode, &mut self.buf)
     }
 
@@ -43,7 +50,11 @@ impl Outbox {
     }
 
     /// A pre-encoded payload (dynamic callers): compressed like a typed one.
-    pub fn raw_message(&mut self, payload: &[u8], mode: SerializationMode) -> Result<(), FrameError> {
+    pub fn raw_message(
+        &mut self,
+        payload: &[u8],
+        mode: SerializationMode,
+    ) -> Result<(), FrameError> {
         codec::encode_payload_frame(payload, mode, &mut self.buf)
     }
 
@@ -79,6 +90,9 @@ impl Outbox {
             return None;
         }
         self.fin_taken |= fin;
-        Some(Transmit { data: self.buf.split().freeze(), fin })
+        Some(Transmit {
+            data: self.buf.split().freeze(),
+            fin,
+        })
     }
 }

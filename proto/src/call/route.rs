@@ -63,15 +63,25 @@ impl ServiceTable {
             let idx = table.services.len();
             let key = (spec.name.clone(), spec.version);
             if table.by_key.insert(key, idx).is_some() {
-                return Err(RouteError::DuplicateService { name: spec.name, version: spec.version });
+                return Err(RouteError::DuplicateService {
+                    name: spec.name,
+                    version: spec.version,
+                });
             }
             let mut methods = HashMap::new();
             for (i, m) in spec.methods.iter().enumerate() {
                 if methods.insert(m.name.clone(), i).is_some() {
-                    return Err(RouteError::DuplicateMethod { service: spec.name.clone(), method: m.name.clone() });
+                    return Err(RouteError::DuplicateMethod {
+                        service: spec.name.clone(),
+                        method: m.name.clone(),
+                    });
                 }
             }
-            table.versions.entry(spec.name.clone()).or_default().push(idx);
+            table
+                .versions
+                .entry(spec.name.clone())
+                .or_default()
+                .push(idx);
             table.methods.push(methods);
             table.services.push(spec);
         }
@@ -104,7 +114,9 @@ impl ServiceTable {
                 return Ok(*only);
             }
         }
-        Err(Status::not_found(format!("Service '{name}' v{version} not found")))
+        Err(Status::not_found(format!(
+            "Service '{name}' v{version} not found"
+        )))
     }
 
     /// Looks up a method of a service.
@@ -114,6 +126,10 @@ impl ServiceTable {
 
     /// Whether `mode` is accepted by the service (its modes plus JSON).
     pub fn accepts_mode(&self, service: usize, mode: SerializationMode) -> bool {
-        mode.is_json() || self.services.get(service).is_some_and(|s| s.modes.contains(&mode))
+        mode.is_json()
+            || self
+                .services
+                .get(service)
+                .is_some_and(|s| s.modes.contains(&mode))
     }
 }

@@ -22,7 +22,10 @@ use super::route::{Route, Scope, ServiceTable};
 use super::{CallError, CallId, Pattern};
 use crate::codec::{Message, SerializationMode, payload_bytes};
 use crate::frame::{Flags, Frame, FrameDecoder};
-use crate::limits::{DEADLINE_SKEW_TOLERANCE_MS, MAX_CLIENT_STREAM_ITEMS, MAX_HANDLER_TIMEOUT_MS, MAX_METADATA_ENTRIES};
+use crate::limits::{
+    DEADLINE_SKEW_TOLERANCE_MS, MAX_CLIENT_STREAM_ITEMS, MAX_HANDLER_TIMEOUT_MS,
+    MAX_METADATA_ENTRIES,
+};
 use crate::message::{CallHeader, MessageForm, ProtocolMessage, RpcStatus, StreamHeader};
 use crate::status::{Status, StatusCode};
 
@@ -59,13 +62,21 @@ pub enum ServerEvent {
     /// Run the handler of this call (after the application's authorization).
     Call(CallInfo),
     /// One request message (decompressed payload).
-    Request { id: CallId, payload: Bytes },
+    Request {
+        id: CallId,
+        payload: Bytes,
+    },
     /// No more request messages will come for the call.
-    RequestEnd { id: CallId },
+    RequestEnd {
+        id: CallId,
+    },
     /// The call ended before its handler did (peer cancel, deadline, bad
     /// input); its trailer is queued. Stop the handler; later actions for
     /// this id are refused.
-    Aborted { id: CallId, status: Status },
+    Aborted {
+        id: CallId,
+        status: Status,
+    },
     /// Nothing more will happen on this stream; write what is queued and drop it.
     Closed,
 }
@@ -95,13 +106,21 @@ struct Active {
 enum State {
     AwaitHeader,
     Shared(Active),
-    SessionIdle { service: usize },
-    SessionCall { service: usize, call: Active },
+    SessionIdle {
+        service: usize,
+    },
+    SessionCall {
+        service: usize,
+        call: Active,
+    },
     /// A session call ended before its request side did (refused, timed
     /// out, over a limit): its request frames still in flight are dropped,
     /// up to the next CALL or CANCEL. `single` = one request message left
     /// to drop; otherwise drop until the end-of-input trailer.
-    SessionSkip { service: usize, single: bool },
+    SessionSkip {
+        service: usize,
+        single: bool,
+    },
     Done,
 }
 
@@ -179,7 +198,8 @@ impl ServerStream {
                 }
                 Phase::Streaming => {
                     call.phase = Phase::RequestDone;
-                    self.events.push_back(ServerEvent::RequestEnd { id: call.id });
+                    self.events
+                        .push_back(ServerEvent::RequestEnd { id: call.id });
                     self.state = State::Shared(call);
                 }
                 Phase::RequestDone => self.state = State::Shared(call),
@@ -189,14 +209,18 @@ impl ServerStream {
                 // The session closed before the call's request came: it
                 // cannot complete.
                 Phase::AwaitRequest => {
-                    self.events.push_back(ServerEvent::Aborted { id: call.id, status: Status::cancelled("session closed") });
+                    self.events.push_back(ServerEvent::Aborted {
+                        id: call.id,
+                        status: Status::cancelled("session closed"),
+                    });
                     self.close();
                 }
                 // End of stream also ends the request side; the handler may
                 // still answer, then the session closes.
                 Phase::Streaming => {
                     call.phase = Phase::RequestDone;
-                    self.events.push_back(ServerEvent::RequestEnd { id: call.id });
+                    self.events
+                        .push_back(ServerEvent::RequestEnd { id: call.id });
                     self.state = State::SessionCall { service, call };
                 }
                 Phase::RequestDone => self.state = State::SessionCall { service, call },
@@ -213,7 +237,10 @@ impl ServerStream {
         }
         if let Some(call) = self.active() {
             let id = call.id;
-            self.events.push_back(ServerEvent::Aborted { id, status: Status::cancelled("stream reset by peer") });
+            self.events.push_back(ServerEvent::Aborted {
+                id,
+                status: Status::cancelled("stream reset by peer"),
+            });
         }
         self.close();
     }
@@ -273,7 +300,10 @@ impl ServerStream {
     pub fn send_with(
         &mut self,
         id: CallId,
-        encode: impl FnOnce(SerializationMode, &mut bytes::BytesMut) -> Result<(), crate::frame::FrameError>,
+        encode: impl FnOnce(
+            SerializationMode,
+            &mut bytes::BytesMut,
+        ) -> Result<(), crate::frame::FrameError>,
     ) -> Result<(), CallError> {
         self.before_send(id)?;
         let mode = self.mode;
@@ -285,7 +315,10 @@ impl ServerStream {
     fn before_send(&mut self, id: CallId) -> Result<(), CallError> {
         let call = self.current(id)?;
         if !call.pattern.server_streams() && call.responded {
-            return Err(CallError::SingleMessage { pattern: call.pattern, what: "response" });
+            return Err(CallError::SingleMessage {
+                pattern: call.pattern,
+                what: "response",
+            });
         }
         Ok(())
     }
@@ -347,8 +380,14 @@ impl ServerStream {
             State::SessionCall { service, call } if !self.peer_finished => {
                 self.state = match call.phase {
                     Phase::RequestDone => State::SessionIdle { service },
-                    Phase::AwaitRequest => State::SessionSkip { service, single: true },
-                    Phase::Streaming => State::SessionSkip { service, single: false },
+                    Phase::AwaitRequest => State::SessionSkip {
+                        service,
+                        single: true,
+                    },
+                    Phase::Streaming => State::SessionSkip {
+                        service,
+                        single: false,
+                    },
                 };
             }
             _ => self.close(),
@@ -359,7 +398,10 @@ impl ServerStream {
     fn abort(&mut self, status: Status) {
         if let Some(call) = self.active() {
             let id = call.id;
-            self.events.push_back(ServerEvent::Aborted { id, status: status.clone() });
+            self.events.push_back(ServerEvent::Aborted {
+                id,
+                status: status.clone(),
+            });
         }
         self.finish_call(Some(status));
     }
@@ -368,7 +410,10 @@ impl ServerStream {
     fn protocol_error(&mut self, status: Status) {
         if let Some(call) = self.active() {
             let id = call.id;
-            self.events.push_back(ServerEvent::Aborted { id, status: status.clone() });
+            self.events.push_back(ServerEvent::Aborted {
+                id,
+                status: status.clone(),
+            });
         }
         self.out.trailer(&status, self.form);
         self.close();
@@ -527,7 +572,11 @@ impl ServerStream {
         self.state = State::Shared(Active {
             id,
             pattern,
-            phase: if pattern.client_streams() { Phase::Streaming } else { Phase::AwaitRequest },
+            phase: if pattern.client_streams() {
+                Phase::Streaming
+            } else {
+                Phase::AwaitRequest
+            },
             items: 0,
             deadline: handler_deadline(deadline, now_ms),
             responded: false,
@@ -558,7 +607,10 @@ impl ServerStream {
             Err(e) => return self.refuse(Status::internal(format!("Invalid CallHeader: {e}"))),
         };
         let Some(method) = self.table.find_method(service, &header.method) else {
-            return self.refuse(Status::unimplemented(format!("Method not found: {}", header.method)));
+            return self.refuse(Status::unimplemented(format!(
+                "Method not found: {}",
+                header.method
+            )));
         };
         if let Err(e) = check_metadata(&header.metadata_keys, &header.metadata_values) {
             return self.refuse(Status::resource_exhausted(e.to_string()));
@@ -573,7 +625,10 @@ impl ServerStream {
                 // The call is refused; the session goes on, dropping the
                 // call's request frames already on their way.
                 self.out.trailer(&status, self.form);
-                self.state = State::SessionSkip { service, single: !pattern.client_streams() };
+                self.state = State::SessionSkip {
+                    service,
+                    single: !pattern.client_streams(),
+                };
                 return;
             }
         };
@@ -583,7 +638,11 @@ impl ServerStream {
             call: Active {
                 id,
                 pattern,
-                phase: if pattern.client_streams() { Phase::Streaming } else { Phase::AwaitRequest },
+                phase: if pattern.client_streams() {
+                    Phase::Streaming
+                } else {
+                    Phase::AwaitRequest
+                },
                 items: 0,
                 deadline: handler_deadline(deadline, now_ms),
                 responded: false,
@@ -604,7 +663,9 @@ impl ServerStream {
     /// A frame for the active call (CALL/CANCEL on sessions handled above).
     fn on_call_frame(&mut self, frame: Frame) {
         let in_session = matches!(self.state, State::SessionCall { .. });
-        let Some(call) = self.active_mut() else { return };
+        let Some(call) = self.active_mut() else {
+            return;
+        };
         let (id, pattern, phase) = (call.id, call.pattern, call.phase);
         let flags = frame.flags;
         if flags.contains(Flags::CANCEL) {
@@ -615,7 +676,9 @@ impl ServerStream {
             return;
         }
         if flags.contains(Flags::HEADER) || flags.contains(Flags::CALL) {
-            return self.abort(Status::internal("unexpected HEADER or CALL frame during a call"));
+            return self.abort(Status::internal(
+                "unexpected HEADER or CALL frame during a call",
+            ));
         }
         match phase {
             Phase::RequestDone => {}

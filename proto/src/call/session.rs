@@ -34,9 +34,15 @@ pub struct SessionCall {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
-    Response { id: CallId, payload: Bytes },
+    Response {
+        id: CallId,
+        payload: Bytes,
+    },
     /// Call `id` is over; exactly once per call.
-    Done { id: CallId, status: Status },
+    Done {
+        id: CallId,
+        status: Status,
+    },
     /// The server ended the session (with the status it sent, if any).
     Closed(Status),
 }
@@ -69,7 +75,11 @@ impl ClientSession {
     /// Opens the session: queues the HEADER (`request.method` is ignored and
     /// sent empty; `request.call_id` is the session id).
     pub fn new(request: &CallRequest) -> ClientSession {
-        let form = if request.mode.is_json() { MessageForm::Json } else { MessageForm::Xlang };
+        let form = if request.mode.is_json() {
+            MessageForm::Json
+        } else {
+            MessageForm::Xlang
+        };
         let mut header = request.header();
         header.method.clear();
         header.deadline_epoch_ms = 0;
@@ -136,7 +146,10 @@ impl ClientSession {
             return Err(CallError::SendFinished);
         }
         if !c.pattern.client_streams() && c.requests == 1 {
-            return Err(CallError::SingleMessage { pattern: c.pattern, what: "request" });
+            return Err(CallError::SingleMessage {
+                pattern: c.pattern,
+                what: "request",
+            });
         }
         c.requests += 1;
         if !c.pattern.client_streams() {
@@ -161,7 +174,10 @@ impl ClientSession {
     pub fn send_with(
         &mut self,
         id: CallId,
-        encode: impl FnOnce(SerializationMode, &mut bytes::BytesMut) -> Result<(), crate::frame::FrameError>,
+        encode: impl FnOnce(
+            SerializationMode,
+            &mut bytes::BytesMut,
+        ) -> Result<(), crate::frame::FrameError>,
     ) -> Result<(), CallError> {
         self.before_send(id)?;
         self.out.with(self.mode, encode)?;
@@ -172,7 +188,10 @@ impl ClientSession {
     pub fn finish_sending(&mut self, id: CallId) -> Result<(), CallError> {
         let c = self.current_mut(id)?;
         if !c.pattern.client_streams() {
-            return Err(CallError::SingleMessage { pattern: c.pattern, what: "request" });
+            return Err(CallError::SingleMessage {
+                pattern: c.pattern,
+                what: "request",
+            });
         }
         if c.request_finished {
             return Err(CallError::SendFinished);
@@ -194,7 +213,10 @@ impl ClientSession {
     /// cancelled locally.
     pub fn close(&mut self) {
         if let Some(c) = self.current.take() {
-            self.events.push_back(SessionEvent::Done { id: c.id, status: Status::cancelled("session closed") });
+            self.events.push_back(SessionEvent::Done {
+                id: c.id,
+                status: Status::cancelled("session closed"),
+            });
         }
         self.out.finish();
     }
@@ -203,7 +225,8 @@ impl ClientSession {
         if let Some(c) = self.current.take() {
             self.out.empty(Flags::CANCEL);
             self.unacked_cancels += 1;
-            self.events.push_back(SessionEvent::Done { id: c.id, status });
+            self.events
+                .push_back(SessionEvent::Done { id: c.id, status });
         }
     }
 
@@ -233,7 +256,12 @@ impl ClientSession {
 
     /// Cancels the current call when its deadline has passed.
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        if self.current.as_ref().and_then(|c| c.deadline).is_some_and(|d| now_ms >= d) {
+        if self
+            .current
+            .as_ref()
+            .and_then(|c| c.deadline)
+            .is_some_and(|d| now_ms >= d)
+        {
             self.abandon(Status::deadline_exceeded("deadline exceeded"));
         }
     }
@@ -264,7 +292,10 @@ impl ClientSession {
             return;
         }
         if let Some(c) = self.current.take() {
-            self.events.push_back(SessionEvent::Done { id: c.id, status: status.clone() });
+            self.events.push_back(SessionEvent::Done {
+                id: c.id,
+                status: status.clone(),
+            });
         }
         self.closed = true;
         self.events.push_back(SessionEvent::Closed(status));
@@ -275,13 +306,21 @@ impl ClientSession {
         if flags.contains(Flags::ROW_SCHEMA) {
             return;
         }
-        if flags.contains(Flags::HEADER) || flags.contains(Flags::CALL) || flags.contains(Flags::CANCEL) {
-            return self.fail_session(Status::internal(format!("unexpected frame with flags {:#04x}", flags.bits())));
+        if flags.contains(Flags::HEADER)
+            || flags.contains(Flags::CALL)
+            || flags.contains(Flags::CANCEL)
+        {
+            return self.fail_session(Status::internal(format!(
+                "unexpected frame with flags {:#04x}",
+                flags.bits()
+            )));
         }
         if flags.contains(Flags::TRAILER) {
             let status = match RpcStatus::decode(&frame.payload) {
                 Ok((s, _)) => s.to_status(),
-                Err(e) => return self.fail_session(Status::internal(format!("malformed trailer: {e}"))),
+                Err(e) => {
+                    return self.fail_session(Status::internal(format!("malformed trailer: {e}")));
+                }
             };
             // A cancelled call's frames end with one trailer, whatever its
             // code: CANCELLED, or the call's own outcome when it ended first
@@ -293,12 +332,14 @@ impl ClientSession {
             }
             match self.current.take() {
                 Some(c) => {
-                    let status = if status.is_ok() && !c.pattern.server_streams() && c.responses == 0 {
-                        Status::internal("call ended without a response")
-                    } else {
-                        status
-                    };
-                    self.events.push_back(SessionEvent::Done { id: c.id, status });
+                    let status =
+                        if status.is_ok() && !c.pattern.server_streams() && c.responses == 0 {
+                            Status::internal("call ended without a response")
+                        } else {
+                            status
+                        };
+                    self.events
+                        .push_back(SessionEvent::Done { id: c.id, status });
                 }
                 // A trailer outside any call: the server is ending the session.
                 None => {
@@ -319,11 +360,15 @@ impl ClientSession {
         match payload_bytes(frame.payload, flags) {
             Ok(payload) => {
                 c.responses += 1;
-                self.events.push_back(SessionEvent::Response { id, payload });
+                self.events
+                    .push_back(SessionEvent::Response { id, payload });
                 if single {
                     // Spec §3.6: the single response is the success outcome.
                     self.current = None;
-                    self.events.push_back(SessionEvent::Done { id, status: Status::ok() });
+                    self.events.push_back(SessionEvent::Done {
+                        id,
+                        status: Status::ok(),
+                    });
                 }
             }
             Err(e) => {

@@ -42,6 +42,17 @@ struct Compressor {
 /// several MiB) is freed after use.
 const SCRATCH_KEEP: usize = 4 << 20;
 
+/// Payloads from this size on are probed before being compressed whole
+/// ([`Compressor::worth_compressing`]).
+const PROBE_FROM: usize = 64 * 1024;
+/// The probe's sample: this many slices ...
+const PROBE_SLICES: usize = 4;
+/// ... of this many bytes each.
+const PROBE_SLICE: usize = 4 * 1024;
+/// The sample must compress to less than `(PROBE_GAIN - 1) / PROBE_GAIN`
+/// of its size.
+const PROBE_GAIN: usize = 32;
+
 thread_local! {
     static COMPRESSOR: RefCell<Option<Compressor>> = const { RefCell::new(None) };
     static DCTX: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
@@ -53,10 +64,14 @@ thread_local! {
 fn with_compressor<R>(f: impl FnOnce(&mut Compressor) -> R) -> Option<R> {
     fn fresh() -> Option<Compressor> {
         let mut cctx = CCtx::try_create()?;
-        cctx.set_parameter(CParameter::CompressionLevel(LEVEL)).ok()?;
+        cctx.set_parameter(CParameter::CompressionLevel(LEVEL))
+            .ok()?;
         cctx.set_parameter(CParameter::ContentSizeFlag(true)).ok()?;
         cctx.set_parameter(CParameter::ChecksumFlag(false)).ok()?;
-        Some(Compressor { cctx, scratch: Vec::new() })
+        Some(Compressor {
+            cctx,
+            scratch: Vec::new(),
+        })
     }
     let mut f = Some(f);
     let cached = COMPRESSOR.try_with(|cell| {
@@ -118,7 +133,7 @@ impl Compressor {
     /// compressing). This way only a frame that is kept gets copied, and it
     /// is the small one.
     fn compress_smaller(&mut self, data: &[u8]) -> Option<usize> {
-        if data.len() < 2 {
+        if data.len() < 2 || !self.worth_compressing(data) {
             return None;
         }
         self.scratch.clear();
@@ -126,7 +141,37 @@ impl Compressor {
         // it does not fit. (A larger buffer left from an earlier call is
         // fine: the length check decides.)
         self.scratch.reserve(data.len() - 1);
-        self.cctx.compress2(&mut self.scratch, data).ok().filter(|&n| n < data.len())
+        self.cctx
+            .compress2(&mut self.scratch, data)
+            .ok()
+            .filter(|&n| n < data.len())
+    }
+
+    /// For a large payload, whether a sample of it compresses: random or
+    /// already compressed bytes (media, archives, ciphertext) are sent as
+    /// they are without running zstd over all of them, which costs more
+    /// than the QUIC transfer of the same bytes on a fast path. The sample
+    /// is [`PROBE_SLICES`] slices of [`PROBE_SLICE`] bytes spread evenly
+    /// over the payload; it must shrink by at least 1/[`PROBE_GAIN`].
+    /// Any answer is correct on the wire (spec §4.3): the flag says what
+    /// was done.
+    fn worth_compressing(&mut self, data: &[u8]) -> bool {
+        if data.len() < PROBE_FROM {
+            return true;
+        }
+        let mut sample = [0u8; PROBE_SLICES * PROBE_SLICE];
+        let step = (data.len() - PROBE_SLICE) / (PROBE_SLICES - 1);
+        for (i, chunk) in sample.chunks_exact_mut(PROBE_SLICE).enumerate() {
+            let at = i * step;
+            chunk.copy_from_slice(&data[at..at + PROBE_SLICE]);
+        }
+        self.scratch.clear();
+        self.scratch.reserve(sample.len());
+        match self.cctx.compress2(&mut self.scratch, &sample) {
+            Ok(n) => n * PROBE_GAIN < sample.len() * (PROBE_GAIN - 1),
+            // Did not fit in the sample's own size: no gain at all.
+            Err(_) => false,
+        }
     }
 
     /// Frees a scratch buffer grown for an unusually large payload.
@@ -188,7 +233,10 @@ pub fn decompress(data: &[u8]) -> Result<Vec<u8>, CompressionError> {
 pub fn decompress_capped(data: &[u8], limit: usize) -> Result<Vec<u8>, CompressionError> {
     if data.starts_with(&ZSTD_MAGIC) {
         if let Ok(Some(size)) = zstd_safe::get_frame_content_size(data) {
-            let size = usize::try_from(size).ok().filter(|&s| s <= limit).ok_or(CompressionError::TooLarge { limit })?;
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|&s| s <= limit)
+                .ok_or(CompressionError::TooLarge { limit })?;
             return decompress_sized(data, size);
         }
     }
@@ -200,13 +248,19 @@ fn decompress_sized(data: &[u8], size: usize) -> Result<Vec<u8>, CompressionErro
     // Spec §2.4: only the first frame counts. The one-pass API would decode
     // every frame of its input, so it gets the first one alone.
     let frame_len = zstd_safe::find_frame_compressed_size(data).map_err(zstd_error)?;
-    let frame = data.get(..frame_len).ok_or_else(|| CompressionError::Corrupt("frame longer than its payload".into()))?;
+    let frame = data
+        .get(..frame_len)
+        .ok_or_else(|| CompressionError::Corrupt("frame longer than its payload".into()))?;
     let mut out = Vec::with_capacity(size);
     match with_dctx(|d| d.decompress(&mut out, frame)) {
         Some(Ok(n)) if n == size && out.len() == size => Ok(out),
-        Some(Ok(n)) => Err(CompressionError::Corrupt(format!("frame declares {size} bytes of content and holds {n}"))),
+        Some(Ok(n)) => Err(CompressionError::Corrupt(format!(
+            "frame declares {size} bytes of content and holds {n}"
+        ))),
         Some(Err(code)) => Err(zstd_error(code)),
-        None => Err(CompressionError::Corrupt("cannot allocate a zstd context".into())),
+        None => Err(CompressionError::Corrupt(
+            "cannot allocate a zstd context".into(),
+        )),
     }
 }
 
@@ -218,7 +272,9 @@ fn decompress_streaming(data: &[u8], limit: usize) -> Result<Vec<u8>, Compressio
         .single_frame();
     let mut out = Vec::new();
     let mut bounded = decoder.take(limit as u64 + 1);
-    bounded.read_to_end(&mut out).map_err(|e| CompressionError::Corrupt(e.to_string()))?;
+    bounded
+        .read_to_end(&mut out)
+        .map_err(|e| CompressionError::Corrupt(e.to_string()))?;
     if out.len() > limit {
         return Err(CompressionError::TooLarge { limit });
     }
@@ -259,7 +315,10 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         let c = compress_unsized(&data);
         assert_eq!(decompress(&c).unwrap(), data);
-        assert_eq!(decompress_capped(&c, 99_999), Err(CompressionError::TooLarge { limit: 99_999 }));
+        assert_eq!(
+            decompress_capped(&c, 99_999),
+            Err(CompressionError::TooLarge { limit: 99_999 })
+        );
         assert_eq!(decompress_capped(&c, 100_000).unwrap(), data);
     }
 
@@ -285,12 +344,21 @@ mod tests {
         for claimed in [5025u16, 5027, 256, 6000] {
             let mut bad = good.clone();
             bad[5..7].copy_from_slice(&(claimed - 256).to_le_bytes());
-            assert_eq!(zstd_safe::get_frame_content_size(&bad).ok(), Some(Some(u64::from(claimed))));
-            assert!(matches!(decompress(&bad), Err(CompressionError::Corrupt(_))), "claimed {claimed}");
+            assert_eq!(
+                zstd_safe::get_frame_content_size(&bad).ok(),
+                Some(Some(u64::from(claimed)))
+            );
+            assert!(
+                matches!(decompress(&bad), Err(CompressionError::Corrupt(_))),
+                "claimed {claimed}"
+            );
         }
         // Truncated frames.
         for cut in [5, 7, good.len() - 1] {
-            assert!(matches!(decompress(&good[..cut]), Err(CompressionError::Corrupt(_))), "cut at {cut}");
+            assert!(
+                matches!(decompress(&good[..cut]), Err(CompressionError::Corrupt(_))),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -299,23 +367,44 @@ mod tests {
         // Declared size above the cap: refused before decoding.
         let data = vec![0u8; 2048];
         let c = compress(&data);
-        assert_eq!(decompress_capped(&c, 1024), Err(CompressionError::TooLarge { limit: 1024 }));
+        assert_eq!(
+            decompress_capped(&c, 1024),
+            Err(CompressionError::TooLarge { limit: 1024 })
+        );
         assert_eq!(decompress_capped(&c, 2048).unwrap().len(), 2048);
         // The real thing: 17 MiB of zeros in a few hundred bytes.
         let bomb = compress(&vec![0u8; 17 << 20]);
         assert!(bomb.len() < 4096);
-        assert_eq!(decompress(&bomb), Err(CompressionError::TooLarge { limit: MAX_DECOMPRESSED_SIZE }));
+        assert_eq!(
+            decompress(&bomb),
+            Err(CompressionError::TooLarge {
+                limit: MAX_DECOMPRESSED_SIZE
+            })
+        );
         // Without a declared size: cut off by the stream decoder.
         let bomb = compress_unsized(&vec![0u8; (16 << 20) + 1]);
-        assert_eq!(decompress(&bomb), Err(CompressionError::TooLarge { limit: MAX_DECOMPRESSED_SIZE }));
+        assert_eq!(
+            decompress(&bomb),
+            Err(CompressionError::TooLarge {
+                limit: MAX_DECOMPRESSED_SIZE
+            })
+        );
         // A header claiming 1 TiB: refused without an allocation (one of
         // that size would abort the test).
         let mut huge = ZSTD_MAGIC.to_vec();
         huge.push(0xe0); // single segment, 8-byte content size
         huge.extend_from_slice(&(1u64 << 40).to_le_bytes());
         huge.extend_from_slice(&[0x09, 0x00, 0x00, 0x61]); // last block, raw, 1 byte
-        assert_eq!(zstd_safe::get_frame_content_size(&huge).ok(), Some(Some(1 << 40)));
-        assert_eq!(decompress(&huge), Err(CompressionError::TooLarge { limit: MAX_DECOMPRESSED_SIZE }));
+        assert_eq!(
+            zstd_safe::get_frame_content_size(&huge).ok(),
+            Some(Some(1 << 40))
+        );
+        assert_eq!(
+            decompress(&huge),
+            Err(CompressionError::TooLarge {
+                limit: MAX_DECOMPRESSED_SIZE
+            })
+        );
     }
 
     #[test]
@@ -360,5 +449,55 @@ mod tests {
         assert_eq!(&buf[3..], &noise[..]);
         let past_end = buf.len() + 5;
         assert!(!compress_tail_if_smaller(&mut buf, past_end));
+    }
+
+    fn xorshift(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_payloads_are_probed_first() {
+        // Compressible throughout: compressed, and the frame is the plain zstd frame.
+        let text: Vec<u8> = (0..1u32 << 20)
+            .map(|i| b"aster rpc "[(i % 10) as usize])
+            .collect();
+        let mut out = BytesMut::new();
+        assert!(compress_into_if_smaller(&text, &mut out));
+        assert_eq!(&out[..], &compress(&text)[..]);
+        assert_eq!(decompress(&out).unwrap(), text);
+        // Random throughout: the probe says no, nothing is written.
+        let noise = xorshift(1 << 20, 0x9e37_79b9_7f4a_7c15);
+        let mut out = BytesMut::new();
+        assert!(!compress_into_if_smaller(&noise, &mut out));
+        assert!(out.is_empty());
+        // Just under the probe size: compressed whole, still refused when it does not shrink.
+        let small = xorshift(PROBE_FROM - 1, 7);
+        assert!(!compress_into_if_smaller(&small, &mut out));
+        // A compressible run between the sample points: the probe says no,
+        // so the payload goes as is although zstd would have shrunk it
+        // (the price of not compressing 1 MiB to learn that).
+        let mut between = xorshift(1 << 20, 11);
+        between[100 << 10..164 << 10].fill(0);
+        assert!(compress(&between).len() < between.len());
+        assert!(!compress_into_if_smaller(&between, &mut out));
+        // A small run at a sample point: the probe lets it through, the
+        // whole frame is not shorter, so it still goes as is.
+        let mut mostly = xorshift(1 << 20, 11);
+        mostly[..1024].fill(0);
+        assert!(with_compressor(|c| c.worth_compressing(&mostly)).unwrap());
+        assert!(!compress_into_if_smaller(&mostly, &mut out));
+        // Half compressible: two of four samples shrink to almost nothing.
+        let mut half = xorshift(1 << 20, 13);
+        half[..1 << 19].fill(b'z');
+        assert!(compress_into_if_smaller(&half, &mut out));
+        assert_eq!(decompress(&out).unwrap(), half);
     }
 }

@@ -24,7 +24,11 @@ use crate::xlang::FieldDesc;
 pub struct PythonFormatter;
 
 impl Formatter for PythonFormatter {
-    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if (c as u32) < 0x7f {
@@ -57,7 +61,11 @@ pub fn python_float_repr(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
     let sci = format!("{v:e}");
@@ -80,7 +88,11 @@ pub fn python_float_repr(v: f64) -> String {
         }
     } else {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
     }
@@ -103,7 +115,11 @@ pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 /// quote and no double quote; backslash escapes for quotes, `\\`, `\n`, `\r`,
 /// `\t` and other non-printable chars.
 pub fn python_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -116,7 +132,9 @@ pub fn python_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() => {
                 let n = c as u32;
                 if n <= 0xff {
@@ -155,7 +173,10 @@ pub fn unexpected_fields(path: &str, unexpected: &[&str], expected: &[&str]) -> 
         })
         .collect();
     if unexpected.len() > MAX_REPORTED_KEYS {
-        shown.push(python_repr(&format!("...(+{} more)", unexpected.len() - MAX_REPORTED_KEYS)));
+        shown.push(python_repr(&format!(
+            "...(+{} more)",
+            unexpected.len() - MAX_REPORTED_KEYS
+        )));
     }
     let mut expected: Vec<&str> = expected.to_vec();
     expected.sort_unstable();
@@ -177,7 +198,9 @@ pub fn type_mismatch(path: &str, expected: &str, got: &Value) -> Status {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     };
-    Status::contract_violation(format!("contract violation at {path}: expected {expected}, got {kind}"))
+    Status::contract_violation(format!(
+        "contract violation at {path}: expected {expected}, got {kind}"
+    ))
 }
 
 /// JSON mode of a wire type (spec §4.5): objects with the wire field names
@@ -233,7 +256,9 @@ impl WireJson for bool {
         Value::Bool(*self)
     }
     fn from_json(value: Value, path: &str) -> Result<Self, Status> {
-        value.as_bool().ok_or_else(|| type_mismatch(path, "a boolean", &value))
+        value
+            .as_bool()
+            .ok_or_else(|| type_mismatch(path, "a boolean", &value))
     }
     fn json_default() -> Self {
         false
@@ -293,7 +318,11 @@ impl<T: WireJson> WireJson for Option<T> {
         self.as_ref().map_or(Value::Null, WireJson::to_json)
     }
     fn from_json(value: Value, path: &str) -> Result<Self, Status> {
-        if value.is_null() { Ok(None) } else { T::from_json(value, path).map(Some) }
+        if value.is_null() {
+            Ok(None)
+        } else {
+            T::from_json(value, path).map(Some)
+        }
     }
     fn json_default() -> Self {
         None
@@ -345,12 +374,20 @@ fn key_from_string<K: WireJson>(key: &str, path: &str) -> Result<K, Status> {
     if let Ok(k) = K::from_json(Value::String(key.to_string()), path) {
         return Ok(k);
     }
-    let parsed: Value = serde_json::from_str(key)
-        .map_err(|_| type_mismatch(path, "a key of the declared type", &Value::String(key.to_string())))?;
+    let parsed: Value = serde_json::from_str(key).map_err(|_| {
+        type_mismatch(
+            path,
+            "a key of the declared type",
+            &Value::String(key.to_string()),
+        )
+    })?;
     K::from_json(parsed, path)
 }
 
-fn map_from_json<K: WireJson, V: WireJson>(value: Value, path: &str) -> Result<Vec<(K, V)>, Status> {
+fn map_from_json<K: WireJson, V: WireJson>(
+    value: Value,
+    path: &str,
+) -> Result<Vec<(K, V)>, Status> {
     match value {
         Value::Object(map) => map
             .into_iter()
@@ -370,7 +407,11 @@ where
     S: std::hash::BuildHasher + Default,
 {
     fn to_json(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (key_to_string(k), v.to_json())).collect())
+        Value::Object(
+            self.iter()
+                .map(|(k, v)| (key_to_string(k), v.to_json()))
+                .collect(),
+        )
     }
     fn from_json(value: Value, path: &str) -> Result<Self, Status> {
         Ok(map_from_json(value, path)?.into_iter().collect())
@@ -382,7 +423,11 @@ where
 
 impl<K: WireJson + Ord, V: WireJson> WireJson for std::collections::BTreeMap<K, V> {
     fn to_json(&self) -> Value {
-        Value::Object(self.iter().map(|(k, v)| (key_to_string(k), v.to_json())).collect())
+        Value::Object(
+            self.iter()
+                .map(|(k, v)| (key_to_string(k), v.to_json()))
+                .collect(),
+        )
     }
     fn from_json(value: Value, path: &str) -> Result<Self, Status> {
         Ok(map_from_json(value, path)?.into_iter().collect())
@@ -407,13 +452,19 @@ impl JsonObject {
             Value::Object(map) => map,
             other => return Err(type_mismatch(path, "an object", &other)),
         };
-        let unexpected: Vec<&str> =
-            map.keys().map(String::as_str).filter(|k| !fields.iter().any(|f| f.name == *k)).collect();
+        let unexpected: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !fields.iter().any(|f| f.name == *k))
+            .collect();
         if !unexpected.is_empty() {
             let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
             return Err(unexpected_fields(path, &unexpected, &names));
         }
-        Ok(JsonObject { map, path: path.to_string() })
+        Ok(JsonObject {
+            map,
+            path: path.to_string(),
+        })
     }
 
     /// Field `name`, decoded, or `default` when absent (the struct's
@@ -461,7 +512,10 @@ mod tests {
     #[test]
     fn strings_escape_like_python() {
         let out = to_python_json(&"aé\u{7f}😀\"\n");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\u00e9\u007f\ud83d\ude00\"\n""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""a\u00e9\u007f\ud83d\ude00\"\n""#
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod json;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::frame::{FrameError, Flags, begin_frame, finish_frame};
+use crate::frame::{Flags, FrameError, begin_frame, finish_frame};
 use crate::limits::COMPRESSION_THRESHOLD;
 use crate::status::Status;
 use crate::xlang::{self, WireStruct};
@@ -126,9 +126,16 @@ pub fn encode_message_frame<T: Message>(
 
 /// Appends one DATA frame carrying a payload already serialized in `mode`
 /// (dynamic callers), by the rule of [`encode_message_frame`].
-pub fn encode_payload_frame(payload: &[u8], mode: SerializationMode, out: &mut BytesMut) -> Result<(), FrameError> {
+pub fn encode_payload_frame(
+    payload: &[u8],
+    mode: SerializationMode,
+    out: &mut BytesMut,
+) -> Result<(), FrameError> {
     let at = begin_frame(Flags::NONE, out);
-    if !mode.is_json() && payload.len() > COMPRESSION_THRESHOLD && compress::compress_into_if_smaller(payload, out) {
+    if !mode.is_json()
+        && payload.len() > COMPRESSION_THRESHOLD
+        && compress::compress_into_if_smaller(payload, out)
+    {
         out[at + 4] = Flags::COMPRESSED.bits();
     } else {
         out.extend_from_slice(payload);
@@ -137,7 +144,11 @@ pub fn encode_payload_frame(payload: &[u8], mode: SerializationMode, out: &mut B
 }
 
 /// Decodes a DATA frame's payload as `T`.
-pub fn decode_message<T: Message>(payload: &[u8], flags: Flags, mode: SerializationMode) -> Result<T, PayloadError> {
+pub fn decode_message<T: Message>(
+    payload: &[u8],
+    flags: Flags,
+    mode: SerializationMode,
+) -> Result<T, PayloadError> {
     let owned;
     let data = if flags.contains(Flags::COMPRESSED) {
         owned = compress::decompress(payload)?;
@@ -154,7 +165,8 @@ pub fn decode_message<T: Message>(payload: &[u8], flags: Flags, mode: Serializat
 
 /// Strict JSON decoding of a message (see [`json::WireJson`]).
 pub fn decode_json<T: Message>(data: &[u8]) -> Result<T, PayloadError> {
-    let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| PayloadError::Json(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| PayloadError::Json(e.to_string()))?;
     T::from_json(value, json::root_path(T::TAG)).map_err(PayloadError::Status)
 }
 
@@ -213,21 +225,37 @@ mod tests {
     /// payload; either way the receiver gets the message back.
     #[test]
     fn large_payloads_compress_only_when_smaller() {
-        for (data, compressed) in [(vec![7u8; 5000], true), (noise(5000), false), (noise(1 << 20), false), (vec![1u8; 4000], false)] {
+        for (data, compressed) in [
+            (vec![7u8; 5000], true),
+            (noise(5000), false),
+            (noise(1 << 20), false),
+            (vec![1u8; 4000], false),
+        ] {
             let value = Blob { data };
             let mut out = BytesMut::from(&b"prefix"[..]);
             encode_message_frame(&value, SerializationMode::Xlang, &mut out).unwrap();
             assert_eq!(&out[..6], b"prefix");
             let f = one_frame(&out[6..]);
-            assert_eq!(f.flags.contains(Flags::COMPRESSED), compressed, "{} bytes", value.data.len());
-            assert_eq!(decode_message::<Blob>(&f.payload, f.flags, SerializationMode::Xlang).unwrap(), value);
+            assert_eq!(
+                f.flags.contains(Flags::COMPRESSED),
+                compressed,
+                "{} bytes",
+                value.data.len()
+            );
+            assert_eq!(
+                decode_message::<Blob>(&f.payload, f.flags, SerializationMode::Xlang).unwrap(),
+                value
+            );
             // Same frame from the pre-encoded path.
             let mut raw = BytesMut::new();
-            encode_payload_frame(&xlang::to_bytes(&value), SerializationMode::Xlang, &mut raw).unwrap();
+            encode_payload_frame(&xlang::to_bytes(&value), SerializationMode::Xlang, &mut raw)
+                .unwrap();
             assert_eq!(raw, out[6..]);
         }
         // JSON is never compressed.
-        let value = Blob { data: vec![7u8; 5000] };
+        let value = Blob {
+            data: vec![7u8; 5000],
+        };
         let mut out = BytesMut::new();
         encode_message_frame(&value, SerializationMode::Json, &mut out).unwrap();
         assert_eq!(one_frame(&out).flags, Flags::NONE);

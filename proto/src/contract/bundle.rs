@@ -14,11 +14,11 @@
 //! contract id (it carries non-canonical facts), so a reader that needs
 //! certainty about types uses the TypeDefs, and treats the manifest as hints.
 
+use super::CanonicalError;
 use super::hash::{ContractId, TypeHash};
 use super::manifest::{Manifest, ManifestError};
 use super::service::ServiceContract;
 use super::typedef::TypeDef;
-use super::CanonicalError;
 use crate::service::ServiceDescriptor;
 
 /// The canonical contract's entry name.
@@ -44,7 +44,10 @@ pub enum BundleError {
     #[error("the bundle has no {CONTRACT_ENTRY}")]
     MissingContract,
     #[error("{CONTRACT_ENTRY} hashes to {actual}, not the requested contract id {expected}")]
-    ContractMismatch { expected: ContractId, actual: ContractId },
+    ContractMismatch {
+        expected: ContractId,
+        actual: ContractId,
+    },
     #[error("type entry {name} does not hash to its name")]
     TypeMismatch { name: String },
     #[error("entry name {0:?} is not contract.bin, manifest.json or types/<64 hex>.bin")]
@@ -52,13 +55,20 @@ pub enum BundleError {
     #[error("entry {0} appears twice")]
     Duplicate(String),
     #[error("entry {name} is {len} bytes (limit {limit})")]
-    TooLarge { name: String, len: usize, limit: usize },
+    TooLarge {
+        name: String,
+        len: usize,
+        limit: usize,
+    },
     #[error("the bundle has more than {MAX_BUNDLE_ENTRIES} entries")]
     TooManyEntries,
     #[error("manifest.json is not UTF-8")]
     ManifestNotUtf8,
     #[error("{name}: {source}")]
-    Canonical { name: String, source: CanonicalError },
+    Canonical {
+        name: String,
+        source: CanonicalError,
+    },
     #[error("the contract refers to type {0}, which the bundle lacks")]
     MissingType(TypeHash),
 }
@@ -81,8 +91,17 @@ impl ContractBundle {
     pub fn of(service: &ServiceDescriptor, manifest: &Manifest) -> ContractBundle {
         let graph = service.type_graph();
         let contract = service.contract_in(&graph).canonical_bytes();
-        let types = graph.types().iter().map(|t| (t.hash, t.def.canonical_bytes())).collect();
-        ContractBundle { contract_id: ContractId::of(&contract), contract, types, manifest: manifest.to_json() }
+        let types = graph
+            .types()
+            .iter()
+            .map(|t| (t.hash, t.def.canonical_bytes()))
+            .collect();
+        ContractBundle {
+            contract_id: ContractId::of(&contract),
+            contract,
+            types,
+            manifest: manifest.to_json(),
+        }
     }
 
     /// The collection entries in publication order: `contract.bin`, the
@@ -121,11 +140,19 @@ impl ContractBundle {
                 return Err(BundleError::TooManyEntries);
             }
             if bytes.len() > MAX_BUNDLE_ENTRY_LEN {
-                return Err(BundleError::TooLarge { name: name.to_owned(), len: bytes.len(), limit: MAX_BUNDLE_ENTRY_LEN });
+                return Err(BundleError::TooLarge {
+                    name: name.to_owned(),
+                    len: bytes.len(),
+                    limit: MAX_BUNDLE_ENTRY_LEN,
+                });
             }
             total = total.saturating_add(bytes.len());
             if total > MAX_BUNDLE_LEN {
-                return Err(BundleError::TooLarge { name: "bundle".to_owned(), len: total, limit: MAX_BUNDLE_LEN });
+                return Err(BundleError::TooLarge {
+                    name: "bundle".to_owned(),
+                    len: total,
+                    limit: MAX_BUNDLE_LEN,
+                });
             }
             if name == CONTRACT_ENTRY {
                 if contract.replace(bytes.to_vec()).is_some() {
@@ -137,9 +164,12 @@ impl ContractBundle {
                     return Err(BundleError::Duplicate(name.to_owned()));
                 }
             } else {
-                let hash = parse_type_entry_name(name).ok_or_else(|| BundleError::UnknownEntry(name.to_owned()))?;
+                let hash = parse_type_entry_name(name)
+                    .ok_or_else(|| BundleError::UnknownEntry(name.to_owned()))?;
                 if TypeHash::of(bytes) != hash {
-                    return Err(BundleError::TypeMismatch { name: name.to_owned() });
+                    return Err(BundleError::TypeMismatch {
+                        name: name.to_owned(),
+                    });
                 }
                 if types.iter().any(|(h, _)| *h == hash) {
                     return Err(BundleError::Duplicate(name.to_owned()));
@@ -150,9 +180,17 @@ impl ContractBundle {
         let contract = contract.ok_or(BundleError::MissingContract)?;
         let actual = ContractId::of(&contract);
         if actual != *expected {
-            return Err(BundleError::ContractMismatch { expected: *expected, actual });
+            return Err(BundleError::ContractMismatch {
+                expected: *expected,
+                actual,
+            });
         }
-        let bundle = ContractBundle { contract_id: actual, contract, types, manifest: manifest.unwrap_or_default() };
+        let bundle = ContractBundle {
+            contract_id: actual,
+            contract,
+            types,
+            manifest: manifest.unwrap_or_default(),
+        };
         let decoded = bundle.service_contract()?;
         for m in &decoded.methods {
             for h in [&m.request_type, &m.response_type] {
@@ -166,8 +204,10 @@ impl ContractBundle {
 
     /// The decoded contract.
     pub fn service_contract(&self) -> Result<ServiceContract, BundleError> {
-        ServiceContract::decode(&self.contract)
-            .map_err(|source| BundleError::Canonical { name: CONTRACT_ENTRY.to_owned(), source })
+        ServiceContract::decode(&self.contract).map_err(|source| BundleError::Canonical {
+            name: CONTRACT_ENTRY.to_owned(),
+            source,
+        })
     }
 
     /// The decoded TypeDefs, with their hashes.
@@ -177,7 +217,10 @@ impl ContractBundle {
             .map(|(h, b)| {
                 TypeDef::decode(b)
                     .map(|d| (*h, d))
-                    .map_err(|source| BundleError::Canonical { name: type_entry_name(h), source })
+                    .map_err(|source| BundleError::Canonical {
+                        name: type_entry_name(h),
+                        source,
+                    })
             })
             .collect()
     }
@@ -195,8 +238,14 @@ pub fn type_entry_name(hash: &TypeHash) -> String {
 
 /// The hash in a `types/<64 lowercase hex>.bin` name.
 pub fn parse_type_entry_name(name: &str) -> Option<TypeHash> {
-    let hex = name.strip_prefix(TYPE_ENTRY_PREFIX)?.strip_suffix(TYPE_ENTRY_SUFFIX)?;
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    let hex = name
+        .strip_prefix(TYPE_ENTRY_PREFIX)?
+        .strip_suffix(TYPE_ENTRY_SUFFIX)?;
+    if hex.len() != 64
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     TypeHash::from_hex(hex)
@@ -221,7 +270,8 @@ mod tests {
     }
     wire_struct!(Pong, "test/Pong", { n: i64 => "n" });
 
-    const METHODS: &[MethodDescriptor] = &[MethodDescriptor::of::<Ping, Pong>("ping", Pattern::Unary)];
+    const METHODS: &[MethodDescriptor] =
+        &[MethodDescriptor::of::<Ping, Pong>("ping", Pattern::Unary)];
     const SERVICE: ServiceDescriptor = ServiceDescriptor::new("Pinger", 1, Scope::Shared, METHODS);
 
     fn bundle() -> ContractBundle {
@@ -229,7 +279,10 @@ mod tests {
     }
 
     fn owned(b: &ContractBundle) -> Vec<(String, Vec<u8>)> {
-        b.entries().into_iter().map(|(n, d)| (n, d.to_vec())).collect()
+        b.entries()
+            .into_iter()
+            .map(|(n, d)| (n, d.to_vec()))
+            .collect()
     }
 
     #[test]
@@ -242,7 +295,13 @@ mod tests {
         assert_eq!(names.len(), 4, "contract, Ping, Pong, manifest: {names:?}");
         let back = ContractBundle::from_entries(&b.contract_id, owned(&b)).expect("valid bundle");
         assert_eq!(back, b);
-        assert_eq!(back.manifest().expect("manifest").expect("parses").contract_id, b.contract_id.to_hex());
+        assert_eq!(
+            back.manifest()
+                .expect("manifest")
+                .expect("parses")
+                .contract_id,
+            b.contract_id.to_hex()
+        );
         assert_eq!(back.type_defs().expect("types").len(), 2);
     }
 
@@ -271,15 +330,26 @@ mod tests {
         ));
         let mut odd = owned(&b);
         odd.push(("../etc/passwd".into(), vec![]));
-        assert!(matches!(ContractBundle::from_entries(&b.contract_id, odd).unwrap_err(), BundleError::UnknownEntry(_)));
+        assert!(matches!(
+            ContractBundle::from_entries(&b.contract_id, odd).unwrap_err(),
+            BundleError::UnknownEntry(_)
+        ));
         let mut upper = owned(&b);
-        upper[1].0 = upper[1].0.to_uppercase().replace("TYPES/", "types/").replace(".BIN", ".bin");
+        upper[1].0 = upper[1]
+            .0
+            .to_uppercase()
+            .replace("TYPES/", "types/")
+            .replace(".BIN", ".bin");
         assert!(ContractBundle::from_entries(&b.contract_id, upper).is_err());
         let mut twice = owned(&b);
         twice.push(twice[0].clone());
-        assert!(matches!(ContractBundle::from_entries(&b.contract_id, twice).unwrap_err(), BundleError::Duplicate(_)));
         assert!(matches!(
-            ContractBundle::from_entries(&b.contract_id, Vec::<(String, Vec<u8>)>::new()).unwrap_err(),
+            ContractBundle::from_entries(&b.contract_id, twice).unwrap_err(),
+            BundleError::Duplicate(_)
+        ));
+        assert!(matches!(
+            ContractBundle::from_entries(&b.contract_id, Vec::<(String, Vec<u8>)>::new())
+                .unwrap_err(),
             BundleError::MissingContract
         ));
     }

@@ -38,8 +38,14 @@ pub enum CanonicalError {
     #[error("varint at offset {offset} is not minimally encoded (canonical bytes never pad)")]
     VarintNotMinimal { offset: usize },
     #[error("{what} at offset {offset} is {value}, which does not fit")]
-    OutOfRange { what: &'static str, offset: usize, value: u64 },
-    #[error("string header {header:#x} at offset {offset} is not flagged UTF-8 (low bits must be 0b10)")]
+    OutOfRange {
+        what: &'static str,
+        offset: usize,
+        value: u64,
+    },
+    #[error(
+        "string header {header:#x} at offset {offset} is not flagged UTF-8 (low bits must be 0b10)"
+    )]
     StringFlag { offset: usize, header: u64 },
     #[error("string at offset {offset} is not valid UTF-8")]
     InvalidUtf8 { offset: usize },
@@ -48,13 +54,26 @@ pub enum CanonicalError {
     #[error("list marker {byte:#04x} at offset {offset}; expected 0c")]
     ListMarker { offset: usize, byte: u8 },
     #[error("list at offset {offset} claims {count} elements but only {remaining} bytes remain")]
-    ListTooLong { offset: usize, count: u64, remaining: usize },
+    ListTooLong {
+        offset: usize,
+        count: u64,
+        remaining: usize,
+    },
     #[error("optional marker {byte:#04x} at offset {offset}; expected 00 (present) or fd (absent)")]
     OptionalMarker { offset: usize, byte: u8 },
     #[error("{what} {value} at offset {offset} is not a known value")]
-    UnknownEnum { what: &'static str, offset: usize, value: u64 },
+    UnknownEnum {
+        what: &'static str,
+        offset: usize,
+        value: u64,
+    },
     #[error("{what} at offset {offset} has {len} bytes; expected {expected}")]
-    HashLength { what: &'static str, offset: usize, len: usize, expected: &'static str },
+    HashLength {
+        what: &'static str,
+        offset: usize,
+        len: usize,
+        expected: &'static str,
+    },
     #[error("{count} trailing byte(s) after the value, from offset {offset}")]
     TrailingBytes { offset: usize, count: usize },
 }
@@ -175,14 +194,20 @@ impl<'a> CanonicalReader<'a> {
     pub fn finish(&self) -> Result<(), CanonicalError> {
         match self.remaining() {
             0 => Ok(()),
-            count => Err(CanonicalError::TrailingBytes { offset: self.pos, count }),
+            count => Err(CanonicalError::TrailingBytes {
+                offset: self.pos,
+                count,
+            }),
         }
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], CanonicalError> {
         let rest = &self.input[self.pos..];
         if rest.len() < n {
-            return Err(CanonicalError::Truncated { offset: self.pos, needed: n - rest.len() });
+            return Err(CanonicalError::Truncated {
+                offset: self.pos,
+                needed: n - rest.len(),
+            });
         }
         self.pos += n;
         Ok(&rest[..n])
@@ -216,8 +241,11 @@ impl<'a> CanonicalReader<'a> {
     pub fn zigzag_i32(&mut self) -> Result<i32, CanonicalError> {
         let offset = self.pos;
         let raw = self.varint()?;
-        let raw =
-            u32::try_from(raw).map_err(|_| CanonicalError::OutOfRange { what: "zigzag i32", offset, value: raw })?;
+        let raw = u32::try_from(raw).map_err(|_| CanonicalError::OutOfRange {
+            what: "zigzag i32",
+            offset,
+            value: raw,
+        })?;
         Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
     }
 
@@ -232,8 +260,15 @@ impl<'a> CanonicalReader<'a> {
         let n = self.varint()?;
         match usize::try_from(n) {
             Ok(n) if n <= self.remaining() => Ok(n),
-            Ok(n) => Err(CanonicalError::Truncated { offset: self.pos, needed: n - self.remaining() }),
-            Err(_) => Err(CanonicalError::OutOfRange { what, offset, value: n }),
+            Ok(n) => Err(CanonicalError::Truncated {
+                offset: self.pos,
+                needed: n - self.remaining(),
+            }),
+            Err(_) => Err(CanonicalError::OutOfRange {
+                what,
+                offset,
+                value: n,
+            }),
         }
     }
 
@@ -246,11 +281,19 @@ impl<'a> CanonicalReader<'a> {
         let len = header >> 2;
         let len = match usize::try_from(len) {
             Ok(n) => n,
-            Err(_) => return Err(CanonicalError::OutOfRange { what: "string length", offset, value: len }),
+            Err(_) => {
+                return Err(CanonicalError::OutOfRange {
+                    what: "string length",
+                    offset,
+                    value: len,
+                });
+            }
         };
         let start = self.pos;
         let raw = self.take(len)?;
-        std::str::from_utf8(raw).map(str::to_owned).map_err(|_| CanonicalError::InvalidUtf8 { offset: start })
+        std::str::from_utf8(raw)
+            .map(str::to_owned)
+            .map_err(|_| CanonicalError::InvalidUtf8 { offset: start })
     }
 
     pub fn bytes(&mut self) -> Result<&'a [u8], CanonicalError> {
@@ -288,12 +331,19 @@ impl<'a> CanonicalReader<'a> {
         let marker_at = self.pos;
         let marker = self.byte()?;
         if marker != LIST_MARKER {
-            return Err(CanonicalError::ListMarker { offset: marker_at, byte: marker });
+            return Err(CanonicalError::ListMarker {
+                offset: marker_at,
+                byte: marker,
+            });
         }
         let remaining = self.remaining();
         match usize::try_from(count) {
             Ok(n) if n <= remaining => Ok(n),
-            _ => Err(CanonicalError::ListTooLong { offset, count, remaining }),
+            _ => Err(CanonicalError::ListTooLong {
+                offset,
+                count,
+                remaining,
+            }),
         }
     }
 
@@ -342,13 +392,22 @@ mod tests {
         assert_eq!(written(|w| w.varint(300)), [0xac, 0x02]);
         assert_eq!(written(|w| w.zigzag_i32(-1)), [0x01]);
         assert_eq!(written(|w| w.zigzag_i32(1)), [0x02]);
-        assert_eq!(written(|w| w.zigzag_i32(i32::MIN)), [0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(
+            written(|w| w.zigzag_i32(i32::MIN)),
+            [0xff, 0xff, 0xff, 0xff, 0x0f]
+        );
         assert_eq!(written(|w| w.string("")), [0x02]);
         assert_eq!(written(|w| w.string("xlang")), b"\x16xlang");
         assert_eq!(written(|w| w.bytes(&[])), [0x00]);
         assert_eq!(written(|w| w.list_header(0)), [0x00, 0x0c]);
-        assert_eq!(written(|w| w.optional(None::<&bool>, |w, b| w.bool(*b))), [0xfd]);
-        assert_eq!(written(|w| w.optional(Some(&true), |w, b| w.bool(*b))), [0x00, 0x01]);
+        assert_eq!(
+            written(|w| w.optional(None::<&bool>, |w, b| w.bool(*b))),
+            [0xfd]
+        );
+        assert_eq!(
+            written(|w| w.optional(Some(&true), |w, b| w.bool(*b))),
+            [0x00, 0x01]
+        );
     }
 
     #[test]
@@ -357,20 +416,50 @@ mod tests {
         assert_eq!(max.len(), 10);
         assert_eq!(CanonicalReader::new(&max).varint(), Ok(u64::MAX));
         let too_big = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert_eq!(CanonicalReader::new(&too_big).varint(), Err(CanonicalError::VarintOverflow { offset: 0 }));
-        assert_eq!(CanonicalReader::new(&[0x80, 0x00]).varint(), Err(CanonicalError::VarintNotMinimal { offset: 0 }));
-        assert_eq!(CanonicalReader::new(&[0x80]).varint(), Err(CanonicalError::Truncated { offset: 1, needed: 1 }));
+        assert_eq!(
+            CanonicalReader::new(&too_big).varint(),
+            Err(CanonicalError::VarintOverflow { offset: 0 })
+        );
+        assert_eq!(
+            CanonicalReader::new(&[0x80, 0x00]).varint(),
+            Err(CanonicalError::VarintNotMinimal { offset: 0 })
+        );
+        assert_eq!(
+            CanonicalReader::new(&[0x80]).varint(),
+            Err(CanonicalError::Truncated {
+                offset: 1,
+                needed: 1
+            })
+        );
     }
 
     #[test]
     fn reader_refuses_bad_markers() {
-        assert!(matches!(CanonicalReader::new(&[0x02]).bool(), Err(CanonicalError::InvalidBool { .. })));
-        assert!(matches!(CanonicalReader::new(&[0x01, 0x0d]).list_header(), Err(CanonicalError::ListMarker { .. })));
-        assert!(matches!(CanonicalReader::new(&[0x05, 0x0c]).list_header(), Err(CanonicalError::ListTooLong { .. })));
-        assert!(matches!(CanonicalReader::new(&[0x01]).string(), Err(CanonicalError::StringFlag { .. })));
-        assert!(matches!(CanonicalReader::new(&[0x06, 0xff]).string(), Err(CanonicalError::InvalidUtf8 { .. })));
+        assert!(matches!(
+            CanonicalReader::new(&[0x02]).bool(),
+            Err(CanonicalError::InvalidBool { .. })
+        ));
+        assert!(matches!(
+            CanonicalReader::new(&[0x01, 0x0d]).list_header(),
+            Err(CanonicalError::ListMarker { .. })
+        ));
+        assert!(matches!(
+            CanonicalReader::new(&[0x05, 0x0c]).list_header(),
+            Err(CanonicalError::ListTooLong { .. })
+        ));
+        assert!(matches!(
+            CanonicalReader::new(&[0x01]).string(),
+            Err(CanonicalError::StringFlag { .. })
+        ));
+        assert!(matches!(
+            CanonicalReader::new(&[0x06, 0xff]).string(),
+            Err(CanonicalError::InvalidUtf8 { .. })
+        ));
         let mut r = CanonicalReader::new(&[0x01]);
-        assert!(matches!(r.optional(|r| r.bool()), Err(CanonicalError::OptionalMarker { .. })));
+        assert!(matches!(
+            r.optional(|r| r.bool()),
+            Err(CanonicalError::OptionalMarker { .. })
+        ));
         assert!(matches!(
             CanonicalReader::new(&[0x80, 0x80, 0x80, 0x80, 0x10]).zigzag_i32(),
             Err(CanonicalError::OutOfRange { .. })

@@ -66,7 +66,11 @@ fn describe(ty: &FieldType, named: &mut dyn FnMut(&NamedType) -> Slot) -> Slot {
 
 /// The FieldDef G1 builds for field `desc` with id `id`. `named` returns
 /// REF/SELF_REF for structs of the graph and ANY for anything else.
-pub(crate) fn field_def(id: i32, desc: &FieldDesc, named: &mut dyn FnMut(&NamedType) -> Slot) -> FieldDef {
+pub(crate) fn field_def(
+    id: i32,
+    desc: &FieldDesc,
+    named: &mut dyn FnMut(&NamedType) -> Slot,
+) -> FieldDef {
     let (optional, ty) = match desc.ty {
         FieldType::Optional(inner) => (true, inner),
         ref other => (false, other),
@@ -80,8 +84,10 @@ pub(crate) fn field_def(id: i32, desc: &FieldDesc, named: &mut dyn FnMut(&NamedT
         other => (ContainerKind::None, None, describe(other, named)),
     };
     let (type_kind, type_primitive, type_ref, self_ref_name) = element.parts();
-    let (container_key_kind, container_key_primitive, container_key_ref, _key_name) =
-        key.map_or((TypeKind::Primitive, String::new(), None, String::new()), Slot::parts);
+    let (container_key_kind, container_key_primitive, container_key_ref, _key_name) = key.map_or(
+        (TypeKind::Primitive, String::new(), None, String::new()),
+        Slot::parts,
+    );
     FieldDef {
         id,
         name: desc.name.to_owned(),

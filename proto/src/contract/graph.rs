@@ -158,7 +158,10 @@ impl TypeGraph {
 }
 
 /// Finds every struct reachable from `roots` and its successors.
-fn collect(roots: &[NamedType], names: &dyn Fn(&NamedType) -> String) -> (Vec<Node>, HashMap<&'static str, usize>) {
+fn collect(
+    roots: &[NamedType],
+    names: &dyn Fn(&NamedType) -> String,
+) -> (Vec<Node>, HashMap<&'static str, usize>) {
     let mut nodes: Vec<Node> = Vec::new();
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     let mut mentions: Vec<Vec<NamedType>> = Vec::new();
@@ -167,18 +170,28 @@ fn collect(roots: &[NamedType], names: &dyn Fn(&NamedType) -> String) -> (Vec<No
         if index.contains_key(ty.tag) {
             continue;
         }
-        let TypeDesc::Struct(fields) = (ty.describe)() else { continue };
+        let TypeDesc::Struct(fields) = (ty.describe)() else {
+            continue;
+        };
         let mut refs = Vec::new();
         for f in fields {
             mentioned(&f.ty, &mut refs);
         }
         pending.extend(refs.iter().rev().copied());
         index.insert(ty.tag, nodes.len());
-        nodes.push(Node { ty, name: names(&ty), fields, succ: Vec::new() });
+        nodes.push(Node {
+            ty,
+            name: names(&ty),
+            fields,
+            succ: Vec::new(),
+        });
         mentions.push(refs);
     }
     for (v, refs) in mentions.into_iter().enumerate() {
-        let mut succ: Vec<usize> = refs.iter().filter_map(|t| index.get(t.tag).copied()).collect();
+        let mut succ: Vec<usize> = refs
+            .iter()
+            .filter_map(|t| index.get(t.tag).copied())
+            .collect();
         succ.sort_unstable();
         succ.dedup();
         nodes[v].succ = sorted_by_name(&nodes, succ);
@@ -188,7 +201,12 @@ fn collect(roots: &[NamedType], names: &dyn Fn(&NamedType) -> String) -> (Vec<No
 
 /// Code-point order of names (Python's `sorted` on str), tag as tie-break.
 fn sorted_by_name(nodes: &[Node], mut ids: Vec<usize>) -> Vec<usize> {
-    ids.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name).then_with(|| nodes[a].ty.tag.cmp(nodes[b].ty.tag)));
+    ids.sort_by(|&a, &b| {
+        nodes[a]
+            .name
+            .cmp(&nodes[b].name)
+            .then_with(|| nodes[a].ty.tag.cmp(nodes[b].ty.tag))
+    });
     ids
 }
 
@@ -269,12 +287,28 @@ struct Cut {
 fn cut_cycles(nodes: &[Node], scc: &[usize]) -> Cut {
     if let [v] = *scc {
         let self_edge = nodes[v].succ.contains(&v);
-        let back_edges = if self_edge { HashSet::from([(v, v)]) } else { HashSet::new() };
-        return Cut { back_edges, order: vec![v], cyclic: self_edge };
+        let back_edges = if self_edge {
+            HashSet::from([(v, v)])
+        } else {
+            HashSet::new()
+        };
+        return Cut {
+            back_edges,
+            order: vec![v],
+            cyclic: self_edge,
+        };
     }
     let members: HashSet<usize> = scc.iter().copied().collect();
-    let Some(start) = scc.iter().copied().min_by(|&a, &b| cmp_nfc_name(nodes, a, b)) else {
-        return Cut { back_edges: HashSet::new(), order: Vec::new(), cyclic: false };
+    let Some(start) = scc
+        .iter()
+        .copied()
+        .min_by(|&a, &b| cmp_nfc_name(nodes, a, b))
+    else {
+        return Cut {
+            back_edges: HashSet::new(),
+            order: Vec::new(),
+            cyclic: false,
+        };
     };
 
     // DFS from `start`: edges to unvisited members are tree edges, all
@@ -284,7 +318,12 @@ fn cut_cycles(nodes: &[Node], scc: &[usize]) -> Cut {
     let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut calls: Vec<(usize, usize)> = vec![(start, 0)];
     while let Some(&(v, pos)) = calls.last() {
-        let next = nodes[v].succ.iter().copied().filter(|w| members.contains(w)).nth(pos);
+        let next = nodes[v]
+            .succ
+            .iter()
+            .copied()
+            .filter(|w| members.contains(w))
+            .nth(pos);
         let Some(w) = next else {
             calls.pop();
             continue;
@@ -322,7 +361,11 @@ fn cut_cycles(nodes: &[Node], scc: &[usize]) -> Cut {
         }
     }
     post.reverse();
-    Cut { back_edges, order: post, cyclic: true }
+    Cut {
+        back_edges,
+        order: post,
+        cyclic: true,
+    }
 }
 
 /// Builds node `v`'s TypeDef with the hashes known so far.
@@ -334,7 +377,9 @@ fn type_def(
     hashes: &HashMap<usize, TypeHash>,
 ) -> TypeDef {
     let mut named = |target: &NamedType| -> Slot {
-        let Some(&t) = index.get(target.tag) else { return Slot::Any };
+        let Some(&t) = index.get(target.tag) else {
+            return Slot::Any;
+        };
         if back_edges.contains(&(v, t)) {
             Slot::SelfRef(nodes[t].name.clone())
         } else {

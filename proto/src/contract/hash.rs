@@ -108,7 +108,9 @@ pub(crate) fn parse_hex(s: &str) -> Option<Vec<u8>> {
     if raw.len() % 2 != 0 {
         return None;
     }
-    raw.chunks_exact(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
+    raw.chunks_exact(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+        .collect()
 }
 
 fn parse_hex32(s: &str) -> Option<[u8; 32]> {

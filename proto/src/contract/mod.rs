@@ -66,7 +66,8 @@ pub use graph::{ResolvedType, TypeGraph, split_tag, type_graph, wire_fqn};
 pub use hash::{ContractId, TypeHash};
 pub use kinds::{CapabilityKind, ContainerKind, MethodPattern, ScopeKind, TypeDefKind, TypeKind};
 pub use schema::{
-    ContractSchema, JsonValueError, MessageError, MethodLookupError, MethodSchema, SchemaBuildError, TypeHints,
+    ContractSchema, JsonValueError, MessageError, MethodLookupError, MethodSchema,
+    SchemaBuildError, TypeHints,
 };
 pub use service::{CapabilityRequirement, MethodDef, ServiceContract};
 pub use spec::struct_type;

@@ -60,7 +60,10 @@ impl CapabilityRequirement {
     }
 
     pub fn read(r: &mut CanonicalReader<'_>) -> Result<CapabilityRequirement, CanonicalError> {
-        Ok(CapabilityRequirement { kind: CapabilityKind::read(r)?, roles: r.list(|r| r.string())? })
+        Ok(CapabilityRequirement {
+            kind: CapabilityKind::read(r)?,
+            roles: r.list(|r| r.string())?,
+        })
     }
 }
 

@@ -21,7 +21,10 @@ use super::service::{MethodDef, ServiceContract};
 
 /// The [`NamedType`] of a struct declared with `wire_struct!`.
 pub const fn struct_type<T: WireStruct>() -> NamedType {
-    NamedType { tag: T::TAG, describe: describe_struct::<T> }
+    NamedType {
+        tag: T::TAG,
+        describe: describe_struct::<T>,
+    }
 }
 
 fn describe_struct<T: WireStruct>() -> TypeDesc {
@@ -51,7 +54,10 @@ impl From<Scope> for ScopeKind {
 impl ServiceDescriptor {
     /// Every method's request and response type, in declaration order.
     pub fn roots(&self) -> Vec<NamedType> {
-        self.methods.iter().flat_map(|m| [m.request, m.response]).collect()
+        self.methods
+            .iter()
+            .flat_map(|m| [m.request, m.response])
+            .collect()
     }
 
     /// The type graph of all methods, with our default names.
@@ -85,7 +91,11 @@ impl ServiceDescriptor {
                 requires: None,
             })
             .collect();
-        let serialization_modes = self.effective_modes().iter().map(|m| m.name().to_owned()).collect();
+        let serialization_modes = self
+            .effective_modes()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
         ServiceContract {
             name: self.name.to_owned(),
             version: self.version,

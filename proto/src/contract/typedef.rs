@@ -122,7 +122,10 @@ impl EnumValueDef {
     }
 
     pub fn read(r: &mut CanonicalReader<'_>) -> Result<EnumValueDef, CanonicalError> {
-        Ok(EnumValueDef { name: r.string()?, value: r.zigzag_i32()? })
+        Ok(EnumValueDef {
+            name: r.string()?,
+            value: r.zigzag_i32()?,
+        })
     }
 }
 
@@ -145,7 +148,11 @@ impl UnionVariantDef {
 impl TypeDef {
     /// A MESSAGE with these fields and no enum values or variants — the only
     /// kind G1 Python produces (§5.6).
-    pub fn message(package: impl Into<String>, name: impl Into<String>, fields: Vec<FieldDef>) -> TypeDef {
+    pub fn message(
+        package: impl Into<String>,
+        name: impl Into<String>,
+        fields: Vec<FieldDef>,
+    ) -> TypeDef {
         TypeDef {
             kind: TypeDefKind::Message,
             package: package.into(),
@@ -224,23 +231,30 @@ pub(crate) fn read_hash_slot(
         return Ok(None);
     }
     let len = raw.len();
-    <[u8; 32]>::try_from(raw).map(|h| Some(TypeHash(h))).map_err(|_| CanonicalError::HashLength {
-        what,
-        offset,
-        len,
-        expected: "0 or 32",
-    })
+    <[u8; 32]>::try_from(raw)
+        .map(|h| Some(TypeHash(h)))
+        .map_err(|_| CanonicalError::HashLength {
+            what,
+            offset,
+            len,
+            expected: "0 or 32",
+        })
 }
 
 /// A slot that must hold exactly one hash (method request/response types).
-pub(crate) fn read_hash(r: &mut CanonicalReader<'_>, what: &'static str) -> Result<TypeHash, CanonicalError> {
+pub(crate) fn read_hash(
+    r: &mut CanonicalReader<'_>,
+    what: &'static str,
+) -> Result<TypeHash, CanonicalError> {
     let offset = r.position();
     let raw = r.bytes()?;
     let len = raw.len();
-    <[u8; 32]>::try_from(raw).map(TypeHash).map_err(|_| CanonicalError::HashLength {
-        what,
-        offset,
-        len,
-        expected: "32",
-    })
+    <[u8; 32]>::try_from(raw)
+        .map(TypeHash)
+        .map_err(|_| CanonicalError::HashLength {
+            what,
+            offset,
+            len,
+            expected: "32",
+        })
 }

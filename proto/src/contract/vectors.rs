@@ -12,7 +12,9 @@
 use serde_json::{Map, Value};
 
 use super::hash::{ContractId, TypeHash, parse_hex, to_hex};
-use super::kinds::{CapabilityKind, ContainerKind, MethodPattern, ScopeKind, TypeDefKind, TypeKind};
+use super::kinds::{
+    CapabilityKind, ContainerKind, MethodPattern, ScopeKind, TypeDefKind, TypeKind,
+};
 use super::service::{CapabilityRequirement, MethodDef, ServiceContract};
 use super::typedef::{EnumValueDef, FieldDef, TypeDef, UnionVariantDef};
 
@@ -44,10 +46,15 @@ pub fn check_type_vector(vector: &Value) -> Result<(), String> {
 /// Compares `actual` with `expected_canonical_hex` (and the length, when
 /// given); returns the expected bytes.
 fn expected_bytes(v: &Map<String, Value>, actual: &[u8]) -> Result<Vec<u8>, String> {
-    let hex = string(field(v, "vector", "expected_canonical_hex")?, "expected_canonical_hex")?;
+    let hex = string(
+        field(v, "vector", "expected_canonical_hex")?,
+        "expected_canonical_hex",
+    )?;
     let expected = parse_hex(hex).ok_or("expected_canonical_hex: not hex")?;
     if let Some(len) = v.get("expected_canonical_length") {
-        let len = len.as_u64().ok_or("expected_canonical_length: not an unsigned integer")?;
+        let len = len
+            .as_u64()
+            .ok_or("expected_canonical_length: not an unsigned integer")?;
         if len != expected.len() as u64 {
             return Err(format!(
                 "expected_canonical_length {len} disagrees with expected_canonical_hex ({} bytes)",
@@ -73,7 +80,11 @@ pub fn compare_bytes(what: &str, expected: &[u8], actual: &[u8]) -> Result<(), S
     if expected == actual {
         return Ok(());
     }
-    let at = expected.iter().zip(actual).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
+    let at = expected
+        .iter()
+        .zip(actual)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(actual.len()));
     let show = |b: &[u8]| match b.get(at..) {
         Some(rest) if !rest.is_empty() => to_hex(&rest[..rest.len().min(16)]),
         _ => "<end>".to_owned(),
@@ -94,10 +105,17 @@ pub fn contract_from_json(value: &Value) -> Result<ServiceContract, String> {
         name: string(field(o, "contract", "name")?, "contract.name")?.to_owned(),
         version: i32_of(field(o, "contract", "version")?, "contract.version")?,
         methods: list(o, "contract", "methods", method_from_json)?,
-        serialization_modes: list(o, "contract", "serialization_modes", |v, at| string(v, at).map(str::to_owned))?,
+        serialization_modes: list(o, "contract", "serialization_modes", |v, at| {
+            string(v, at).map(str::to_owned)
+        })?,
         scoped: match o.get("scoped") {
             None | Some(Value::Null) => ScopeKind::Shared,
-            Some(v) => enum_of(v, "contract.scoped", ScopeKind::from_value, ScopeKind::parse)?,
+            Some(v) => enum_of(
+                v,
+                "contract.scoped",
+                ScopeKind::from_value,
+                ScopeKind::parse,
+            )?,
         },
         requires: requirement(o.get("requires"), "contract.requires")?,
     })
@@ -107,7 +125,12 @@ fn method_from_json(value: &Value, at: &str) -> Result<MethodDef, String> {
     let o = object(value, at)?;
     Ok(MethodDef {
         name: string(field(o, at, "name")?, at)?.to_owned(),
-        pattern: enum_of(field(o, at, "pattern")?, at, MethodPattern::from_value, MethodPattern::from_serde_name)?,
+        pattern: enum_of(
+            field(o, at, "pattern")?,
+            at,
+            MethodPattern::from_value,
+            MethodPattern::from_serde_name,
+        )?,
         request_type: hash(field(o, at, "request_type")?, at)?,
         response_type: hash(field(o, at, "response_type")?, at)?,
         idempotent: boolean(field(o, at, "idempotent")?, at)?,
@@ -119,10 +142,17 @@ fn method_from_json(value: &Value, at: &str) -> Result<MethodDef, String> {
 }
 
 fn requirement(value: Option<&Value>, at: &str) -> Result<Option<CapabilityRequirement>, String> {
-    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(None) };
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
     let o = object(value, at)?;
     Ok(Some(CapabilityRequirement {
-        kind: enum_of(field(o, at, "kind")?, at, CapabilityKind::from_value, CapabilityKind::from_serde_name)?,
+        kind: enum_of(
+            field(o, at, "kind")?,
+            at,
+            CapabilityKind::from_value,
+            CapabilityKind::from_serde_name,
+        )?,
         roles: list(o, at, "roles", |v, at| string(v, at).map(str::to_owned))?,
     }))
 }
@@ -132,7 +162,12 @@ pub fn typedef_from_json(value: &Value) -> Result<TypeDef, String> {
     let at = "typedef";
     let o = object(value, at)?;
     Ok(TypeDef {
-        kind: enum_of(field(o, at, "kind")?, at, TypeDefKind::from_value, TypeDefKind::from_serde_name)?,
+        kind: enum_of(
+            field(o, at, "kind")?,
+            at,
+            TypeDefKind::from_value,
+            TypeDefKind::from_serde_name,
+        )?,
         package: string(field(o, at, "package")?, at)?.to_owned(),
         name: string(field(o, at, "name")?, at)?.to_owned(),
         fields: list(o, at, "fields", field_from_json)?,
@@ -156,8 +191,17 @@ pub fn typedef_from_json(value: &Value) -> Result<TypeDef, String> {
 
 fn field_from_json(value: &Value, at: &str) -> Result<FieldDef, String> {
     let o = object(value, at)?;
-    let text = |name: &str| -> Result<String, String> { string(field(o, at, name)?, at).map(str::to_owned) };
-    let kind = |name: &str| enum_of(field(o, at, name)?, at, TypeKind::from_value, TypeKind::from_serde_name);
+    let text = |name: &str| -> Result<String, String> {
+        string(field(o, at, name)?, at).map(str::to_owned)
+    };
+    let kind = |name: &str| {
+        enum_of(
+            field(o, at, name)?,
+            at,
+            TypeKind::from_value,
+            TypeKind::from_serde_name,
+        )
+    };
     Ok(FieldDef {
         id: i32_of(field(o, at, "id")?, at)?,
         name: text("name")?,
@@ -167,7 +211,12 @@ fn field_from_json(value: &Value, at: &str) -> Result<FieldDef, String> {
         self_ref_name: text("self_ref_name")?,
         optional: boolean(field(o, at, "optional")?, at)?,
         ref_tracked: boolean(field(o, at, "ref_tracked")?, at)?,
-        container: enum_of(field(o, at, "container")?, at, ContainerKind::from_value, ContainerKind::from_serde_name)?,
+        container: enum_of(
+            field(o, at, "container")?,
+            at,
+            ContainerKind::from_value,
+            ContainerKind::from_serde_name,
+        )?,
         container_key_kind: kind("container_key_kind")?,
         container_key_primitive: text("container_key_primitive")?,
         container_key_ref: hash_slot(field(o, at, "container_key_ref")?, at)?,
@@ -175,7 +224,9 @@ fn field_from_json(value: &Value, at: &str) -> Result<FieldDef, String> {
 }
 
 fn object<'v>(value: &'v Value, at: &str) -> Result<&'v Map<String, Value>, String> {
-    value.as_object().ok_or_else(|| format!("{at}: expected an object"))
+    value
+        .as_object()
+        .ok_or_else(|| format!("{at}: expected an object"))
 }
 
 fn field<'v>(o: &'v Map<String, Value>, at: &str, name: &str) -> Result<&'v Value, String> {
@@ -183,15 +234,22 @@ fn field<'v>(o: &'v Map<String, Value>, at: &str, name: &str) -> Result<&'v Valu
 }
 
 fn string<'v>(value: &'v Value, at: &str) -> Result<&'v str, String> {
-    value.as_str().ok_or_else(|| format!("{at}: expected a string, got {value}"))
+    value
+        .as_str()
+        .ok_or_else(|| format!("{at}: expected a string, got {value}"))
 }
 
 fn boolean(value: &Value, at: &str) -> Result<bool, String> {
-    value.as_bool().ok_or_else(|| format!("{at}: expected a bool, got {value}"))
+    value
+        .as_bool()
+        .ok_or_else(|| format!("{at}: expected a bool, got {value}"))
 }
 
 fn i32_of(value: &Value, at: &str) -> Result<i32, String> {
-    value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| format!("{at}: expected an int32, got {value}"))
+    value
+        .as_i64()
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| format!("{at}: expected an int32, got {value}"))
 }
 
 /// An enumeration given as its number or its serde name.
@@ -229,9 +287,11 @@ fn list<T>(
 ) -> Result<Vec<T>, String> {
     match o.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => {
-            items.iter().enumerate().map(|(i, v)| item(v, &format!("{at}.{name}[{i}]"))).collect()
-        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| item(v, &format!("{at}.{name}[{i}]")))
+            .collect(),
         Some(other) => Err(format!("{at}.{name}: expected an array, got {other}")),
     }
 }

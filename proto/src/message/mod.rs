@@ -24,7 +24,11 @@ pub enum MessageForm {
 impl MessageForm {
     /// Spec §4.1: a payload starting with `{` is JSON.
     pub fn sniff(payload: &[u8]) -> MessageForm {
-        if payload.first() == Some(&b'{') { MessageForm::Json } else { MessageForm::Xlang }
+        if payload.first() == Some(&b'{') {
+            MessageForm::Json
+        } else {
+            MessageForm::Xlang
+        }
     }
 }
 
@@ -112,7 +116,12 @@ impl RpcStatus {
     /// Keys and values are zipped; a length mismatch drops the extras, as the
     /// reference does.
     pub fn to_status(&self) -> Status {
-        let details = self.detail_keys.iter().cloned().zip(self.detail_values.iter().cloned()).collect();
+        let details = self
+            .detail_keys
+            .iter()
+            .cloned()
+            .zip(self.detail_values.iter().cloned())
+            .collect();
         Status::from_wire(self.code, self.message.clone(), details)
     }
 }
@@ -120,14 +129,22 @@ impl RpcStatus {
 impl From<&Status> for RpcStatus {
     fn from(s: &Status) -> RpcStatus {
         let (detail_keys, detail_values) = s.details.iter().cloned().unzip();
-        RpcStatus { code: s.code.as_i64(), message: s.message.clone(), detail_keys, detail_values }
+        RpcStatus {
+            code: s.code.as_i64(),
+            message: s.message.clone(),
+            detail_keys,
+            detail_values,
+        }
     }
 }
 
 impl StreamHeader {
     /// Metadata as pairs; extra keys or values are dropped.
     pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.metadata_keys.iter().map(String::as_str).zip(self.metadata_values.iter().map(String::as_str))
+        self.metadata_keys
+            .iter()
+            .map(String::as_str)
+            .zip(self.metadata_values.iter().map(String::as_str))
     }
 }
 
@@ -185,7 +202,10 @@ mod tests {
             hex(&x),
             "02ff1d08016c129922120476538900ce9c801922a40518de0000022c746573742d63616c6c2d31106563686f104563686f0000"
         );
-        assert_eq!(StreamHeader::decode(&x).unwrap(), (h.clone(), MessageForm::Xlang));
+        assert_eq!(
+            StreamHeader::decode(&x).unwrap(),
+            (h.clone(), MessageForm::Xlang)
+        );
         let j = h.encode(MessageForm::Json);
         assert_eq!(
             std::str::from_utf8(&j).unwrap(),

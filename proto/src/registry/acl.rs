@@ -41,7 +41,10 @@ impl AclList {
         check_size("ACL list", bytes, MAX_ACL_VALUE_LEN)?;
         let list: Vec<String> = parse("ACL list", bytes)?;
         if list.len() > MAX_ACL_LIST_LEN {
-            return Err(RecordError::TooManyAclEntries { len: list.len(), max: MAX_ACL_LIST_LEN });
+            return Err(RecordError::TooManyAclEntries {
+                len: list.len(),
+                max: MAX_ACL_LIST_LEN,
+            });
         }
         Ok(AclList(list))
     }
@@ -102,7 +105,11 @@ impl RegistryAcl {
             let key = RegistryKey::acl(kind).to_bytes();
             let rows = entries.iter().filter(|e| e.key == key);
             if let Some(admin) = admin {
-                if let Some(own) = rows.clone().filter(|e| e.author == admin).max_by(|a, b| newest(a, b)) {
+                if let Some(own) = rows
+                    .clone()
+                    .filter(|e| e.author == admin)
+                    .max_by(|a, b| newest(a, b))
+                {
                     return Some(own);
                 }
             }
@@ -112,7 +119,9 @@ impl RegistryAcl {
             return RegistryAcl::Open;
         };
         let read = |e: Option<&DocEntry>| -> BTreeSet<String> {
-            e.and_then(|e| AclList::decode(&e.value).ok()).map(|l| l.0.into_iter().collect()).unwrap_or_default()
+            e.and_then(|e| AclList::decode(&e.value).ok())
+                .map(|l| l.0.into_iter().collect())
+                .unwrap_or_default()
         };
         RegistryAcl::Restricted {
             writers: read(Some(writers_entry)),
@@ -127,5 +136,7 @@ impl RegistryAcl {
 /// `max(entries, key=timestamp)` keeps, since iroh-docs returns a key's
 /// entries sorted by author and `max` keeps the first of equal maxima.
 pub(crate) fn newest(a: &DocEntry, b: &DocEntry) -> std::cmp::Ordering {
-    a.timestamp.cmp(&b.timestamp).then_with(|| b.author.cmp(&a.author))
+    a.timestamp
+        .cmp(&b.timestamp)
+        .then_with(|| b.author.cmp(&a.author))
 }

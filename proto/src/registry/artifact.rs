@@ -76,15 +76,22 @@ impl ArtifactRef {
     /// a raw ref points at the contract blob itself (§2.4). The reference
     /// does not check; a reader should before it downloads anything.
     pub fn validate(&self) -> Result<(), RecordError> {
-        let bad = |detail: String| RecordError::Malformed { what: "ArtifactRef", detail };
+        let bad = |detail: String| RecordError::Malformed {
+            what: "ArtifactRef",
+            detail,
+        };
         if !is_contract_id(&self.contract_id) {
             return Err(bad("contract_id is not 64 lowercase hex digits".into()));
         }
         if !is_contract_id(&self.collection_hash) {
             return Err(bad("collection_hash is not 64 lowercase hex digits".into()));
         }
-        if self.collection_format == CollectionFormat::Raw && self.collection_hash != self.contract_id {
-            return Err(bad("a raw ArtifactRef must have collection_hash == contract_id".into()));
+        if self.collection_format == CollectionFormat::Raw
+            && self.collection_hash != self.contract_id
+        {
+            return Err(bad(
+                "a raw ArtifactRef must have collection_hash == contract_id".into(),
+            ));
         }
         Ok(())
     }

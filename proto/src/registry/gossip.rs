@@ -136,7 +136,12 @@ impl GossipEvent {
     }
 
     /// What `broadcast_contract_published` sends.
-    pub fn contract_published(contract_id: &str, service: &str, version: i32, now_ms: i64) -> GossipEvent {
+    pub fn contract_published(
+        contract_id: &str,
+        service: &str,
+        version: i32,
+        now_ms: i64,
+    ) -> GossipEvent {
         GossipEvent {
             contract_id: Some(contract_id.to_owned()),
             service: Some(service.to_owned()),
@@ -146,7 +151,12 @@ impl GossipEvent {
     }
 
     /// What `broadcast_channel_updated` sends.
-    pub fn channel_updated(service: &str, channel: &str, contract_id: &str, now_ms: i64) -> GossipEvent {
+    pub fn channel_updated(
+        service: &str,
+        channel: &str,
+        contract_id: &str,
+        now_ms: i64,
+    ) -> GossipEvent {
         GossipEvent {
             service: Some(service.to_owned()),
             channel: Some(channel.to_owned()),
@@ -190,7 +200,11 @@ impl GossipEvent {
     }
 
     /// What `broadcast_compatibility_published` sends (target in `endpoint_id`).
-    pub fn compatibility_published(source_contract_id: &str, target_contract_id: &str, now_ms: i64) -> GossipEvent {
+    pub fn compatibility_published(
+        source_contract_id: &str,
+        target_contract_id: &str,
+        now_ms: i64,
+    ) -> GossipEvent {
         GossipEvent {
             contract_id: Some(source_contract_id.to_owned()),
             endpoint_id: Some(target_contract_id.to_owned()),
@@ -207,7 +221,8 @@ impl GossipEvent {
     pub fn decode(bytes: &[u8]) -> Result<GossipEvent, RecordError> {
         check_size("gossip event", bytes, MAX_GOSSIP_EVENT_LEN)?;
         let wire: WireGossipEvent = parse("gossip event", bytes)?;
-        let kind = GossipEventType::from_i64(wire.kind).ok_or(RecordError::UnknownEventType { found: wire.kind })?;
+        let kind = GossipEventType::from_i64(wire.kind)
+            .ok_or(RecordError::UnknownEventType { found: wire.kind })?;
         Ok(GossipEvent {
             kind,
             service: wire.service,
@@ -228,16 +243,23 @@ impl GossipEvent {
             check_name("service name", s.as_deref().unwrap_or(""), MAX_NAME_LEN)
         };
         let prefix = match self.kind {
-            GossipEventType::ContractPublished => service(&self.service).map(|s| format!("services/{s}/")),
-            GossipEventType::ChannelUpdated => service(&self.service).map(|s| format!("services/{s}/channels/")),
+            GossipEventType::ContractPublished => {
+                service(&self.service).map(|s| format!("services/{s}/"))
+            }
+            GossipEventType::ChannelUpdated => {
+                service(&self.service).map(|s| format!("services/{s}/channels/"))
+            }
             GossipEventType::EndpointLeaseUpserted => {
                 let cid = self.contract_id.as_deref().unwrap_or("");
                 service(&self.service).and_then(|s| lease_prefix(&s, cid))
             }
-            GossipEventType::EndpointDown => service(&self.service).map(|s| format!("services/{s}/contracts/")),
+            GossipEventType::EndpointDown => {
+                service(&self.service).map(|s| format!("services/{s}/contracts/"))
+            }
             GossipEventType::AclChanged => Ok("_aster/acl/".to_owned()),
             GossipEventType::CompatibilityPublished => {
-                check_contract_id(self.contract_id.as_deref().unwrap_or("")).map(|cid| format!("compatibility/{cid}/"))
+                check_contract_id(self.contract_id.as_deref().unwrap_or(""))
+                    .map(|cid| format!("compatibility/{cid}/"))
             }
         };
         prefix.ok()

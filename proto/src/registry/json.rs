@@ -17,7 +17,11 @@ use crate::codec::json::to_python_json;
 pub enum RecordError {
     /// A value over its byte limit (checked before parsing).
     #[error("{what} value is {len} bytes, over the {max}-byte limit")]
-    TooLarge { what: &'static str, len: usize, max: usize },
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
     /// A value that is not JSON of the expected shape.
     #[error("{what} value is not valid: {detail}")]
     Malformed { what: &'static str, detail: String },
@@ -32,14 +36,24 @@ pub enum RecordError {
 /// Refuses values over `max` bytes, before any parsing.
 pub(crate) fn check_size(what: &'static str, bytes: &[u8], max: usize) -> Result<(), RecordError> {
     if bytes.len() > max {
-        return Err(RecordError::TooLarge { what, len: bytes.len(), max });
+        return Err(RecordError::TooLarge {
+            what,
+            len: bytes.len(),
+            max,
+        });
     }
     Ok(())
 }
 
 /// `serde_json::from_slice` with the error mapped to [`RecordError::Malformed`].
-pub(crate) fn parse<'a, T: Deserialize<'a>>(what: &'static str, bytes: &'a [u8]) -> Result<T, RecordError> {
-    serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed { what, detail: e.to_string() })
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    what: &'static str,
+    bytes: &'a [u8],
+) -> Result<T, RecordError> {
+    serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed {
+        what,
+        detail: e.to_string(),
+    })
 }
 
 /// For fields that have a default: a missing key (with `#[serde(default)]`)

@@ -40,14 +40,25 @@ pub const CONFIG_LEASE_REFRESH_INTERVAL_S: &str = "lease_refresh_interval_s";
 
 /// The reference's download-policy prefixes (`REGISTRY_PREFIXES`), in its
 /// order. It lacks `manifests/` (gap R4); use [`DOWNLOAD_PREFIXES`].
-pub const REFERENCE_DOWNLOAD_PREFIXES: [&str; 5] =
-    ["contracts/", "services/", "endpoints/", "compatibility/", "_aster/"];
+pub const REFERENCE_DOWNLOAD_PREFIXES: [&str; 5] = [
+    "contracts/",
+    "services/",
+    "endpoints/",
+    "compatibility/",
+    "_aster/",
+];
 
 /// Prefixes a registry reader should sync ("nothing except" these): the
 /// reference's list plus `manifests/`, which the reference runtime writes but
 /// forgot to sync (gap R4).
-pub const DOWNLOAD_PREFIXES: [&str; 6] =
-    ["contracts/", "manifests/", "services/", "endpoints/", "compatibility/", "_aster/"];
+pub const DOWNLOAD_PREFIXES: [&str; 6] = [
+    "contracts/",
+    "manifests/",
+    "services/",
+    "endpoints/",
+    "compatibility/",
+    "_aster/",
+];
 
 /// Why a key, or a piece of one, was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,7 +77,11 @@ pub enum KeyError {
     Empty { what: &'static str },
     /// A piece over its length limit.
     #[error("{what} is {len} bytes, over the {max}-byte limit")]
-    PieceTooLong { what: &'static str, len: usize, max: usize },
+    PieceTooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
     /// A piece containing `/` (which would split the key differently).
     #[error("{what} {value:?} contains '/'")]
     ContainsSlash { what: &'static str, value: String },
@@ -132,7 +147,11 @@ pub enum RegistryKey {
     Tag { service: String, tag: String },
     /// `services/{service}/contracts/{contract_id}/endpoints/{endpoint_id}`
     /// → EndpointLease JSON or the `null` tombstone.
-    Lease { service: String, contract_id: String, endpoint_id: String },
+    Lease {
+        service: String,
+        contract_id: String,
+        endpoint_id: String,
+    },
     /// `_aster/acl/{writers|readers|admins|policy}` → JSON list of AuthorIds.
     Acl(AclKind),
     /// `_aster/config/{name}` → a config value.
@@ -142,17 +161,24 @@ pub enum RegistryKey {
 impl RegistryKey {
     /// `contracts/{contract_id}`.
     pub fn contract(contract_id: &str) -> Result<RegistryKey, KeyError> {
-        Ok(RegistryKey::Contract { contract_id: check_contract_id(contract_id)? })
+        Ok(RegistryKey::Contract {
+            contract_id: check_contract_id(contract_id)?,
+        })
     }
 
     /// `manifests/{contract_id}`.
     pub fn manifest(contract_id: &str) -> Result<RegistryKey, KeyError> {
-        Ok(RegistryKey::Manifest { contract_id: check_contract_id(contract_id)? })
+        Ok(RegistryKey::Manifest {
+            contract_id: check_contract_id(contract_id)?,
+        })
     }
 
     /// `services/{service}/versions/v{version}`.
     pub fn version(service: &str, version: i32) -> Result<RegistryKey, KeyError> {
-        Ok(RegistryKey::Version { service: check_name("service name", service, MAX_NAME_LEN)?, version })
+        Ok(RegistryKey::Version {
+            service: check_name("service name", service, MAX_NAME_LEN)?,
+            version,
+        })
     }
 
     /// `services/{service}/channels/{channel}`.
@@ -172,7 +198,11 @@ impl RegistryKey {
     }
 
     /// `services/{service}/contracts/{contract_id}/endpoints/{endpoint_id}`.
-    pub fn lease(service: &str, contract_id: &str, endpoint_id: &str) -> Result<RegistryKey, KeyError> {
+    pub fn lease(
+        service: &str,
+        contract_id: &str,
+        endpoint_id: &str,
+    ) -> Result<RegistryKey, KeyError> {
         Ok(RegistryKey::Lease {
             service: check_name("service name", service, MAX_NAME_LEN)?,
             contract_id: check_contract_id(contract_id)?,
@@ -187,7 +217,9 @@ impl RegistryKey {
 
     /// `_aster/config/{name}`.
     pub fn config(name: &str) -> Result<RegistryKey, KeyError> {
-        Ok(RegistryKey::Config { name: check_name("config name", name, MAX_NAME_LEN)? })
+        Ok(RegistryKey::Config {
+            name: check_name("config name", name, MAX_NAME_LEN)?,
+        })
     }
 
     /// The key as the bytes written to iroh-docs.
@@ -198,19 +230,30 @@ impl RegistryKey {
     /// Reads a key. Strict: the result's `Display` gives back exactly `key`.
     pub fn parse(key: &[u8]) -> Result<RegistryKey, KeyError> {
         if key.len() > MAX_KEY_LEN {
-            return Err(KeyError::TooLong { len: key.len(), max: MAX_KEY_LEN });
+            return Err(KeyError::TooLong {
+                len: key.len(),
+                max: MAX_KEY_LEN,
+            });
         }
         let text = std::str::from_utf8(key).map_err(|_| KeyError::NotUtf8)?;
-        let unknown = || KeyError::UnknownLayout { key: text.to_owned() };
+        let unknown = || KeyError::UnknownLayout {
+            key: text.to_owned(),
+        };
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
             ["contracts", cid] => RegistryKey::contract(cid),
             ["manifests", cid] => RegistryKey::manifest(cid),
-            ["services", service, "versions", v] => RegistryKey::version(service, parse_version(v)?),
+            ["services", service, "versions", v] => {
+                RegistryKey::version(service, parse_version(v)?)
+            }
             ["services", service, "channels", channel] => RegistryKey::channel(service, channel),
             ["services", service, "tags", tag] => RegistryKey::tag(service, tag),
-            ["services", service, "contracts", cid, "endpoints", eid] => RegistryKey::lease(service, cid, eid),
-            ["_aster", "acl", kind] => AclKind::from_str(kind).map(RegistryKey::Acl).ok_or_else(unknown),
+            ["services", service, "contracts", cid, "endpoints", eid] => {
+                RegistryKey::lease(service, cid, eid)
+            }
+            ["_aster", "acl", kind] => AclKind::from_str(kind)
+                .map(RegistryKey::Acl)
+                .ok_or_else(unknown),
             ["_aster", "config", name] => RegistryKey::config(name),
             _ => Err(unknown()),
         }
@@ -222,11 +265,22 @@ impl fmt::Display for RegistryKey {
         match self {
             RegistryKey::Contract { contract_id } => write!(f, "contracts/{contract_id}"),
             RegistryKey::Manifest { contract_id } => write!(f, "manifests/{contract_id}"),
-            RegistryKey::Version { service, version } => write!(f, "services/{service}/versions/v{version}"),
-            RegistryKey::Channel { service, channel } => write!(f, "services/{service}/channels/{channel}"),
+            RegistryKey::Version { service, version } => {
+                write!(f, "services/{service}/versions/v{version}")
+            }
+            RegistryKey::Channel { service, channel } => {
+                write!(f, "services/{service}/channels/{channel}")
+            }
             RegistryKey::Tag { service, tag } => write!(f, "services/{service}/tags/{tag}"),
-            RegistryKey::Lease { service, contract_id, endpoint_id } => {
-                write!(f, "services/{service}/contracts/{contract_id}/endpoints/{endpoint_id}")
+            RegistryKey::Lease {
+                service,
+                contract_id,
+                endpoint_id,
+            } => {
+                write!(
+                    f,
+                    "services/{service}/contracts/{contract_id}/endpoints/{endpoint_id}"
+                )
             }
             RegistryKey::Acl(kind) => write!(f, "_aster/acl/{}", kind.as_str()),
             RegistryKey::Config { name } => write!(f, "_aster/config/{name}"),
@@ -269,7 +323,9 @@ pub fn lease_key(service: &str, contract_id: &str, endpoint_id: &str) -> Result<
 pub fn lease_prefix(service: &str, contract_id: &str) -> Result<String, KeyError> {
     let service = check_name("service name", service, MAX_NAME_LEN)?;
     let contract_id = check_contract_id(contract_id)?;
-    Ok(format!("services/{service}/contracts/{contract_id}/endpoints/"))
+    Ok(format!(
+        "services/{service}/contracts/{contract_id}/endpoints/"
+    ))
 }
 
 /// `_aster/acl/{kind}` as text.
@@ -288,13 +344,23 @@ pub(crate) fn check_name(what: &'static str, value: &str, max: usize) -> Result<
         return Err(KeyError::Empty { what });
     }
     if value.len() > max {
-        return Err(KeyError::PieceTooLong { what, len: value.len(), max });
+        return Err(KeyError::PieceTooLong {
+            what,
+            len: value.len(),
+            max,
+        });
     }
     if value.contains('/') {
-        return Err(KeyError::ContainsSlash { what, value: value.to_owned() });
+        return Err(KeyError::ContainsSlash {
+            what,
+            value: value.to_owned(),
+        });
     }
     if value.chars().any(char::is_control) {
-        return Err(KeyError::ControlChar { what, value: value.to_owned() });
+        return Err(KeyError::ControlChar {
+            what,
+            value: value.to_owned(),
+        });
     }
     Ok(value.to_owned())
 }
@@ -312,12 +378,17 @@ pub fn check_contract_id(value: &str) -> Result<String, KeyError> {
 
 /// True for 64 lowercase hex digits.
 pub fn is_contract_id(value: &str) -> bool {
-    value.len() == CONTRACT_ID_LEN && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == CONTRACT_ID_LEN
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// `v{n}` with `n` as Python's `str(int)` writes an `i32`.
 fn parse_version(piece: &str) -> Result<i32, KeyError> {
-    let bad = || KeyError::BadVersion { value: piece.chars().take(40).collect() };
+    let bad = || KeyError::BadVersion {
+        value: piece.chars().take(40).collect(),
+    };
     let digits = piece.strip_prefix('v').ok_or_else(bad)?;
     let magnitude = digits.strip_prefix('-').unwrap_or(digits);
     let canonical = !magnitude.is_empty()

@@ -134,8 +134,19 @@ impl EndpointLease {
     }
 
     /// The reader's freshness verdict at `now_ms` (see [`Freshness`]).
-    pub fn freshness(&self, now_ms: i64, lease_duration_ms: i64, skew_tolerance_ms: i64) -> Freshness {
-        freshness(self.updated_at_epoch_ms, self.lease_expires_epoch_ms, now_ms, lease_duration_ms, skew_tolerance_ms)
+    pub fn freshness(
+        &self,
+        now_ms: i64,
+        lease_duration_ms: i64,
+        skew_tolerance_ms: i64,
+    ) -> Freshness {
+        freshness(
+            self.updated_at_epoch_ms,
+            self.lease_expires_epoch_ms,
+            now_ms,
+            lease_duration_ms,
+            skew_tolerance_ms,
+        )
     }
 
     /// [`EndpointLease::freshness`] with the defaults (45 s, 5 s) is `Fresh`.
@@ -201,7 +212,11 @@ pub fn freshness(
     lease_duration_ms: i64,
     skew_tolerance_ms: i64,
 ) -> Freshness {
-    let (updated, expires, now) = (i128::from(updated_at_ms), i128::from(expires_ms), i128::from(now_ms));
+    let (updated, expires, now) = (
+        i128::from(updated_at_ms),
+        i128::from(expires_ms),
+        i128::from(now_ms),
+    );
     if updated - now > i128::from(skew_tolerance_ms) {
         Freshness::FromFuture
     } else if now - updated > i128::from(lease_duration_ms) {

@@ -135,13 +135,14 @@ pub use gossip::{GossipEvent, GossipEventType, MAX_GOSSIP_EVENT_LEN};
 pub use json::RecordError;
 pub use keys::{AclKind, DOWNLOAD_PREFIXES, KeyError, REFERENCE_DOWNLOAD_PREFIXES, RegistryKey};
 pub use lease::{
-    DEFAULT_ALPN, DEFAULT_SERIALIZATION_MODE, EndpointLease, Freshness, HealthStatus, LeaseValue, MAX_LEASE_LEN,
-    freshness,
+    DEFAULT_ALPN, DEFAULT_SERIALIZATION_MODE, EndpointLease, Freshness, HealthStatus, LeaseValue,
+    MAX_LEASE_LEN, freshness,
 };
 pub use publisher::{LeaseError, LeasePublisher, LeaseSpec, LeaseTiming, LeaseWrite};
 pub use resolve::{
-    DocEntry, MAX_TRACKED_CURSORS, MAX_TRACKED_LEASES, NotFoundReason, Pointer, Rejections, ResolveError,
-    ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot, Strategy, resolve, resolve_all,
+    DocEntry, MAX_TRACKED_CURSORS, MAX_TRACKED_LEASES, NotFoundReason, Pointer, Rejections,
+    ResolveError, ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot, Strategy,
+    resolve, resolve_all,
 };
 
 /// Lease term and reader freshness window: 45 s (§2.5).

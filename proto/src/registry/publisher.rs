@@ -17,7 +17,9 @@
 
 use super::gossip::GossipEvent;
 use super::keys::{KeyError, RegistryKey};
-use super::lease::{DEFAULT_ALPN, DEFAULT_SERIALIZATION_MODE, EndpointLease, HealthStatus, LeaseValue};
+use super::lease::{
+    DEFAULT_ALPN, DEFAULT_SERIALIZATION_MODE, EndpointLease, HealthStatus, LeaseValue,
+};
 use super::{LEASE_DURATION_MS, LEASE_REFRESH_INTERVAL_MS};
 
 /// What a producer advertises; everything in a lease except the timing,
@@ -91,7 +93,10 @@ pub struct LeaseTiming {
 
 impl Default for LeaseTiming {
     fn default() -> Self {
-        LeaseTiming { lease_duration_ms: LEASE_DURATION_MS, refresh_interval_ms: LEASE_REFRESH_INTERVAL_MS }
+        LeaseTiming {
+            lease_duration_ms: LEASE_DURATION_MS,
+            refresh_interval_ms: LEASE_REFRESH_INTERVAL_MS,
+        }
     }
 }
 
@@ -159,7 +164,8 @@ impl LeasePublisher {
         timing: LeaseTiming,
         now_ms: i64,
     ) -> Result<(LeasePublisher, LeaseWrite), LeaseError> {
-        let key = RegistryKey::lease(&spec.service, &spec.contract_id, &spec.endpoint_id)?.to_string();
+        let key =
+            RegistryKey::lease(&spec.service, &spec.contract_id, &spec.endpoint_id)?.to_string();
         let serialization_modes = if spec.serialization_modes.is_empty() {
             vec![DEFAULT_SERIALIZATION_MODE.to_owned()]
         } else {
@@ -186,7 +192,13 @@ impl LeasePublisher {
             updated_at_epoch_ms: 0,
         };
         let next_refresh_ms = now_ms.saturating_add(timing.refresh_interval_ms);
-        let mut publisher = LeasePublisher { lease, key, timing, phase: Phase::Active, next_refresh_ms };
+        let mut publisher = LeasePublisher {
+            lease,
+            key,
+            timing,
+            phase: Phase::Active,
+            next_refresh_ms,
+        };
         let write = publisher.write(now_ms);
         Ok((publisher, write))
     }
@@ -207,7 +219,11 @@ impl LeasePublisher {
     }
 
     /// `set_health`: new health, `lease_seq + 1`, rewrite.
-    pub fn set_health(&mut self, health: HealthStatus, now_ms: i64) -> Result<LeaseWrite, LeaseError> {
+    pub fn set_health(
+        &mut self,
+        health: HealthStatus,
+        now_ms: i64,
+    ) -> Result<LeaseWrite, LeaseError> {
         self.check_live()?;
         self.bump()?;
         self.lease.health_status = health;
@@ -248,7 +264,9 @@ impl LeasePublisher {
             Phase::Withdrawn => return Err(LeaseError::Withdrawn),
         }
         let write = self.set_health(HealthStatus::Draining, now_ms)?;
-        self.phase = Phase::Draining { tombstone_at_ms: now_ms.saturating_add(grace_ms.max(0)) };
+        self.phase = Phase::Draining {
+            tombstone_at_ms: now_ms.saturating_add(grace_ms.max(0)),
+        };
         Ok(write)
     }
 
@@ -274,7 +292,11 @@ impl LeasePublisher {
                 Ok(Some(LeaseWrite {
                     key: self.key.clone(),
                     value: LeaseValue::Tombstone,
-                    gossip: GossipEvent::endpoint_down(&self.lease.endpoint_id, &self.lease.service, now_ms),
+                    gossip: GossipEvent::endpoint_down(
+                        &self.lease.endpoint_id,
+                        &self.lease.service,
+                        now_ms,
+                    ),
                 }))
             }
             _ if now_ms >= self.next_refresh_ms => self.refresh(now_ms).map(Some),
@@ -283,11 +305,19 @@ impl LeasePublisher {
     }
 
     fn check_live(&self) -> Result<(), LeaseError> {
-        if self.phase == Phase::Withdrawn { Err(LeaseError::Withdrawn) } else { Ok(()) }
+        if self.phase == Phase::Withdrawn {
+            Err(LeaseError::Withdrawn)
+        } else {
+            Ok(())
+        }
     }
 
     fn bump(&mut self) -> Result<(), LeaseError> {
-        self.lease.lease_seq = self.lease.lease_seq.checked_add(1).ok_or(LeaseError::SeqExhausted)?;
+        self.lease.lease_seq = self
+            .lease
+            .lease_seq
+            .checked_add(1)
+            .ok_or(LeaseError::SeqExhausted)?;
         Ok(())
     }
 

@@ -27,8 +27,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::acl::{RegistryAcl, newest};
-use super::keys::{KeyError, MAX_NAME_LEN, RegistryKey, check_contract_id, check_name, lease_prefix};
-use super::lease::{DEFAULT_ALPN, DEFAULT_SERIALIZATION_MODE, EndpointLease, Freshness, HealthStatus, LeaseValue};
+use super::keys::{
+    KeyError, MAX_NAME_LEN, RegistryKey, check_contract_id, check_name, lease_prefix,
+};
+use super::lease::{
+    DEFAULT_ALPN, DEFAULT_SERIALIZATION_MODE, EndpointLease, Freshness, HealthStatus, LeaseValue,
+};
 use super::{CLOCK_SKEW_TOLERANCE_MS, LEASE_DURATION_MS};
 
 /// Most (service, contract, endpoint) triples whose last lease_seq a
@@ -62,7 +66,12 @@ impl DocEntry {
         timestamp: u64,
         value: impl Into<Vec<u8>>,
     ) -> DocEntry {
-        DocEntry { key: key.into().into_bytes(), author: author.into(), timestamp, value: value.into() }
+        DocEntry {
+            key: key.into().into_bytes(),
+            author: author.into(),
+            timestamp,
+            value: value.into(),
+        }
     }
 }
 
@@ -82,7 +91,10 @@ impl<'a> Snapshot<'a> {
     /// Entries filtered by the ACL they themselves define
     /// ([`RegistryAcl::from_entries`]).
     pub fn with_doc_acl(entries: &'a [DocEntry], admin: Option<&str>) -> Snapshot<'a> {
-        Snapshot { entries, acl: RegistryAcl::from_entries(entries, admin) }
+        Snapshot {
+            entries,
+            acl: RegistryAcl::from_entries(entries, admin),
+        }
     }
 
     /// The ACL in force.
@@ -144,17 +156,26 @@ pub struct Selector {
 impl Selector {
     /// By explicit contract id.
     pub fn contract(contract_id: &str) -> Selector {
-        Selector { contract_id: Some(contract_id.to_owned()), ..Selector::default() }
+        Selector {
+            contract_id: Some(contract_id.to_owned()),
+            ..Selector::default()
+        }
     }
 
     /// By version pointer.
     pub fn version(version: i32) -> Selector {
-        Selector { version: Some(version), ..Selector::default() }
+        Selector {
+            version: Some(version),
+            ..Selector::default()
+        }
     }
 
     /// By channel pointer.
     pub fn channel(channel: &str) -> Selector {
-        Selector { channel: Some(channel.to_owned()), ..Selector::default() }
+        Selector {
+            channel: Some(channel.to_owned()),
+            ..Selector::default()
+        }
     }
 
     /// Also try `channel` when the earlier selectors yield nothing.
@@ -195,7 +216,11 @@ pub struct ResolveQuery {
 impl ResolveQuery {
     /// A query with the default strategy (round robin).
     pub fn new(service: &str, selector: Selector) -> ResolveQuery {
-        ResolveQuery { service: service.to_owned(), selector, strategy: Strategy::default() }
+        ResolveQuery {
+            service: service.to_owned(),
+            selector,
+            strategy: Strategy::default(),
+        }
     }
 
     /// The same query with another strategy.
@@ -276,12 +301,18 @@ impl fmt::Display for Rejections {
             (self.tombstones, "withdrawn (null tombstone)"),
             (self.malformed, "malformed"),
             (self.key_mismatch, "not matching their key"),
-            (self.superseded, "superseded by a newer row for the same endpoint"),
+            (
+                self.superseded,
+                "superseded by a newer row for the same endpoint",
+            ),
             (self.stale_seq, "older than an already-seen lease_seq"),
             (self.not_routable, "not routable (starting/draining)"),
             (self.stale, "stale (updated_at beyond the lease duration)"),
             (self.expired, "expired (lease_expires passed)"),
-            (self.from_future, "from the future (writer clock ahead beyond tolerance)"),
+            (
+                self.from_future,
+                "from the future (writer clock ahead beyond tolerance)",
+            ),
             (self.alpn_mismatch, "on another ALPN"),
             (self.no_common_mode, "sharing no serialization mode"),
             (self.realm_mismatch, "in another policy realm"),
@@ -316,10 +347,18 @@ pub enum NotFoundReason {
 impl fmt::Display for NotFoundReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotFoundReason::EmptySelector => f.write_str("no contract id, version or channel given"),
-            NotFoundReason::NoPointer => f.write_str("no trusted version/channel pointer names a contract"),
-            NotFoundReason::MalformedPointer { key } => write!(f, "pointer {key} does not hold a contract id"),
-            NotFoundReason::AllRejected(r) if r.rows == 0 => f.write_str("no lease rows for the contract"),
+            NotFoundReason::EmptySelector => {
+                f.write_str("no contract id, version or channel given")
+            }
+            NotFoundReason::NoPointer => {
+                f.write_str("no trusted version/channel pointer names a contract")
+            }
+            NotFoundReason::MalformedPointer { key } => {
+                write!(f, "pointer {key} does not hold a contract id")
+            }
+            NotFoundReason::AllRejected(r) if r.rows == 0 => {
+                f.write_str("no lease rows for the contract")
+            }
             NotFoundReason::AllRejected(r) => write!(f, "{r}"),
         }
     }
@@ -384,8 +423,18 @@ impl ResolverState {
     /// are the same (gap R1), or if the lease starts after the last one
     /// expired (a restarted publisher counting from 1 again). Accepting
     /// records the lease.
-    fn admit(&mut self, lease: &EndpointLease, digest: [u8; 32], options: &ResolveOptions, now_ms: i64) -> bool {
-        let key = (lease.service.clone(), lease.contract_id.clone(), lease.endpoint_id.clone());
+    fn admit(
+        &mut self,
+        lease: &EndpointLease,
+        digest: [u8; 32],
+        options: &ResolveOptions,
+        now_ms: i64,
+    ) -> bool {
+        let key = (
+            lease.service.clone(),
+            lease.contract_id.clone(),
+            lease.endpoint_id.clone(),
+        );
         let accept = match self.seen.get(&key) {
             None => true,
             Some(last) => {
@@ -413,7 +462,13 @@ impl ResolverState {
     }
 
     /// Forgets the leases of one contract that are no longer fresh.
-    fn prune_contract(&mut self, service: &str, contract_id: &str, options: &ResolveOptions, now_ms: i64) {
+    fn prune_contract(
+        &mut self,
+        service: &str,
+        contract_id: &str,
+        options: &ResolveOptions,
+        now_ms: i64,
+    ) {
         let lo = (service.to_owned(), contract_id.to_owned(), String::new());
         let stale: Vec<_> = self
             .seen
@@ -466,11 +521,13 @@ pub fn resolve(
 ) -> Result<EndpointLease, ResolveError> {
     let all = resolve_all(snapshot, query, options, state, now_ms)?;
     // resolve_all never returns an empty list; the fallback keeps this panic-free regardless.
-    all.into_iter().next().ok_or_else(|| ResolveError::NotFound {
-        service: query.service.clone(),
-        contract_id: None,
-        reason: NotFoundReason::AllRejected(Box::default()),
-    })
+    all.into_iter()
+        .next()
+        .ok_or_else(|| ResolveError::NotFound {
+            service: query.service.clone(),
+            contract_id: None,
+            reason: NotFoundReason::AllRejected(Box::default()),
+        })
 }
 
 /// Every surviving endpoint, ranked; never empty (empty is `NotFound`).
@@ -482,20 +539,28 @@ pub fn resolve_all(
     now_ms: i64,
 ) -> Result<Vec<EndpointLease>, ResolveError> {
     let service = check_name("service name", &query.service, MAX_NAME_LEN)?;
-    let not_found =
-        |contract_id: Option<String>, reason| ResolveError::NotFound { service: service.clone(), contract_id, reason };
+    let not_found = |contract_id: Option<String>, reason| ResolveError::NotFound {
+        service: service.clone(),
+        contract_id,
+        reason,
+    };
 
     // 1. The contract id.
-    let contract_id = resolve_contract_id(snapshot, &service, &query.selector).map_err(|e| match e {
-        StepOneError::Key(k) => ResolveError::InvalidQuery(k),
-        StepOneError::NotFound(reason) => not_found(None, reason),
-    })?;
+    let contract_id =
+        resolve_contract_id(snapshot, &service, &query.selector).map_err(|e| match e {
+            StepOneError::Key(k) => ResolveError::InvalidQuery(k),
+            StepOneError::NotFound(reason) => not_found(None, reason),
+        })?;
 
     // 2. Lease rows: one candidate per endpoint.
     let prefix = lease_prefix(&service, &contract_id)?;
     let mut rej = Rejections::default();
     let mut best: BTreeMap<String, (EndpointLease, [u8; 32])> = BTreeMap::new();
-    for entry in snapshot.entries.iter().filter(|e| e.key.starts_with(prefix.as_bytes())) {
+    for entry in snapshot
+        .entries
+        .iter()
+        .filter(|e| e.key.starts_with(prefix.as_bytes()))
+    {
         rej.rows += 1;
         if !snapshot.acl.is_trusted_writer(&entry.author) {
             rej.untrusted += 1;
@@ -513,7 +578,11 @@ pub fn resolve_all(
             }
         };
         let matches_key = match RegistryKey::parse(&entry.key) {
-            Ok(RegistryKey::Lease { service: s, contract_id: c, endpoint_id: e }) => {
+            Ok(RegistryKey::Lease {
+                service: s,
+                contract_id: c,
+                endpoint_id: e,
+            }) => {
                 s == service
                     && c == contract_id
                     && lease.service == s
@@ -563,7 +632,11 @@ pub fn resolve_all(
             rej.not_routable += 1;
             continue;
         }
-        match lease.freshness(now_ms, options.lease_duration_ms, options.clock_skew_tolerance_ms) {
+        match lease.freshness(
+            now_ms,
+            options.lease_duration_ms,
+            options.clock_skew_tolerance_ms,
+        ) {
             Freshness::Fresh => {}
             Freshness::Stale => {
                 rej.stale += 1;
@@ -582,7 +655,11 @@ pub fn resolve_all(
             rej.alpn_mismatch += 1;
             continue;
         }
-        if !lease.serialization_modes.iter().any(|m| caller_modes.contains(m)) {
+        if !lease
+            .serialization_modes
+            .iter()
+            .any(|m| caller_modes.contains(m))
+        {
             rej.no_common_mode += 1;
             continue;
         }
@@ -595,7 +672,10 @@ pub fn resolve_all(
         survivors.push(lease);
     }
     if survivors.is_empty() {
-        return Err(not_found(Some(contract_id), NotFoundReason::AllRejected(Box::new(rej))));
+        return Err(not_found(
+            Some(contract_id),
+            NotFoundReason::AllRejected(Box::new(rej)),
+        ));
     }
 
     // 5. Ranking.
@@ -607,7 +687,11 @@ enum StepOneError {
     NotFound(NotFoundReason),
 }
 
-fn resolve_contract_id(snapshot: &Snapshot<'_>, service: &str, selector: &Selector) -> Result<String, StepOneError> {
+fn resolve_contract_id(
+    snapshot: &Snapshot<'_>,
+    service: &str,
+    selector: &Selector,
+) -> Result<String, StepOneError> {
     if let Some(cid) = &selector.contract_id {
         return check_contract_id(cid).map_err(StepOneError::Key);
     }
@@ -626,7 +710,9 @@ fn resolve_contract_id(snapshot: &Snapshot<'_>, service: &str, selector: &Select
             Pointer::ContractId(cid) => return Ok(cid),
             Pointer::Missing => {}
             Pointer::Malformed => {
-                return Err(StepOneError::NotFound(NotFoundReason::MalformedPointer { key: key.to_string() }));
+                return Err(StepOneError::NotFound(NotFoundReason::MalformedPointer {
+                    key: key.to_string(),
+                }));
             }
         }
     }
@@ -641,8 +727,9 @@ fn rank(
     contract_id: &str,
     state: &mut ResolverState,
 ) -> Vec<EndpointLease> {
-    let (mut ready, mut degraded): (Vec<_>, Vec<_>) =
-        survivors.into_iter().partition(|l| l.health_status == HealthStatus::Ready);
+    let (mut ready, mut degraded): (Vec<_>, Vec<_>) = survivors
+        .into_iter()
+        .partition(|l| l.health_status == HealthStatus::Ready);
     let mut rng = SplitMix64(match strategy {
         Strategy::Random { seed } => seed,
         _ => 0,

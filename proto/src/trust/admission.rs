@@ -9,7 +9,9 @@
 //! so a prober cannot tell a replayed nonce from a bad signature.
 
 use super::attributes::{ATTR_IID_PROVIDER, Attributes};
-use super::credential::{ConsumerCredential, ConsumerKind, Credential, CredentialError, EnrollmentCredential};
+use super::credential::{
+    ConsumerCredential, ConsumerKind, Credential, CredentialError, EnrollmentCredential,
+};
 use super::keys::RootPublicKey;
 use super::nonce::{NonceStore, NonceStoreError};
 
@@ -33,14 +35,19 @@ pub enum DenyReason {
     #[error("policy credential carries a nonce")]
     PolicyWithNonce,
     #[error("credential is signed for root {credential}, this node trusts {trusted}")]
-    UntrustedRoot { credential: RootPublicKey, trusted: RootPublicKey },
+    UntrustedRoot {
+        credential: RootPublicKey,
+        trusted: RootPublicKey,
+    },
     #[error("invalid signature")]
     BadSignature,
     #[error("credential expired (expires_at={expires_at}, now={now})")]
     Expired { expires_at: u64, now: u64 },
     #[error("credential is bound to endpoint {credential:?}, peer is {peer:?}")]
     EndpointMismatch { credential: String, peer: String },
-    #[error("instance-identity provider {provider:?} requested; IID verification is not implemented")]
+    #[error(
+        "instance-identity provider {provider:?} requested; IID verification is not implemented"
+    )]
     IidUnsupported { provider: String },
     #[error("OTT credential presented but no nonce store is configured")]
     NoNonceStore,
@@ -117,7 +124,10 @@ pub fn admit(
     };
     // 2. Root.
     if credential.root_pubkey() != trusted_root {
-        return deny(DenyReason::UntrustedRoot { credential: *credential.root_pubkey(), trusted: *trusted_root });
+        return deny(DenyReason::UntrustedRoot {
+            credential: *credential.root_pubkey(),
+            trusted: *trusted_root,
+        });
     }
     // 3. Signature, with the trusted key (equal to the credential's by now).
     if !credential.verify(trusted_root) {
@@ -126,7 +136,10 @@ pub fn admit(
     // 4. Expiry.
     let expires_at = credential.expires_at();
     if expires_at <= now_epoch_secs {
-        return deny(DenyReason::Expired { expires_at, now: now_epoch_secs });
+        return deny(DenyReason::Expired {
+            expires_at,
+            now: now_epoch_secs,
+        });
     }
     // 5. Endpoint binding to the authenticated peer.
     if let Some(bound) = credential.endpoint_id() {
@@ -139,7 +152,9 @@ pub fn admit(
     }
     // 6. IID: not implemented, so refused.
     if let Some(provider) = credential.attributes().get(ATTR_IID_PROVIDER) {
-        return deny(DenyReason::IidUnsupported { provider: provider.to_string() });
+        return deny(DenyReason::IidUnsupported {
+            provider: provider.to_string(),
+        });
     }
     // 7. Nonce, last.
     if let Some(nonce) = nonce {
@@ -150,12 +165,17 @@ pub fn admit(
             return deny(DenyReason::NonceReplayed);
         }
     }
-    Ok(Admitted { attributes: credential.attributes().clone(), expires_at })
+    Ok(Admitted {
+        attributes: credential.attributes().clone(),
+        expires_at,
+    })
 }
 
 impl From<NonceStoreError> for Denied {
     fn from(e: NonceStoreError) -> Denied {
-        Denied { reason: DenyReason::NonceStore(e) }
+        Denied {
+            reason: DenyReason::NonceStore(e),
+        }
     }
 }
 
@@ -172,7 +192,13 @@ pub fn admit_consumer_json(
     nonce_store: Option<&mut dyn NonceStore>,
 ) -> Result<Admitted, Denied> {
     let credential = ConsumerCredential::from_json(credential_json).map_err(DenyReason::from)?;
-    admit(&Credential::Consumer(credential), trusted_root, peer_endpoint_id, now_epoch_secs, nonce_store)
+    admit(
+        &Credential::Consumer(credential),
+        trusted_root,
+        peer_endpoint_id,
+        now_epoch_secs,
+        nonce_store,
+    )
 }
 
 /// Server side of producer admission (§1.10.2): parses `credential_json` as
@@ -185,5 +211,11 @@ pub fn admit_producer_json(
     now_epoch_secs: u64,
 ) -> Result<Admitted, Denied> {
     let credential = EnrollmentCredential::from_json(credential_json).map_err(DenyReason::from)?;
-    admit(&Credential::Producer(credential), trusted_root, peer_endpoint_id, now_epoch_secs, None)
+    admit(
+        &Credential::Producer(credential),
+        trusted_root,
+        peer_endpoint_id,
+        now_epoch_secs,
+        None,
+    )
 }

@@ -48,7 +48,10 @@ impl Attributes {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -130,7 +133,9 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Attributes {
 
 impl From<BTreeMap<String, String>> for Attributes {
     fn from(map: BTreeMap<String, String>) -> Attributes {
-        Attributes { entries: map.into_iter().collect() }
+        Attributes {
+            entries: map.into_iter().collect(),
+        }
     }
 }
 
@@ -158,9 +163,9 @@ impl<'de> Deserialize<'de> for Attributes {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Attributes, A::Error> {
                 let mut attrs = Attributes::new();
                 while let Some(key) = access.next_key::<String>()? {
-                    let value = access
-                        .next_value::<StringValue>()
-                        .map_err(|_| serde::de::Error::custom(format_args!("attribute {key:?} is not a string")))?;
+                    let value = access.next_value::<StringValue>().map_err(|_| {
+                        serde::de::Error::custom(format_args!("attribute {key:?} is not a string"))
+                    })?;
                     attrs.insert(key, value.0);
                 }
                 Ok(attrs)
@@ -188,7 +193,11 @@ mod tests {
         let attrs = Attributes::from_iter([(ATTR_ROLE, " ops.status, ops.logs ,,ops.status")]);
         assert_eq!(attrs.roles(), ["ops.status", "ops.logs"]);
         assert!(Attributes::new().roles().is_empty());
-        assert!(Attributes::from_iter([(ATTR_ROLE, " , ")]).roles().is_empty());
+        assert!(
+            Attributes::from_iter([(ATTR_ROLE, " , ")])
+                .roles()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -201,7 +210,9 @@ mod tests {
         assert_ne!(a, Attributes::from_iter([("a", "2")]));
         let parsed: Attributes = serde_json::from_str(r#"{"b":"1","a":"2","b":"3"}"#).unwrap();
         assert_eq!(parsed.iter().collect::<Vec<_>>(), [("b", "3"), ("a", "2")]);
-        let err = serde_json::from_str::<Attributes>(r#"{"n":1}"#).unwrap_err().to_string();
+        let err = serde_json::from_str::<Attributes>(r#"{"n":1}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("attribute \"n\" is not a string"), "{err}");
     }
 }

@@ -76,10 +76,16 @@ pub fn authorize(
     attributes: &Attributes,
 ) -> Result<(), CapabilityDenied> {
     let roles = attributes.roles();
-    for (level, requirement) in [(GateLevel::Service, service_requires), (GateLevel::Method, method_requires)] {
+    for (level, requirement) in [
+        (GateLevel::Service, service_requires),
+        (GateLevel::Method, method_requires),
+    ] {
         if let Some(requirement) = requirement {
             if !requirement.allows(&roles) {
-                return Err(CapabilityDenied { level, requirement: *requirement });
+                return Err(CapabilityDenied {
+                    level,
+                    requirement: *requirement,
+                });
             }
         }
     }
@@ -124,7 +130,11 @@ pub struct PeerAdmission {
 
 impl PeerAdmission {
     /// The record for a peer that passed [`super::admit`] at `now`.
-    pub fn consumer(endpoint_id: impl Into<String>, admitted: &Admitted, now: u64) -> PeerAdmission {
+    pub fn consumer(
+        endpoint_id: impl Into<String>,
+        admitted: &Admitted,
+        now: u64,
+    ) -> PeerAdmission {
         PeerAdmission {
             endpoint_id: endpoint_id.into(),
             handle: admitted.attributes.get(ATTR_NAME).unwrap_or("").to_string(),

@@ -37,9 +37,16 @@ pub enum CredentialError {
     #[error("credential has no {0:?} field")]
     MissingField(&'static str),
     #[error("credential field {field:?}: expected {expected}")]
-    WrongType { field: &'static str, expected: &'static str },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+    },
     #[error("credential field {field:?}: expected {expected} hex characters, got {got}")]
-    HexLength { field: &'static str, expected: usize, got: usize },
+    HexLength {
+        field: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("credential field {field:?}: not a hex string")]
     NotHex { field: &'static str },
     #[error("unknown credential type {0:?} (expected \"producer\", \"policy\" or \"ott\")")]
@@ -127,7 +134,11 @@ pub enum Credential {
 
 fn hex_err(field: &'static str) -> impl Fn(HexError) -> CredentialError {
     move |e| match e {
-        HexError::Length { expected, got } => CredentialError::HexLength { field, expected, got },
+        HexError::Length { expected, got } => CredentialError::HexLength {
+            field,
+            expected,
+            got,
+        },
         HexError::NotHex => CredentialError::NotHex { field },
     }
 }
@@ -147,11 +158,17 @@ struct RawCredential {
     signature: Option<Json>,
 }
 
-fn opt_str<'a>(field: &'static str, value: &'a Option<Json>) -> Result<Option<&'a str>, CredentialError> {
+fn opt_str<'a>(
+    field: &'static str,
+    value: &'a Option<Json>,
+) -> Result<Option<&'a str>, CredentialError> {
     match value {
         None => Ok(None),
         Some(Json::String(s)) => Ok(Some(s)),
-        Some(_) => Err(CredentialError::WrongType { field, expected: "a string" }),
+        Some(_) => Err(CredentialError::WrongType {
+            field,
+            expected: "a string",
+        }),
     }
 }
 
@@ -175,16 +192,20 @@ impl RawCredential {
     }
 
     fn root_pubkey(&self) -> Result<RootPublicKey, CredentialError> {
-        let text = opt_str("root_pubkey", &self.root_pubkey)?.ok_or(CredentialError::MissingField("root_pubkey"))?;
-        hex::decode_array::<32>(text).map(RootPublicKey::from_bytes).map_err(hex_err("root_pubkey"))
+        let text = opt_str("root_pubkey", &self.root_pubkey)?
+            .ok_or(CredentialError::MissingField("root_pubkey"))?;
+        hex::decode_array::<32>(text)
+            .map(RootPublicKey::from_bytes)
+            .map_err(hex_err("root_pubkey"))
     }
 
     fn expires_at(&self) -> Result<u64, CredentialError> {
         match &self.expires_at {
             None => Err(CredentialError::MissingField("expires_at")),
-            Some(v) => v
-                .as_u64()
-                .ok_or(CredentialError::WrongType { field: "expires_at", expected: "an integer from 0 to 2^64-1" }),
+            Some(v) => v.as_u64().ok_or(CredentialError::WrongType {
+                field: "expires_at",
+                expected: "an integer from 0 to 2^64-1",
+            }),
         }
     }
 
@@ -204,7 +225,9 @@ impl RawCredential {
                 });
             }
             if !hex::is_hex(text) {
-                return Err(CredentialError::NotHex { field: "endpoint_id" });
+                return Err(CredentialError::NotHex {
+                    field: "endpoint_id",
+                });
             }
         }
         Ok(Some(text.to_string()))
@@ -213,7 +236,9 @@ impl RawCredential {
     fn nonce(&self) -> Result<Option<[u8; 32]>, CredentialError> {
         match opt_str("nonce", &self.nonce)? {
             None | Some("") => Ok(None),
-            Some(text) => hex::decode_array::<32>(text).map(Some).map_err(hex_err("nonce")),
+            Some(text) => hex::decode_array::<32>(text)
+                .map(Some)
+                .map_err(hex_err("nonce")),
         }
     }
 
@@ -229,7 +254,9 @@ impl RawCredential {
     }
 
     fn into_producer(mut self) -> Result<EnrollmentCredential, CredentialError> {
-        let endpoint_id = self.endpoint_id()?.ok_or(CredentialError::MissingField("endpoint_id"))?;
+        let endpoint_id = self
+            .endpoint_id()?
+            .ok_or(CredentialError::MissingField("endpoint_id"))?;
         if endpoint_id.is_empty() {
             return Err(CredentialError::MissingField("endpoint_id"));
         }
@@ -335,7 +362,10 @@ impl EnrollmentCredential {
         let raw = RawCredential::parse(text)?;
         match raw.type_name()? {
             None | Some("producer") => raw.into_producer(),
-            Some(other) => Err(CredentialError::WrongKind { expected: "producer", got: other.to_string() }),
+            Some(other) => Err(CredentialError::WrongKind {
+                expected: "producer",
+                got: other.to_string(),
+            }),
         }
     }
 }
@@ -453,7 +483,10 @@ impl ConsumerCredential {
         let raw = RawCredential::parse(text)?;
         match raw.type_name()? {
             None => raw.into_consumer(ConsumerKind::Policy),
-            Some("producer") => Err(CredentialError::WrongKind { expected: "consumer", got: "producer".into() }),
+            Some("producer") => Err(CredentialError::WrongKind {
+                expected: "consumer",
+                got: "producer".into(),
+            }),
             Some(name) => match ConsumerKind::parse(name) {
                 Some(kind) => raw.into_consumer(kind),
                 None => Err(CredentialError::UnknownType(name.to_string())),
@@ -468,7 +501,9 @@ impl Credential {
         let raw = RawCredential::parse(text)?;
         match raw.type_name()? {
             Some("producer") => raw.into_producer().map(Credential::Producer),
-            None => raw.into_consumer(ConsumerKind::Policy).map(Credential::Consumer),
+            None => raw
+                .into_consumer(ConsumerKind::Policy)
+                .map(Credential::Consumer),
             Some(name) => match ConsumerKind::parse(name) {
                 Some(kind) => raw.into_consumer(kind).map(Credential::Consumer),
                 None => Err(CredentialError::UnknownType(name.to_string())),
@@ -578,9 +613,14 @@ mod tests {
 
     #[test]
     fn consumer_layout_by_hand() {
-        let cred = ConsumerCredential::new(ConsumerKind::Ott, root().public_key(), 0x0102, Attributes::new())
-            .with_endpoint_id("ab")
-            .with_nonce([5; 32]);
+        let cred = ConsumerCredential::new(
+            ConsumerKind::Ott,
+            root().public_key(),
+            0x0102,
+            Attributes::new(),
+        )
+        .with_endpoint_id("ab")
+        .with_nonce([5; 32]);
         let mut want = vec![1, 1, b'a', b'b'];
         want.extend_from_slice(root().public_key().as_bytes());
         want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 2]);
@@ -592,45 +632,86 @@ mod tests {
 
     #[test]
     fn parse_errors_are_typed() {
-        let good =
-            ConsumerCredential::new(ConsumerKind::Policy, root().public_key(), 5, Attributes::new()).signed(&root());
+        let good = ConsumerCredential::new(
+            ConsumerKind::Policy,
+            root().public_key(),
+            5,
+            Attributes::new(),
+        )
+        .signed(&root());
         let text = good.to_wire_json();
         assert_eq!(ConsumerCredential::from_json(&text), Ok(good.clone()));
-        assert_eq!(ConsumerCredential::from_json(&good.to_file_json()), Ok(good.clone()));
+        assert_eq!(
+            ConsumerCredential::from_json(&good.to_file_json()),
+            Ok(good.clone())
+        );
         let swap = |from: &str, to: &str| ConsumerCredential::from_json(&text.replace(from, to));
-        assert_eq!(swap("\"policy\"", "\"bogus\""), Err(CredentialError::UnknownType("bogus".into())));
+        assert_eq!(
+            swap("\"policy\"", "\"bogus\""),
+            Err(CredentialError::UnknownType("bogus".into()))
+        );
         assert_eq!(
             swap("\"policy\"", "\"producer\"").unwrap_err(),
-            CredentialError::WrongKind { expected: "consumer", got: "producer".into() }
+            CredentialError::WrongKind {
+                expected: "consumer",
+                got: "producer".into()
+            }
         );
         assert_eq!(
             swap("\"endpoint_id\":null", "\"endpoint_id\":\"abc\""),
-            Err(CredentialError::HexLength { field: "endpoint_id", expected: 64, got: 3 })
+            Err(CredentialError::HexLength {
+                field: "endpoint_id",
+                expected: 64,
+                got: 3
+            })
         );
         assert_eq!(
             swap("\"nonce\":null", "\"nonce\":\"00\""),
-            Err(CredentialError::HexLength { field: "nonce", expected: 64, got: 2 })
+            Err(CredentialError::HexLength {
+                field: "nonce",
+                expected: 64,
+                got: 2
+            })
         );
         assert_eq!(
             swap("\"expires_at\":5", "\"expires_at\":-5"),
-            Err(CredentialError::WrongType { field: "expires_at", expected: "an integer from 0 to 2^64-1" })
+            Err(CredentialError::WrongType {
+                field: "expires_at",
+                expected: "an integer from 0 to 2^64-1"
+            })
         );
         assert_eq!(
             swap("\"expires_at\":5", "\"expires_at\":\"5\""),
-            Err(CredentialError::WrongType { field: "expires_at", expected: "an integer from 0 to 2^64-1" })
+            Err(CredentialError::WrongType {
+                field: "expires_at",
+                expected: "an integer from 0 to 2^64-1"
+            })
         );
         let sig = hex::encode(&good.signature);
         assert_eq!(swap(&sig, ""), Err(CredentialError::MissingSignature));
         assert_eq!(
             swap(&sig, &sig[2..]),
-            Err(CredentialError::HexLength { field: "signature", expected: 128, got: 126 })
+            Err(CredentialError::HexLength {
+                field: "signature",
+                expected: 128,
+                got: 126
+            })
         );
-        assert_eq!(swap(&sig, &format!("zz{}", &sig[2..])), Err(CredentialError::NotHex { field: "signature" }));
-        assert!(matches!(ConsumerCredential::from_json("[1,2]"), Err(CredentialError::Malformed(_))));
+        assert_eq!(
+            swap(&sig, &format!("zz{}", &sig[2..])),
+            Err(CredentialError::NotHex { field: "signature" })
+        );
+        assert!(matches!(
+            ConsumerCredential::from_json("[1,2]"),
+            Err(CredentialError::Malformed(_))
+        ));
         assert!(
             matches!(ConsumerCredential::from_json("{\"attributes\":{\"a\":1}}"), Err(CredentialError::Malformed(m)) if m.contains("not a string"))
         );
-        assert_eq!(ConsumerCredential::from_json("{}"), Err(CredentialError::MissingField("root_pubkey")));
+        assert_eq!(
+            ConsumerCredential::from_json("{}"),
+            Err(CredentialError::MissingField("root_pubkey"))
+        );
         // No type at all: policy, as the reference client's loader assumes.
         let untyped = text.replace("\"credential_type\":\"policy\",", "");
         assert_eq!(ConsumerCredential::from_json(&untyped), Ok(good));

@@ -44,7 +44,10 @@ pub(crate) enum HexError {
 pub(crate) fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], HexError> {
     let raw = text.as_bytes();
     if raw.len() != 2 * N {
-        return Err(HexError::Length { expected: 2 * N, got: text.chars().count() });
+        return Err(HexError::Length {
+            expected: 2 * N,
+            got: text.chars().count(),
+        });
     }
     let mut out = [0u8; N];
     for (slot, pair) in out.iter_mut().zip(raw.chunks_exact(2)) {
@@ -64,7 +67,13 @@ mod tests {
     fn round_trip_and_errors() {
         assert_eq!(encode(&[0x00, 0xab, 0xff]), "00abff");
         assert_eq!(decode_array::<3>("00ABff"), Ok([0x00, 0xab, 0xff]));
-        assert_eq!(decode_array::<2>("abc"), Err(HexError::Length { expected: 4, got: 3 }));
+        assert_eq!(
+            decode_array::<2>("abc"),
+            Err(HexError::Length {
+                expected: 4,
+                got: 3
+            })
+        );
         assert_eq!(decode_array::<2>("ab g"), Err(HexError::NotHex));
         // A multi-byte char must not be split or counted as two characters.
         assert_eq!(decode_array::<2>("aé1"), Err(HexError::NotHex));

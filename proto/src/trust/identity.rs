@@ -54,7 +54,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::attributes::{ATTR_NAME, ATTR_ROLE, Attributes};
-use super::credential::{ConsumerCredential, ConsumerKind, Credential, CredentialError, EnrollmentCredential};
+use super::credential::{
+    ConsumerCredential, ConsumerKind, Credential, CredentialError, EnrollmentCredential,
+};
 use super::hex::{self, HexError};
 use super::keys::{NodeSecretKey, RootPublicKey, SIGNATURE_LEN};
 
@@ -65,11 +67,18 @@ pub enum IdentityError {
     Toml(String),
     #[error("[node] secret_key: {0}")]
     SecretKey(String),
-    #[error("[node] endpoint_id {stated} does not belong to secret_key (its endpoint id is {derived})")]
+    #[error(
+        "[node] endpoint_id {stated} does not belong to secret_key (its endpoint id is {derived})"
+    )]
     EndpointIdMismatch { stated: String, derived: String },
     #[error("[[peers]] entry {index}: {source}")]
-    Peer { index: usize, source: CredentialError },
-    #[error("[[peers]] entry {index}: unknown role {role:?} (expected \"producer\" or \"consumer\")")]
+    Peer {
+        index: usize,
+        source: CredentialError,
+    },
+    #[error(
+        "[[peers]] entry {index}: unknown role {role:?} (expected \"producer\" or \"consumer\")"
+    )]
     UnknownRole { index: usize, role: String },
     #[error("producer peer entry {name:?} has no endpoint_id")]
     ProducerWithoutEndpoint { name: String },
@@ -111,12 +120,17 @@ impl NodeSection {
     /// A section for `secret_key`, with its endpoint id.
     pub fn new(secret_key: NodeSecretKey) -> NodeSection {
         let endpoint_id = Some(secret_key.endpoint_id());
-        NodeSection { secret_key: Some(secret_key), endpoint_id }
+        NodeSection {
+            secret_key: Some(secret_key),
+            endpoint_id,
+        }
     }
 
     /// The stated endpoint id, else the one derived from the secret key.
     pub fn endpoint_id(&self) -> Option<String> {
-        self.endpoint_id.clone().or_else(|| self.secret_key.as_ref().map(NodeSecretKey::endpoint_id))
+        self.endpoint_id
+            .clone()
+            .or_else(|| self.secret_key.as_ref().map(NodeSecretKey::endpoint_id))
     }
 }
 
@@ -180,7 +194,11 @@ struct RawPeer {
 
 fn hex_err(field: &'static str) -> impl Fn(HexError) -> CredentialError {
     move |e| match e {
-        HexError::Length { expected, got } => CredentialError::HexLength { field, expected, got },
+        HexError::Length { expected, got } => CredentialError::HexLength {
+            field,
+            expected,
+            got,
+        },
         HexError::NotHex => CredentialError::NotHex { field },
     }
 }
@@ -188,19 +206,34 @@ fn hex_err(field: &'static str) -> impl Fn(HexError) -> CredentialError {
 impl RawPeer {
     fn into_entry(self, index: usize) -> Result<PeerEntry, IdentityError> {
         let fail = |source| IdentityError::Peer { index, source };
-        let role_text = self.role.ok_or(fail(CredentialError::MissingField("role")))?;
-        let role = PeerRole::parse(&role_text).ok_or(IdentityError::UnknownRole { index, role: role_text })?;
+        let role_text = self
+            .role
+            .ok_or(fail(CredentialError::MissingField("role")))?;
+        let role = PeerRole::parse(&role_text).ok_or(IdentityError::UnknownRole {
+            index,
+            role: role_text,
+        })?;
         let kind = match self.kind.as_deref() {
             None => ConsumerKind::Policy,
-            Some(t) => ConsumerKind::parse(t).ok_or_else(|| fail(CredentialError::UnknownType(t.to_string())))?,
+            Some(t) => ConsumerKind::parse(t)
+                .ok_or_else(|| fail(CredentialError::UnknownType(t.to_string())))?,
         };
-        let root_text = self.root_pubkey.ok_or(fail(CredentialError::MissingField("root_pubkey")))?;
+        let root_text = self
+            .root_pubkey
+            .ok_or(fail(CredentialError::MissingField("root_pubkey")))?;
         let root_pubkey = RootPublicKey::from_bytes(
-            hex::decode_array::<32>(&root_text).map_err(hex_err("root_pubkey")).map_err(fail)?,
+            hex::decode_array::<32>(&root_text)
+                .map_err(hex_err("root_pubkey"))
+                .map_err(fail)?,
         );
-        let expires_at = self.expires_at.ok_or(fail(CredentialError::MissingField("expires_at")))?;
+        let expires_at = self
+            .expires_at
+            .ok_or(fail(CredentialError::MissingField("expires_at")))?;
         let expires_at = u64::try_from(expires_at).map_err(|_| {
-            fail(CredentialError::WrongType { field: "expires_at", expected: "a non-negative integer" })
+            fail(CredentialError::WrongType {
+                field: "expires_at",
+                expected: "a non-negative integer",
+            })
         })?;
         if let Some(eid) = self.endpoint_id.as_deref().filter(|e| !e.is_empty()) {
             if eid.len() != 64 || !hex::is_hex(eid) {
@@ -213,11 +246,17 @@ impl RawPeer {
         }
         let nonce = match self.nonce.as_deref() {
             None | Some("") => None,
-            Some(t) => Some(hex::decode_array::<32>(t).map_err(hex_err("nonce")).map_err(fail)?),
+            Some(t) => Some(
+                hex::decode_array::<32>(t)
+                    .map_err(hex_err("nonce"))
+                    .map_err(fail)?,
+            ),
         };
         let signature = match self.signature.as_deref() {
             None | Some("") => return Err(fail(CredentialError::MissingSignature)),
-            Some(t) => hex::decode_array::<SIGNATURE_LEN>(t).map_err(hex_err("signature")).map_err(fail)?,
+            Some(t) => hex::decode_array::<SIGNATURE_LEN>(t)
+                .map_err(hex_err("signature"))
+                .map_err(fail)?,
         };
         Ok(PeerEntry {
             name: self.name.unwrap_or_default(),
@@ -238,27 +277,39 @@ impl IdentityFile {
     /// `endpoint_id` does not belong to its `secret_key` is refused (every
     /// credential would then fail its endpoint binding, confusingly).
     pub fn parse(text: &str) -> Result<IdentityFile, IdentityError> {
-        let raw: RawIdentity = toml::from_str(text).map_err(|e| IdentityError::Toml(e.to_string()))?;
+        let raw: RawIdentity =
+            toml::from_str(text).map_err(|e| IdentityError::Toml(e.to_string()))?;
         let secret_key = match raw.node.secret_key.as_deref() {
             None | Some("") => None,
             Some(b64) => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(b64)
                     .map_err(|e| IdentityError::SecretKey(format!("not base64: {e}")))?;
-                let bytes: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|b: Vec<u8>| IdentityError::SecretKey(format!("expected 32 bytes, got {}", b.len())))?;
+                let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+                    IdentityError::SecretKey(format!("expected 32 bytes, got {}", b.len()))
+                })?;
                 Some(NodeSecretKey::from_bytes(&bytes))
             }
         };
         if let (Some(key), Some(stated)) = (&secret_key, &raw.node.endpoint_id) {
             if key.endpoint_id() != *stated {
-                return Err(IdentityError::EndpointIdMismatch { stated: stated.clone(), derived: key.endpoint_id() });
+                return Err(IdentityError::EndpointIdMismatch {
+                    stated: stated.clone(),
+                    derived: key.endpoint_id(),
+                });
             }
         }
-        let peers = raw.peers.into_iter().enumerate().map(|(i, p)| p.into_entry(i)).collect::<Result<_, _>>()?;
+        let peers = raw
+            .peers
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| p.into_entry(i))
+            .collect::<Result<_, _>>()?;
         Ok(IdentityFile {
-            node: NodeSection { secret_key, endpoint_id: raw.node.endpoint_id },
+            node: NodeSection {
+                secret_key,
+                endpoint_id: raw.node.endpoint_id,
+            },
             peers,
             published_services: raw.published_services,
         })
@@ -292,7 +343,8 @@ impl IdentityFile {
     /// (year 292 billion) is written as is, like the reference does, but no
     /// conforming TOML reader, ours included, will read it back.
     pub fn to_toml(&self) -> String {
-        let mut out = String::from("# .aster-identity -- generated by `aster enroll node`\n\n[node]\n");
+        let mut out =
+            String::from("# .aster-identity -- generated by `aster enroll node`\n\n[node]\n");
         if let Some(key) = &self.node.secret_key {
             let b64 = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
             let _ = writeln!(out, "secret_key = {}", toml_str(&b64));
@@ -320,8 +372,10 @@ impl IdentityFile {
             if !peer.attributes.is_empty() {
                 let mut sorted: Vec<(&str, &str)> = peer.attributes.iter().collect();
                 sorted.sort_unstable();
-                let pairs: Vec<String> =
-                    sorted.iter().map(|(k, v)| format!("{} = {}", toml_str(k), toml_str(v))).collect();
+                let pairs: Vec<String> = sorted
+                    .iter()
+                    .map(|(k, v)| format!("{} = {}", toml_str(k), toml_str(v)))
+                    .collect();
                 let _ = writeln!(out, "attributes = {{ {} }}", pairs.join(", "));
             }
             out.push('\n');
@@ -329,7 +383,10 @@ impl IdentityFile {
         for (service, fields) in &self.published_services {
             let _ = writeln!(out, "[published_services.{}]", toml_key(service));
             let known = ["producer_token", "contract_id", "service_name"];
-            let rest = fields.keys().filter(|k| !known.contains(&k.as_str())).map(String::as_str);
+            let rest = fields
+                .keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .map(String::as_str);
             for key in known.into_iter().chain(rest) {
                 if let Some(value) = fields.get(key) {
                     let _ = writeln!(out, "{} = {}", toml_key(key), toml_str(value));
@@ -379,10 +436,11 @@ impl PeerEntry {
     fn credential_with(&self, attributes: Attributes) -> Result<Credential, IdentityError> {
         Ok(match self.role {
             PeerRole::Producer => {
-                let endpoint_id = self
-                    .endpoint_id
-                    .clone()
-                    .ok_or_else(|| IdentityError::ProducerWithoutEndpoint { name: self.name.clone() })?;
+                let endpoint_id = self.endpoint_id.clone().ok_or_else(|| {
+                    IdentityError::ProducerWithoutEndpoint {
+                        name: self.name.clone(),
+                    }
+                })?;
                 Credential::Producer(EnrollmentCredential {
                     endpoint_id,
                     root_pubkey: self.root_pubkey,
@@ -464,7 +522,11 @@ fn toml_str(s: &str) -> String {
 
 /// A key: bare when TOML allows it, quoted otherwise.
 fn toml_key(key: &str) -> String {
-    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         key.to_string()
     } else {
         toml_str(key)

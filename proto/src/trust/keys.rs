@@ -20,7 +20,11 @@ pub const SIGNATURE_LEN: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("{field}: expected {expected} hex characters, got {got}")]
-    HexLength { field: &'static str, expected: usize, got: usize },
+    HexLength {
+        field: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("{field}: not a hex string")]
     NotHex { field: &'static str },
     #[error("key file is not valid JSON: {0}")]
@@ -29,13 +33,22 @@ pub enum KeyError {
     MissingField(&'static str),
     #[error("key file's public_key {stated} does not match its private key (public key {derived})")]
     PublicKeyMismatch { stated: String, derived: String },
-    #[error("root public key file is neither {{\"public_key\": hex}} JSON nor a 64-character hex string")]
+    #[error(
+        "root public key file is neither {{\"public_key\": hex}} JSON nor a 64-character hex string"
+    )]
     UnrecognisedPublicKeyFile,
 }
 
-pub(crate) fn hex_field<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], KeyError> {
+pub(crate) fn hex_field<const N: usize>(
+    field: &'static str,
+    text: &str,
+) -> Result<[u8; N], KeyError> {
     hex::decode_array::<N>(text).map_err(|e| match e {
-        HexError::Length { expected, got } => KeyError::HexLength { field, expected, got },
+        HexError::Length { expected, got } => KeyError::HexLength {
+            field,
+            expected,
+            got,
+        },
         HexError::NotHex => KeyError::NotHex { field },
     })
 }
@@ -75,7 +88,8 @@ impl RootPublicKey {
         let Ok(key) = VerifyingKey::from_bytes(&self.0) else {
             return false;
         };
-        key.verify_strict(message, &Signature::from_bytes(signature)).is_ok()
+        key.verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
     }
 
     /// Reads a root public key file (`root.pub`, `ASTER_ROOT_PUBKEY_FILE`):
@@ -174,14 +188,22 @@ impl RootKeyFile {
             private_key: Option<String>,
             public_key: Option<String>,
         }
-        let file: KeyFile = serde_json::from_str(text.trim()).map_err(|e| KeyError::Json(e.to_string()))?;
-        let seed: [u8; 32] =
-            hex_field("private_key", file.private_key.as_deref().ok_or(KeyError::MissingField("private_key"))?)?;
+        let file: KeyFile =
+            serde_json::from_str(text.trim()).map_err(|e| KeyError::Json(e.to_string()))?;
+        let seed: [u8; 32] = hex_field(
+            "private_key",
+            file.private_key
+                .as_deref()
+                .ok_or(KeyError::MissingField("private_key"))?,
+        )?;
         let signing_key = RootSigningKey::from_seed(&seed);
         if let Some(stated) = file.public_key {
             let stated_key = RootPublicKey::from_hex(&stated)?;
             if stated_key != signing_key.public_key() {
-                return Err(KeyError::PublicKeyMismatch { stated, derived: signing_key.public_key().to_hex() });
+                return Err(KeyError::PublicKeyMismatch {
+                    stated,
+                    derived: signing_key.public_key().to_hex(),
+                });
             }
         }
         Ok(RootKeyFile { signing_key })
@@ -194,7 +216,10 @@ impl RootKeyFile {
         let private = hex::encode(&self.signing_key.seed());
         let public = self.signing_key.public_key().to_hex();
         pyjson::object(
-            &[("private_key", Value::Str(&private)), ("public_key", Value::Str(&public))],
+            &[
+                ("private_key", Value::Str(&private)),
+                ("public_key", Value::Str(&public)),
+            ],
             Layout::Indent2,
             true,
         ) + "\n"
@@ -244,9 +269,15 @@ mod tests {
     #[test]
     fn rfc8032_test_1() {
         // RFC 8032 §7.1, TEST 1 (empty message).
-        let seed = hex::decode_array::<32>("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
+        let seed = hex::decode_array::<32>(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        )
+        .unwrap();
         let key = RootSigningKey::from_seed(&seed);
-        assert_eq!(key.public_key().to_hex(), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        assert_eq!(
+            key.public_key().to_hex(),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
         let sig = key.sign(b"");
         assert_eq!(
             hex::encode(&sig),
@@ -260,27 +291,55 @@ mod tests {
     fn pub_file_forms() {
         let pk = RootSigningKey::from_seed(&[1; 32]).public_key();
         assert_eq!(RootPublicKey::from_pub_file(&pk.to_pub_file()), Ok(pk));
-        assert_eq!(RootPublicKey::from_pub_file(&format!("  {}\n", pk.to_hex())), Ok(pk));
-        assert_eq!(RootPublicKey::from_pub_file(&pk.to_hex().to_uppercase()), Ok(pk));
-        assert_eq!(RootPublicKey::from_pub_file("{\"x\": 1}"), Err(KeyError::UnrecognisedPublicKeyFile));
+        assert_eq!(
+            RootPublicKey::from_pub_file(&format!("  {}\n", pk.to_hex())),
+            Ok(pk)
+        );
+        assert_eq!(
+            RootPublicKey::from_pub_file(&pk.to_hex().to_uppercase()),
+            Ok(pk)
+        );
+        assert_eq!(
+            RootPublicKey::from_pub_file("{\"x\": 1}"),
+            Err(KeyError::UnrecognisedPublicKeyFile)
+        );
         assert_eq!(
             RootPublicKey::from_pub_file("{\"public_key\": \"ab\"}"),
-            Err(KeyError::HexLength { field: "public_key", expected: 64, got: 2 })
+            Err(KeyError::HexLength {
+                field: "public_key",
+                expected: 64,
+                got: 2
+            })
         );
-        assert_eq!(RootPublicKey::from_pub_file("zz"), Err(KeyError::UnrecognisedPublicKeyFile));
+        assert_eq!(
+            RootPublicKey::from_pub_file("zz"),
+            Err(KeyError::UnrecognisedPublicKeyFile)
+        );
     }
 
     #[test]
     fn key_file_checks() {
         let file = RootKeyFile::new(RootSigningKey::from_seed(&[2; 32]));
         let text = file.to_file_text();
-        assert_eq!(RootKeyFile::parse(&text).unwrap().signing_key.seed(), [2; 32]);
+        assert_eq!(
+            RootKeyFile::parse(&text).unwrap().signing_key.seed(),
+            [2; 32]
+        );
         let other = RootSigningKey::from_seed(&[3; 32]).public_key().to_hex();
-        let bad = format!("{{\"private_key\": \"{}\", \"public_key\": \"{other}\"}}", hex::encode(&[2; 32]));
-        assert!(matches!(RootKeyFile::parse(&bad), Err(KeyError::PublicKeyMismatch { .. })));
+        let bad = format!(
+            "{{\"private_key\": \"{}\", \"public_key\": \"{other}\"}}",
+            hex::encode(&[2; 32])
+        );
+        assert!(matches!(
+            RootKeyFile::parse(&bad),
+            Err(KeyError::PublicKeyMismatch { .. })
+        ));
         let no_pub = format!("{{\"private_key\": \"{}\"}}", hex::encode(&[2; 32]));
         assert!(RootKeyFile::parse(&no_pub).is_ok());
-        assert_eq!(RootKeyFile::parse("{}").unwrap_err(), KeyError::MissingField("private_key"));
+        assert_eq!(
+            RootKeyFile::parse("{}").unwrap_err(),
+            KeyError::MissingField("private_key")
+        );
         assert!(matches!(RootKeyFile::parse("nope"), Err(KeyError::Json(_))));
         assert!(format!("{:?}", file).contains("public"));
         assert!(!format!("{:?}", file).contains(&hex::encode(&[2; 32])));

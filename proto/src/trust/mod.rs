@@ -57,13 +57,22 @@ mod nonce;
 pub mod nonce_file;
 mod pyjson;
 
-pub use admission::{Admitted, Denied, DenyReason, admit, admit_consumer_json, admit_producer_json};
-pub use attributes::{
-    ATTR_IID_ACCOUNT, ATTR_IID_PROVIDER, ATTR_IID_REGION, ATTR_IID_ROLE_ARN, ATTR_NAME, ATTR_ROLE, Attributes,
+pub use admission::{
+    Admitted, Denied, DenyReason, admit, admit_consumer_json, admit_producer_json,
 };
-pub use capability::{AdmissionPath, CapabilityDenied, GateLevel, PEER_TTL_SECS, PeerAdmission, authorize, satisfies};
-pub use credential::{ConsumerCredential, ConsumerKind, Credential, CredentialError, EnrollmentCredential};
+pub use attributes::{
+    ATTR_IID_ACCOUNT, ATTR_IID_PROVIDER, ATTR_IID_REGION, ATTR_IID_ROLE_ARN, ATTR_NAME, ATTR_ROLE,
+    Attributes,
+};
+pub use capability::{
+    AdmissionPath, CapabilityDenied, GateLevel, PEER_TTL_SECS, PeerAdmission, authorize, satisfies,
+};
+pub use credential::{
+    ConsumerCredential, ConsumerKind, Credential, CredentialError, EnrollmentCredential,
+};
 pub use identity::{IdentityError, IdentityFile, NodeSection, PeerEntry, PeerRole};
-pub use keys::{KeyError, NodeSecretKey, RootKeyFile, RootPublicKey, RootSigningKey, SIGNATURE_LEN};
+pub use keys::{
+    KeyError, NodeSecretKey, RootKeyFile, RootPublicKey, RootSigningKey, SIGNATURE_LEN,
+};
 pub use nonce::{MemoryNonceStore, NonceStore, NonceStoreError};
 pub use nonce_file::FileNonceStore;

@@ -19,7 +19,10 @@ use std::collections::HashSet;
 #[derive(Debug, thiserror::Error)]
 pub enum NonceStoreError {
     #[error("nonce store {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("nonce store {path} is corrupt: {detail}")]
     Corrupt { path: String, detail: String },
 }

@@ -66,7 +66,10 @@ impl FileNonceStore {
     pub fn open(path: impl Into<PathBuf>) -> Result<FileNonceStore, NonceStoreError> {
         let path = path.into();
         let Some(name) = path.file_name() else {
-            return Err(io_error(&path, io::Error::new(io::ErrorKind::InvalidInput, "path has no file name")));
+            return Err(io_error(
+                &path,
+                io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"),
+            ));
         };
         let mut tmp_name = name.to_os_string();
         tmp_name.push(".tmp");
@@ -76,7 +79,11 @@ impl FileNonceStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeSet::new(),
             Err(e) => return Err(io_error(&path, e)),
         };
-        Ok(FileNonceStore { path, tmp_path, consumed })
+        Ok(FileNonceStore {
+            path,
+            tmp_path,
+            consumed,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -100,9 +107,14 @@ impl FileNonceStore {
         };
         let before_rename = |e| (false, e);
         fs::create_dir_all(&dir).map_err(before_rename)?;
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(true).open(&self.tmp_path).map_err(before_rename)?;
-        file.write_all(render(set).as_bytes()).map_err(before_rename)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&self.tmp_path)
+            .map_err(before_rename)?;
+        file.write_all(render(set).as_bytes())
+            .map_err(before_rename)?;
         file.sync_all().map_err(before_rename)?;
         drop(file);
         fs::rename(&self.tmp_path, &self.path).map_err(before_rename)?;
@@ -138,7 +150,10 @@ impl NonceStore for FileNonceStore {
 }
 
 fn io_error(path: &Path, source: io::Error) -> NonceStoreError {
-    NonceStoreError::Io { path: path.display().to_string(), source }
+    NonceStoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeSet<[u8; 32]>, NonceStoreError> {
@@ -146,12 +161,16 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<BTreeSet<[u8; 32]>, NonceStoreErro
     struct NonceFile {
         consumed: Vec<String>,
     }
-    let corrupt = |detail: String| NonceStoreError::Corrupt { path: path.display().to_string(), detail };
+    let corrupt = |detail: String| NonceStoreError::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    };
     let file: NonceFile = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     file.consumed
         .iter()
         .map(|h| {
-            hex::decode_array::<32>(h).map_err(|_| corrupt(format!("entry {h:?} is not a 64-character hex nonce")))
+            hex::decode_array::<32>(h)
+                .map_err(|_| corrupt(format!("entry {h:?} is not a 64-character hex nonce")))
         })
         .collect()
 }
@@ -196,7 +215,10 @@ mod tests {
         set.insert([0xaa; 32]);
         let a = "aa".repeat(32);
         let b = "bb".repeat(32);
-        assert_eq!(render(&set), format!("{{\"consumed\": [\"{a}\", \"{b}\"]}}"));
+        assert_eq!(
+            render(&set),
+            format!("{{\"consumed\": [\"{a}\", \"{b}\"]}}")
+        );
         assert_eq!(parse(Path::new("x"), render(&set).as_bytes()).unwrap(), set);
     }
 }

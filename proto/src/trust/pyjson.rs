@@ -138,7 +138,12 @@ pub(crate) fn object(members: &[(&str, Value<'_>)], layout: Layout, ascii: bool)
 pub(crate) fn canonical_attributes(attrs: &Attributes) -> String {
     let mut sorted: Vec<(&str, &str)> = attrs.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut out = String::with_capacity(16 + attrs.iter().map(|(k, v)| k.len() + v.len() + 6).sum::<usize>());
+    let mut out = String::with_capacity(
+        16 + attrs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 6)
+            .sum::<usize>(),
+    );
     write_map(&mut out, sorted.into_iter(), Layout::Compact, false, 0);
     out
 }
@@ -150,8 +155,15 @@ mod tests {
     #[test]
     fn escapes_like_python() {
         let mut s = String::new();
-        write_str(&mut s, "a\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f} \u{7f}é\u{2028}🚀", false);
-        assert_eq!(s, "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001f \u{7f}é\u{2028}🚀\"");
+        write_str(
+            &mut s,
+            "a\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f} \u{7f}é\u{2028}🚀",
+            false,
+        );
+        assert_eq!(
+            s,
+            "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001f \u{7f}é\u{2028}🚀\""
+        );
         let mut s = String::new();
         write_str(&mut s, "\u{7f}é\u{2028}🚀~", true);
         assert_eq!(s, "\"\\u007f\\u00e9\\u2028\\ud83d\\ude80~\"");
@@ -161,13 +173,23 @@ mod tests {
     fn layouts() {
         let attrs = Attributes::from_iter([("b", "1"), ("a", "2")]);
         let empty = Attributes::new();
-        let members = [("x", Value::U64(5)), ("attributes", Value::Attributes(&attrs)), ("n", Value::OptStr(None))];
-        assert_eq!(object(&members, Layout::Compact, true), r#"{"x":5,"attributes":{"b":"1","a":"2"},"n":null}"#);
+        let members = [
+            ("x", Value::U64(5)),
+            ("attributes", Value::Attributes(&attrs)),
+            ("n", Value::OptStr(None)),
+        ];
+        assert_eq!(
+            object(&members, Layout::Compact, true),
+            r#"{"x":5,"attributes":{"b":"1","a":"2"},"n":null}"#
+        );
         assert_eq!(
             object(&members, Layout::Indent2, true),
             "{\n  \"x\": 5,\n  \"attributes\": {\n    \"b\": \"1\",\n    \"a\": \"2\"\n  },\n  \"n\": null\n}"
         );
-        assert_eq!(object(&[("e", Value::Attributes(&empty))], Layout::Indent2, true), "{\n  \"e\": {}\n}");
+        assert_eq!(
+            object(&[("e", Value::Attributes(&empty))], Layout::Indent2, true),
+            "{\n  \"e\": {}\n}"
+        );
         assert_eq!(canonical_attributes(&attrs), r#"{"a":"2","b":"1"}"#);
         assert_eq!(canonical_attributes(&empty), "{}");
     }

@@ -241,7 +241,15 @@ mod tests {
         assert_eq!(var64(127), [0x7f]);
         assert_eq!(var64(128), [0x80, 0x01]);
         assert_eq!(var64(u64::MAX).len(), 9);
-        for v in [0, 1, 300, u64::from(u32::MAX), 1 << 56, (1 << 56) - 1, u64::MAX] {
+        for v in [
+            0,
+            1,
+            300,
+            u64::from(u32::MAX),
+            1 << 56,
+            (1 << 56) - 1,
+            u64::MAX,
+        ] {
             let bytes = var64(v);
             assert_eq!(Reader::new(&bytes).var_u64().unwrap(), v, "{v}");
         }
@@ -260,9 +268,15 @@ mod tests {
 
     #[test]
     fn overlong_var_u32_is_rejected() {
-        assert!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x10]).var_u32().is_err());
+        assert!(
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x10])
+                .var_u32()
+                .is_err()
+        );
         assert_eq!(
-            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x0f]).var_u32().unwrap(),
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x0f])
+                .var_u32()
+                .unwrap(),
             u32::MAX
         );
         assert!(Reader::new(&[0x80]).var_u32().is_err());

@@ -104,7 +104,10 @@ impl Registry {
         let mut types: HashMap<String, Entry> = HashMap::new();
         for def in defs {
             let tag = def.tag().to_string();
-            if types.insert(tag.clone(), Entry { def, layout: None }).is_some() {
+            if types
+                .insert(tag.clone(), Entry { def, layout: None })
+                .is_some()
+            {
                 return Err(SchemaError::Duplicate(tag));
             }
         }
@@ -143,7 +146,10 @@ impl Registry {
             reason: "unknown type".into(),
         })?;
         if !matches!(entry.def, TypeDef::Struct { .. }) {
-            return Err(EncodeError { path: tag.clone(), reason: "a payload must be a struct".into() });
+            return Err(EncodeError {
+                path: tag.clone(),
+                reason: "a payload must be a struct".into(),
+            });
         }
         buf.put_u8(HEADER_XLANG);
         buf.put_u8(NOT_NULL_FLAG);
@@ -176,7 +182,10 @@ impl Registry {
     }
 
     fn named(&self, tag: &str) -> Result<&Entry, EncodeError> {
-        self.types.get(tag).ok_or_else(|| EncodeError { path: tag.into(), reason: "unknown type".into() })
+        self.types.get(tag).ok_or_else(|| EncodeError {
+            path: tag.into(),
+            reason: "unknown type".into(),
+        })
     }
 
     fn write_field<'t>(
@@ -219,15 +228,19 @@ impl Registry {
             reason: format!("{value:?} is out of range for {ty:?}"),
         };
         match (ty, value) {
-            (DynType::Optional(inner), v) if !matches!(v, Value::Null) => self.write_raw(inner, v, w, path)?,
+            (DynType::Optional(inner), v) if !matches!(v, Value::Null) => {
+                self.write_raw(inner, v, w, path)?
+            }
             (DynType::Bool, Value::Bool(b)) => w.buf.put_u8(u8::from(*b)),
-            (DynType::Int8, Value::Int(i)) => w.buf.put_i8(i8::try_from(*i).map_err(|_| out_of_range(path))?),
-            (DynType::Int16, Value::Int(i)) => {
-                w.buf.put_i16_le(i16::try_from(*i).map_err(|_| out_of_range(path))?)
-            }
-            (DynType::Int32, Value::Int(i)) => {
-                w.buf.put_var_i32(i32::try_from(*i).map_err(|_| out_of_range(path))?)
-            }
+            (DynType::Int8, Value::Int(i)) => w
+                .buf
+                .put_i8(i8::try_from(*i).map_err(|_| out_of_range(path))?),
+            (DynType::Int16, Value::Int(i)) => w
+                .buf
+                .put_i16_le(i16::try_from(*i).map_err(|_| out_of_range(path))?),
+            (DynType::Int32, Value::Int(i)) => w
+                .buf
+                .put_var_i32(i32::try_from(*i).map_err(|_| out_of_range(path))?),
             (DynType::Int64, Value::Int(i)) => w.buf.put_var_i64(*i),
             (DynType::Float32, Value::Float(f)) => w.buf.put_f32_le(*f as f32),
             (DynType::Float64, Value::Float(f)) => w.buf.put_f64_le(*f),
@@ -309,33 +322,41 @@ impl Registry {
             reason: format!("{value:?} is not a `{tag}`"),
         };
         match (&self.named(tag)?.def, value) {
-                (TypeDef::Enum { variants, .. }, Value::Enum(ordinal)) => {
-                    if *ordinal as usize >= variants.len() {
-                        return Err(EncodeError {
-                            path: path.to_string(),
-                            reason: format!("`{tag}` has no variant {ordinal}"),
-                        });
-                    }
-                    w.buf.put_var_u32(*ordinal);
+            (TypeDef::Enum { variants, .. }, Value::Enum(ordinal)) => {
+                if *ordinal as usize >= variants.len() {
+                    return Err(EncodeError {
+                        path: path.to_string(),
+                        reason: format!("`{tag}` has no variant {ordinal}"),
+                    });
                 }
-                (TypeDef::Struct { fields, .. }, Value::Struct(values)) => {
-                    if values.len() != fields.len() {
-                        return Err(EncodeError {
-                            path: path.clone(),
-                            reason: format!("{} values for {} fields of `{tag}`", values.len(), fields.len()),
-                        });
-                    }
-                    let layout = self.named(tag)?.layout.as_ref().ok_or_else(|| mismatch(path))?;
-                    w.buf.put_i32_le(layout.hash);
-                    for &i in &layout.order {
-                        let len = path.len();
-                        path.push('.');
-                        path.push_str(&fields[i].name);
-                        self.write_field(&fields[i].ty, &values[i], w, path)?;
-                        path.truncate(len);
-                    }
+                w.buf.put_var_u32(*ordinal);
+            }
+            (TypeDef::Struct { fields, .. }, Value::Struct(values)) => {
+                if values.len() != fields.len() {
+                    return Err(EncodeError {
+                        path: path.clone(),
+                        reason: format!(
+                            "{} values for {} fields of `{tag}`",
+                            values.len(),
+                            fields.len()
+                        ),
+                    });
                 }
-                _ => return Err(mismatch(path)),
+                let layout = self
+                    .named(tag)?
+                    .layout
+                    .as_ref()
+                    .ok_or_else(|| mismatch(path))?;
+                w.buf.put_i32_le(layout.hash);
+                for &i in &layout.order {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(&fields[i].name);
+                    self.write_field(&fields[i].ty, &values[i], w, path)?;
+                    path.truncate(len);
+                }
+            }
+            _ => return Err(mismatch(path)),
         }
         Ok(())
     }
@@ -349,7 +370,11 @@ impl Registry {
             ty = inner;
         }
         if let DynType::Named(tag) = ty {
-            if let Some(Entry { def: TypeDef::Struct { .. }, .. }) = self.types.get(tag) {
+            if let Some(Entry {
+                def: TypeDef::Struct { .. },
+                ..
+            }) = self.types.get(tag)
+            {
                 self.expect_type_info(ty, r)?;
             }
         }
@@ -361,11 +386,18 @@ impl Registry {
         let (id, tag) = r.read_type_info()?;
         let want = kind_of(&self.types, ty).type_id;
         if id != want {
-            return Err(DecodeError::UnexpectedTypeId { offset, expected: want, found: id });
+            return Err(DecodeError::UnexpectedTypeId {
+                offset,
+                expected: want,
+                found: id,
+            });
         }
         if let (DynType::Named(want), Some(found)) = (ty, tag) {
             if &found != want {
-                return Err(DecodeError::TypeMismatch { expected: want.clone(), found });
+                return Err(DecodeError::TypeMismatch {
+                    expected: want.clone(),
+                    found,
+                });
             }
         }
         Ok(())
@@ -467,12 +499,18 @@ impl Registry {
                 Value::Map(entries)
             }
             DynType::Named(tag) => {
-                let entry = self.types.get(tag).ok_or_else(|| DecodeError::UnknownType(tag.clone()))?;
+                let entry = self
+                    .types
+                    .get(tag)
+                    .ok_or_else(|| DecodeError::UnknownType(tag.clone()))?;
                 match (&entry.def, &entry.layout) {
                     (TypeDef::Enum { variants, .. }, _) => {
                         let ordinal = r.r.var_u32()?;
                         if ordinal as usize >= variants.len() {
-                            return Err(DecodeError::BadEnumOrdinal { tag: tag.clone(), ordinal });
+                            return Err(DecodeError::BadEnumOrdinal {
+                                tag: tag.clone(),
+                                ordinal,
+                            });
                         }
                         Value::Enum(ordinal)
                     }
@@ -493,7 +531,9 @@ impl Registry {
                         r.leave();
                         Value::Struct(values)
                     }
-                    (TypeDef::Struct { .. }, None) => return Err(DecodeError::UnknownType(tag.clone())),
+                    (TypeDef::Struct { .. }, None) => {
+                        return Err(DecodeError::UnknownType(tag.clone()));
+                    }
                 }
             }
         })
@@ -520,9 +560,10 @@ fn check_type(types: &HashMap<String, Entry>, from: &str, ty: &DynType) -> Resul
             check_type(types, from, k)?;
             check_type(types, from, v)
         }
-        DynType::Named(tag) if !types.contains_key(tag) => {
-            Err(SchemaError::UnknownRef { from: from.to_string(), to: tag.clone() })
-        }
+        DynType::Named(tag) if !types.contains_key(tag) => Err(SchemaError::UnknownRef {
+            from: from.to_string(),
+            to: tag.clone(),
+        }),
         _ => Ok(()),
     }
 }
@@ -547,7 +588,13 @@ fn kind_of(types: &HashMap<String, Entry>, ty: &DynType) -> FieldKind {
         },
     };
     match ty {
-        DynType::Optional(inner) => FieldKind { type_id: id(inner), nullable: true },
-        other => FieldKind { type_id: id(other), nullable: false },
+        DynType::Optional(inner) => FieldKind {
+            type_id: id(inner),
+            nullable: true,
+        },
+        other => FieldKind {
+            type_id: id(other),
+            nullable: false,
+        },
     }
 }

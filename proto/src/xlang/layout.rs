@@ -132,8 +132,14 @@ impl FieldType {
     /// The shape used for ordering and hashing.
     pub fn kind(&self) -> FieldKind {
         match self {
-            FieldType::Optional(inner) => FieldKind { type_id: inner.type_id(), nullable: true },
-            other => FieldKind { type_id: other.type_id(), nullable: false },
+            FieldType::Optional(inner) => FieldKind {
+                type_id: inner.type_id(),
+                nullable: true,
+            },
+            other => FieldKind {
+                type_id: other.type_id(),
+                nullable: false,
+            },
         }
     }
 }
@@ -244,7 +250,11 @@ impl StructLayout {
         } else {
             murmur3_x64_128(fingerprint.as_bytes(), 47).0 as u32 as i32
         };
-        StructLayout { order, hash, fingerprint }
+        StructLayout {
+            order,
+            hash,
+            fingerprint,
+        }
     }
 
     /// Layout of a statically described struct.
@@ -262,14 +272,38 @@ mod tests {
     #[test]
     fn stream_header_layout_matches_reference() {
         let fields = [
-            FieldDesc { name: "service", ty: FieldType::String },
-            FieldDesc { name: "method", ty: FieldType::String },
-            FieldDesc { name: "version", ty: FieldType::Int64 },
-            FieldDesc { name: "callId", ty: FieldType::String },
-            FieldDesc { name: "deadlineEpochMs", ty: FieldType::Int64 },
-            FieldDesc { name: "serializationMode", ty: FieldType::Int64 },
-            FieldDesc { name: "metadataKeys", ty: LIST_STR },
-            FieldDesc { name: "metadataValues", ty: LIST_STR },
+            FieldDesc {
+                name: "service",
+                ty: FieldType::String,
+            },
+            FieldDesc {
+                name: "method",
+                ty: FieldType::String,
+            },
+            FieldDesc {
+                name: "version",
+                ty: FieldType::Int64,
+            },
+            FieldDesc {
+                name: "callId",
+                ty: FieldType::String,
+            },
+            FieldDesc {
+                name: "deadlineEpochMs",
+                ty: FieldType::Int64,
+            },
+            FieldDesc {
+                name: "serializationMode",
+                ty: FieldType::Int64,
+            },
+            FieldDesc {
+                name: "metadataKeys",
+                ty: LIST_STR,
+            },
+            FieldDesc {
+                name: "metadataValues",
+                ty: LIST_STR,
+            },
         ];
         let layout = StructLayout::from_descs(&fields);
         assert_eq!(
@@ -296,13 +330,17 @@ mod tests {
 
     #[test]
     fn count_request_int32_hash() {
-        let layout = StructLayout::from_descs(&[FieldDesc { name: "count", ty: FieldType::Int32 }]);
+        let layout = StructLayout::from_descs(&[FieldDesc {
+            name: "count",
+            ty: FieldType::Int32,
+        }]);
         assert_eq!(layout.hash.to_le_bytes(), [0xae, 0x6f, 0xd0, 0x21]);
     }
 
     #[test]
     fn nested_optional_is_detected() {
-        const BAD: FieldType = FieldType::List(&FieldType::Optional(&FieldType::Optional(&FieldType::Bool)));
+        const BAD: FieldType =
+            FieldType::List(&FieldType::Optional(&FieldType::Optional(&FieldType::Bool)));
         assert!(BAD.has_nested_optional());
         assert!(!FieldType::Optional(&LIST_STR).has_nested_optional());
     }

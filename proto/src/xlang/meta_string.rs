@@ -52,7 +52,11 @@ impl MetaEncoding {
             2 => MetaEncoding::LowerUpperDigitSpecial,
             3 => MetaEncoding::FirstToLowerSpecial,
             4 => MetaEncoding::AllToLowerSpecial,
-            other => return Err(DecodeError::BadMetaString(format!("unknown encoding {other}"))),
+            other => {
+                return Err(DecodeError::BadMetaString(format!(
+                    "unknown encoding {other}"
+                )));
+            }
         })
     }
 }
@@ -68,7 +72,10 @@ impl MetaString {
     /// Packs `name` the way pyfory 0.16 does for the given role.
     pub fn encode(name: &str, role: MetaRole) -> MetaString {
         if name.is_empty() {
-            return MetaString { encoding: MetaEncoding::Utf8, bytes: Vec::new() };
+            return MetaString {
+                encoding: MetaEncoding::Utf8,
+                bytes: Vec::new(),
+            };
         }
         let encoding = choose_encoding(name, role);
         let bytes = match encoding {
@@ -96,7 +103,11 @@ impl MetaString {
     }
 
     /// Unpacks a meta string received for `role`.
-    pub fn decode(encoding: MetaEncoding, bytes: &[u8], role: MetaRole) -> Result<String, DecodeError> {
+    pub fn decode(
+        encoding: MetaEncoding,
+        bytes: &[u8],
+        role: MetaRole,
+    ) -> Result<String, DecodeError> {
         if bytes.is_empty() {
             return Ok(String::new());
         }
@@ -205,7 +216,11 @@ fn value_char(v: u8, bits: u32, role: MetaRole) -> Result<char, DecodeError> {
             27 => '_',
             28 => '$',
             29 => '|',
-            _ => return Err(DecodeError::BadMetaString(format!("5-bit code {v} is not a character"))),
+            _ => {
+                return Err(DecodeError::BadMetaString(format!(
+                    "5-bit code {v} is not a character"
+                )));
+            }
         }
     } else {
         match v {
@@ -274,27 +289,55 @@ mod tests {
     fn matches_reference_bytes() {
         // Values observed in pyfory 0.16 output (wire.md §4.4, §9.1).
         assert_eq!(enc("_aster", MetaRole::Namespace), (1, "6c129922".into()));
-        assert_eq!(enc("StreamHeader", MetaRole::TypeName), (4, "76538900ce9c801922".into()));
+        assert_eq!(
+            enc("StreamHeader", MetaRole::TypeName),
+            (4, "76538900ce9c801922".into())
+        );
         assert_eq!(enc("echo", MetaRole::Namespace), (1, "104770".into()));
-        assert_eq!(enc("EchoRequest", MetaRole::TypeName), (4, "f4823bbb12428494c0".into()));
-        assert_eq!(enc("RpcStatus", MetaRole::TypeName), (2, "56785626026a24".into()));
+        assert_eq!(
+            enc("EchoRequest", MetaRole::TypeName),
+            (4, "f4823bbb12428494c0".into())
+        );
+        assert_eq!(
+            enc("RpcStatus", MetaRole::TypeName),
+            (2, "56785626026a24".into())
+        );
     }
 
     #[test]
     fn round_trips_every_encoding() {
         for (name, role, want) in [
             ("abc.def", MetaRole::Namespace, MetaEncoding::LowerSpecial),
-            ("Node2", MetaRole::TypeName, MetaEncoding::LowerUpperDigitSpecial),
-            ("Inner", MetaRole::TypeName, MetaEncoding::FirstToLowerSpecial),
-            ("StreamHeader", MetaRole::TypeName, MetaEncoding::AllToLowerSpecial),
+            (
+                "Node2",
+                MetaRole::TypeName,
+                MetaEncoding::LowerUpperDigitSpecial,
+            ),
+            (
+                "Inner",
+                MetaRole::TypeName,
+                MetaEncoding::FirstToLowerSpecial,
+            ),
+            (
+                "StreamHeader",
+                MetaRole::TypeName,
+                MetaEncoding::AllToLowerSpecial,
+            ),
             ("my-ns", MetaRole::Namespace, MetaEncoding::Utf8),
-            ("ABCDEF", MetaRole::TypeName, MetaEncoding::LowerUpperDigitSpecial),
+            (
+                "ABCDEF",
+                MetaRole::TypeName,
+                MetaEncoding::LowerUpperDigitSpecial,
+            ),
             ("a", MetaRole::Namespace, MetaEncoding::LowerSpecial),
             ("é", MetaRole::Namespace, MetaEncoding::Utf8),
         ] {
             let m = MetaString::encode(name, role);
             assert_eq!(m.encoding, want, "{name}");
-            assert_eq!(MetaString::decode(m.encoding, &m.bytes, role).unwrap(), name);
+            assert_eq!(
+                MetaString::decode(m.encoding, &m.bytes, role).unwrap(),
+                name
+            );
         }
     }
 }

@@ -32,7 +32,9 @@ use bytes::{BufMut, BytesMut};
 pub use buf::{Reader, XBufMut};
 pub use layout::{FieldDesc, FieldKind, FieldType, NamedType, StructLayout, TypeDesc};
 pub use meta_string::{MetaEncoding, MetaRole, MetaString};
-pub use typed::{WireField, WireStruct, read_field, read_struct_body, write_field, write_struct_body};
+pub use typed::{
+    WireField, WireStruct, read_field, read_struct_body, write_field, write_struct_body,
+};
 
 /// Header bitmap of every G1 payload: bit 1 = xlang.
 pub const HEADER_XLANG: u8 = 0x02;
@@ -54,11 +56,19 @@ pub const MAX_DEPTH: u32 = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("payload truncated at byte {offset}: needed {needed} more bytes, {available} left")]
-    Truncated { offset: usize, needed: usize, available: usize },
+    Truncated {
+        offset: usize,
+        needed: usize,
+        available: usize,
+    },
     #[error("malformed varint at byte {offset}")]
     BadVarint { offset: usize },
     #[error("length {length} at byte {offset} exceeds the {available} bytes left")]
-    LengthExceedsInput { offset: usize, length: usize, available: usize },
+    LengthExceedsInput {
+        offset: usize,
+        length: usize,
+        available: usize,
+    },
     #[error("header bitmap {0:#04x}: expected 0x02 (xlang, not null, in-band)")]
     BadHeader(u8),
     #[error("unexpected flag {flag:#04x} at byte {offset} (reference tracking is not used)")]
@@ -66,11 +76,21 @@ pub enum DecodeError {
     #[error("null at byte {offset} where the type has no null")]
     UnexpectedNull { offset: usize },
     #[error("type id {found} at byte {offset}, expected {expected}")]
-    UnexpectedTypeId { offset: usize, expected: u8, found: u8 },
+    UnexpectedTypeId {
+        offset: usize,
+        expected: u8,
+        found: u8,
+    },
     #[error("type `{found}` where `{expected}` was expected")]
     TypeMismatch { expected: String, found: String },
-    #[error("struct hash {found:#010x} of `{tag}` does not match ours {expected:#010x} (the peer's type has other fields)")]
-    HashMismatch { tag: String, expected: u32, found: u32 },
+    #[error(
+        "struct hash {found:#010x} of `{tag}` does not match ours {expected:#010x} (the peer's type has other fields)"
+    )]
+    HashMismatch {
+        tag: String,
+        expected: u32,
+        found: u32,
+    },
     #[error("unknown type `{0}`")]
     UnknownType(String),
     #[error("bad string at byte {offset}: {reason}")]
@@ -119,7 +139,10 @@ pub struct XlangWriter<'b, 't> {
 
 impl<'b, 't> XlangWriter<'b, 't> {
     pub fn new(buf: &'b mut BytesMut) -> Self {
-        XlangWriter { buf, meta: Vec::new() }
+        XlangWriter {
+            buf,
+            meta: Vec::new(),
+        }
     }
 
     /// Writes type id 29 and the tag's two meta strings.
@@ -133,8 +156,16 @@ impl<'b, 't> XlangWriter<'b, 't> {
     /// payload (then a back-reference is due and the general path runs).
     pub fn write_static_struct_type_info(&mut self, tag: &'static str) {
         let (ns, _) = split_tag(tag);
-        let ns_key = if ns.is_empty() { MetaKey::EmptyNamespace } else { MetaKey::Namespace(tag) };
-        if self.meta.iter().any(|k| *k == ns_key || *k == MetaKey::TypeName(tag)) {
+        let ns_key = if ns.is_empty() {
+            MetaKey::EmptyNamespace
+        } else {
+            MetaKey::Namespace(tag)
+        };
+        if self
+            .meta
+            .iter()
+            .any(|k| *k == ns_key || *k == MetaKey::TypeName(tag))
+        {
             return self.write_struct_type_info(tag);
         }
         cached::with(tag, |info| self.buf.put_slice(&info.bytes));
@@ -145,7 +176,11 @@ impl<'b, 't> XlangWriter<'b, 't> {
     pub fn write_named_type_info(&mut self, type_id: u8, tag: &'t str) {
         self.buf.put_u8(type_id);
         let (ns, name) = split_tag(tag);
-        let ns_key = if ns.is_empty() { MetaKey::EmptyNamespace } else { MetaKey::Namespace(tag) };
+        let ns_key = if ns.is_empty() {
+            MetaKey::EmptyNamespace
+        } else {
+            MetaKey::Namespace(tag)
+        };
         self.write_meta(ns_key, ns, MetaRole::Namespace);
         self.write_meta(MetaKey::TypeName(tag), name, MetaRole::TypeName);
     }
@@ -215,7 +250,9 @@ mod cached {
     pub(super) fn with<R>(tag: &'static str, f: impl FnOnce(&TypeInfo) -> R) -> R {
         let key = (tag.as_ptr() as usize, tag.len());
         let info = CACHE.with(|c| {
-            *c.borrow_mut().entry(key).or_insert_with(|| Box::leak(Box::new(build(tag))))
+            *c.borrow_mut()
+                .entry(key)
+                .or_insert_with(|| Box::leak(Box::new(build(tag))))
         });
         f(info)
     }
@@ -238,7 +275,11 @@ pub struct XlangReader<'a> {
 
 impl<'a> XlangReader<'a> {
     pub fn new(data: &'a [u8]) -> Self {
-        XlangReader { r: Reader::new(data), meta: Vec::new(), depth: 0 }
+        XlangReader {
+            r: Reader::new(data),
+            meta: Vec::new(),
+            depth: 0,
+        }
     }
 
     /// Reads the header bitmap and root flag of a payload.
@@ -275,7 +316,11 @@ impl<'a> XlangReader<'a> {
             layout::type_id::NAMED_STRUCT | layout::type_id::NAMED_ENUM => {
                 let ns = self.read_meta(MetaRole::Namespace)?;
                 let name = self.read_meta(MetaRole::TypeName)?;
-                let tag = if ns.is_empty() { name } else { format!("{ns}/{name}") };
+                let tag = if ns.is_empty() {
+                    name
+                } else {
+                    format!("{ns}/{name}")
+                };
                 Ok((id, Some(tag)))
             }
             _ => Ok((id, None)),
@@ -292,11 +337,18 @@ impl<'a> XlangReader<'a> {
         let offset = self.r.position();
         let (id, tag) = self.read_type_info()?;
         if id != expected.type_id() {
-            return Err(DecodeError::UnexpectedTypeId { offset, expected: expected.type_id(), found: id });
+            return Err(DecodeError::UnexpectedTypeId {
+                offset,
+                expected: expected.type_id(),
+                found: id,
+            });
         }
         if let (FieldType::Struct(want) | FieldType::Enum(want), Some(found)) = (expected, tag) {
             if found != want.tag {
-                return Err(DecodeError::TypeMismatch { expected: want.tag.to_string(), found });
+                return Err(DecodeError::TypeMismatch {
+                    expected: want.tag.to_string(),
+                    found,
+                });
             }
         }
         Ok(())
@@ -315,10 +367,18 @@ impl<'a> XlangReader<'a> {
                 )
             })
         });
-        let Some((len, (ns_enc, ns_range), (name_enc, name_range))) = matched else { return false };
+        let Some((len, (ns_enc, ns_range), (name_enc, name_range))) = matched else {
+            return false;
+        };
         // An empty namespace has no bytes and still takes a table slot.
-        self.meta.push(MetaEntry { encoding: ns_enc, bytes: &data[ns_range] });
-        self.meta.push(MetaEntry { encoding: name_enc, bytes: &data[name_range] });
+        self.meta.push(MetaEntry {
+            encoding: ns_enc,
+            bytes: &data[ns_range],
+        });
+        self.meta.push(MetaEntry {
+            encoding: name_enc,
+            bytes: &data[name_range],
+        });
         self.r.skip(len);
         true
     }
@@ -328,18 +388,30 @@ impl<'a> XlangReader<'a> {
         let header = self.r.var_u32()? as usize;
         let entry = if header & 1 == 1 {
             let id = (header >> 1).wrapping_sub(1);
-            *self.meta.get(id).ok_or(DecodeError::BadMetaRef { offset, id })?
+            *self
+                .meta
+                .get(id)
+                .ok_or(DecodeError::BadMetaRef { offset, id })?
         } else {
             let len = header >> 1;
             let entry = if len == 0 {
-                MetaEntry { encoding: MetaEncoding::Utf8, bytes: &[] }
+                MetaEntry {
+                    encoding: MetaEncoding::Utf8,
+                    bytes: &[],
+                }
             } else if len <= 16 {
                 let encoding = MetaEncoding::from_u8(self.r.u8()?)?;
-                MetaEntry { encoding, bytes: self.r.take(len)? }
+                MetaEntry {
+                    encoding,
+                    bytes: self.r.take(len)?,
+                }
             } else {
                 let hash = self.r.i64_le()?;
                 let encoding = MetaEncoding::from_u8(hash as u8)?;
-                MetaEntry { encoding, bytes: self.r.take(len)? }
+                MetaEntry {
+                    encoding,
+                    bytes: self.r.take(len)?,
+                }
             };
             self.meta.push(entry);
             entry

@@ -67,16 +67,29 @@ pub fn read_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
         }
         UTF16 => {
             if bytes.len() % 2 != 0 {
-                return Err(DecodeError::BadString { offset, reason: "odd UTF-16 byte length" });
+                return Err(DecodeError::BadString {
+                    offset,
+                    reason: "odd UTF-16 byte length",
+                });
             }
-            let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+            let units = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
-                .map_err(|_| DecodeError::BadString { offset, reason: "unpaired UTF-16 surrogate" })
+                .map_err(|_| DecodeError::BadString {
+                    offset,
+                    reason: "unpaired UTF-16 surrogate",
+                })
         }
-        UTF8 => String::from_utf8(bytes.to_vec())
-            .map_err(|_| DecodeError::BadString { offset, reason: "invalid UTF-8" }),
-        _ => Err(DecodeError::BadString { offset, reason: "unknown string coder 3" }),
+        UTF8 => String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::BadString {
+            offset,
+            reason: "invalid UTF-8",
+        }),
+        _ => Err(DecodeError::BadString {
+            offset,
+            reason: "unknown string coder 3",
+        }),
     }
 }
 

@@ -150,13 +150,28 @@ macro_rules! scalar {
     };
 }
 
-scalar!(bool, FieldType::Bool, |v, w| w.buf.put_u8(u8::from(v)), |r| r.bool());
+scalar!(
+    bool,
+    FieldType::Bool,
+    |v, w| w.buf.put_u8(u8::from(v)),
+    |r| r.bool()
+);
 scalar!(i8, FieldType::Int8, |v, w| w.buf.put_i8(v), |r| r.r.i8());
-scalar!(i16, FieldType::Int16, |v, w| w.buf.put_i16_le(v), |r| r.r.i16_le());
-scalar!(i32, FieldType::Int32, |v, w| w.buf.put_var_i32(v), |r| r.r.var_i32());
-scalar!(i64, FieldType::Int64, |v, w| w.buf.put_var_i64(v), |r| r.r.var_i64());
-scalar!(f32, FieldType::Float32, |v, w| w.buf.put_f32_le(v), |r| r.r.f32_le());
-scalar!(f64, FieldType::Float64, |v, w| w.buf.put_f64_le(v), |r| r.r.f64_le());
+scalar!(i16, FieldType::Int16, |v, w| w.buf.put_i16_le(v), |r| r
+    .r
+    .i16_le());
+scalar!(i32, FieldType::Int32, |v, w| w.buf.put_var_i32(v), |r| r
+    .r
+    .var_i32());
+scalar!(i64, FieldType::Int64, |v, w| w.buf.put_var_i64(v), |r| r
+    .r
+    .var_i64());
+scalar!(f32, FieldType::Float32, |v, w| w.buf.put_f32_le(v), |r| r
+    .r
+    .f32_le());
+scalar!(f64, FieldType::Float64, |v, w| w.buf.put_f64_le(v), |r| r
+    .r
+    .f64_le());
 
 impl WireField for String {
     const TYPE: FieldType = FieldType::String;
@@ -276,7 +291,8 @@ impl<T: WireField> WireField for Vec<T> {
             return;
         }
         let has_null = self.iter().any(WireField::is_null);
-        let header = COLL_DECL_ELEMENT_TYPE | COLL_SAME_TYPE | if has_null { COLL_HAS_NULL } else { 0 };
+        let header =
+            COLL_DECL_ELEMENT_TYPE | COLL_SAME_TYPE | if has_null { COLL_HAS_NULL } else { 0 };
         w.buf.put_u8(header);
         for v in self {
             write_elem(v, has_null, w);
@@ -292,7 +308,8 @@ impl<T: WireField> WireField for Vec<T> {
         let offset = r.r.position();
         let header = r.r.u8()?;
         let per_elem_type = header & COLL_SAME_TYPE == 0;
-        if header & !(COLL_TRACKING_REF | COLL_HAS_NULL | COLL_DECL_ELEMENT_TYPE | COLL_SAME_TYPE) != 0
+        if header & !(COLL_TRACKING_REF | COLL_HAS_NULL | COLL_DECL_ELEMENT_TYPE | COLL_SAME_TYPE)
+            != 0
             || (per_elem_type && header & COLL_DECL_ELEMENT_TYPE != 0)
         {
             return Err(DecodeError::BadCollectionHeader { offset, header });
@@ -410,7 +427,9 @@ where
             let key = K::read_raw(r)?;
             let value_offset = r.r.position();
             let value = if header & TRACKING_VALUE_REF != 0 && !r.value_flag()? {
-                V::null().ok_or(DecodeError::UnexpectedNull { offset: value_offset })?
+                V::null().ok_or(DecodeError::UnexpectedNull {
+                    offset: value_offset,
+                })?
             } else {
                 V::read_raw(r)?
             };

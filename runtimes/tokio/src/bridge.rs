@@ -72,7 +72,10 @@ impl Reactor {
             .thread_name("aster-reactor")
             .enable_all()
             .build()?;
-        Ok(Reactor { handle: runtime.handle().clone(), _runtime: Arc::new(RuntimeOwner(Some(runtime))) })
+        Ok(Reactor {
+            handle: runtime.handle().clone(),
+            _runtime: Arc::new(RuntimeOwner(Some(runtime))),
+        })
     }
 
     /// The runtime's handle (to spawn or enter it directly).
@@ -83,7 +86,10 @@ impl Reactor {
     /// Runs `future` on the reactor; the returned future completes with its
     /// output on whatever executor awaits it. A panic in `future` is
     /// reported as an error rather than resumed.
-    pub fn run<F>(&self, future: F) -> impl Future<Output = Result<F::Output, ReactorError>> + Send + 'static
+    pub fn run<F>(
+        &self,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, ReactorError>> + Send + 'static
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -104,7 +110,10 @@ pub struct Bridged<C> {
 
 impl<C> Bridged<C> {
     pub fn new(caller: C, reactor: &Reactor) -> Bridged<C> {
-        Bridged { caller, reactor: reactor.clone() }
+        Bridged {
+            caller,
+            reactor: reactor.clone(),
+        }
     }
 
     /// The wrapped caller.
@@ -122,7 +131,9 @@ impl<C: Caller + Clone + 'static> Caller for Bridged<C> {
         input: Outbound,
     ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
         let caller = self.caller.clone();
-        let done = self.reactor.run(async move { caller.call(service, method, options, input).await });
+        let done = self
+            .reactor
+            .run(async move { caller.call(service, method, options, input).await });
         Box::pin(async move {
             match done.await {
                 Ok(result) => result,

@@ -99,13 +99,19 @@ pub mod generated {
     pub fn expect_one<T: Message>(result: (SerializationMode, Inbound)) -> Result<T, Status> {
         match result {
             (mode, Inbound::Unary(payload)) => decode(&payload, mode),
-            (_, Inbound::Stream(_)) => Err(Status::internal("a stream came back for a single-response method")),
+            (_, Inbound::Stream(_)) => Err(Status::internal(
+                "a stream came back for a single-response method",
+            )),
         }
     }
 
-    pub fn expect_stream<T: Message>(result: (SerializationMode, Inbound)) -> Result<ResponseStream<T>, Status> {
+    pub fn expect_stream<T: Message>(
+        result: (SerializationMode, Inbound),
+    ) -> Result<ResponseStream<T>, Status> {
         match result {
-            (mode, Inbound::Stream(s)) => Ok(Box::pin(s.map(move |r| r.and_then(|p| decode::<T>(&p, mode))))),
+            (mode, Inbound::Stream(s)) => Ok(Box::pin(
+                s.map(move |r| r.and_then(|p| decode::<T>(&p, mode))),
+            )),
             (mode, Inbound::Unary(p)) => {
                 let item = decode::<T>(&p, mode);
                 Ok(Box::pin(futures_util::stream::once(async move { item })))

@@ -86,14 +86,23 @@ pub struct CallContext {
 impl CallContext {
     /// The value under `key`; a later duplicate wins, as with the reference.
     pub fn metadata_value(&self, key: &str) -> Option<&str> {
-        self.metadata.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.metadata
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Roles from the admitted `aster.role` attribute (comma-separated).
     pub fn roles(&self) -> Vec<&str> {
         self.attributes
             .get("aster.role")
-            .map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+            .map(|r| {
+                r.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -125,7 +134,12 @@ pub trait Service: Send + Sync + 'static {
 /// Runs calls of one service instance.
 pub trait Dispatch: Send + Sync + 'static {
     /// Runs method `method` (index into the descriptor's methods).
-    fn call(&self, method: usize, ctx: CallContext, input: Incoming) -> BoxFuture<Result<Outgoing, Status>>;
+    fn call(
+        &self,
+        method: usize,
+        ctx: CallContext,
+        input: Incoming,
+    ) -> BoxFuture<Result<Outgoing, Status>>;
     /// A session ended (session-scoped services).
     fn close(&self) -> BoxFuture<()> {
         Box::pin(async {})
@@ -143,7 +157,11 @@ pub struct RequestStream<T> {
 
 impl<T: Message> RequestStream<T> {
     pub fn new(inner: BoxStream<Result<Bytes, Status>>, mode: SerializationMode) -> Self {
-        RequestStream { inner, mode, _t: std::marker::PhantomData }
+        RequestStream {
+            inner,
+            mode,
+            _t: std::marker::PhantomData,
+        }
     }
 }
 
@@ -151,9 +169,10 @@ impl<T: Message> Stream for RequestStream<T> {
     type Item = Result<T, Status>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mode = self.mode;
-        self.inner.as_mut().poll_next(cx).map(|item| {
-            item.map(|r| r.and_then(|payload| decode::<T>(&payload, mode)))
-        })
+        self.inner
+            .as_mut()
+            .poll_next(cx)
+            .map(|item| item.map(|r| r.and_then(|payload| decode::<T>(&payload, mode))))
     }
 }
 
@@ -175,11 +194,16 @@ pub mod generated {
     pub fn unary_request<T: Message>(ctx: &CallContext, input: Incoming) -> Result<T, Status> {
         match input {
             Incoming::Unary(payload) => decode(&payload, ctx.mode),
-            Incoming::Stream(_) => Err(Status::internal("streamed input for a single-request method")),
+            Incoming::Stream(_) => Err(Status::internal(
+                "streamed input for a single-request method",
+            )),
         }
     }
 
-    pub fn request_stream<T: Message>(ctx: &CallContext, input: Incoming) -> Result<RequestStream<T>, Status> {
+    pub fn request_stream<T: Message>(
+        ctx: &CallContext,
+        input: Incoming,
+    ) -> Result<RequestStream<T>, Status> {
         match input {
             Incoming::Stream(s) => Ok(RequestStream::new(s, ctx.mode)),
             Incoming::Unary(payload) => Ok(RequestStream::new(
@@ -194,11 +218,16 @@ pub mod generated {
     }
 
     pub fn stream_response<T: Message>(stream: ResponseStream<T>) -> Outgoing {
-        Outgoing::Stream(Box::pin(stream.map(|item| item.map(|m| Box::new(m) as BoxMessage))))
+        Outgoing::Stream(Box::pin(
+            stream.map(|item| item.map(|m| Box::new(m) as BoxMessage)),
+        ))
     }
 
     pub fn unknown_method(service: &str, method: usize) -> BoxFuture<Result<Outgoing, Status>> {
-        let status = Status::new(StatusCode::Unimplemented, format!("{service} has no method #{method}"));
+        let status = Status::new(
+            StatusCode::Unimplemented,
+            format!("{service} has no method #{method}"),
+        );
         Box::pin(async move { Err(status) })
     }
 }

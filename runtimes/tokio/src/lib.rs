@@ -59,22 +59,22 @@ pub mod handler;
 pub mod net;
 pub mod registry;
 pub mod server;
-pub mod trust;
 mod timer;
+pub mod trust;
 
 pub use aster_macros::{WireType, service};
 pub use aster_proto as proto;
 pub use aster_proto::{Status, StatusCode};
 pub use caller::{CallOptions, Caller, Inbound, Outbound};
 pub use client::{Client, ClientBuilder, ClientError, JsonInput, JsonOutput, JsonSession, Session};
+pub use handler::{
+    BoxFuture, BoxStream, CallContext, Dispatch, Incoming, Outgoing, OutgoingMessage, RawPayload,
+    RequestStream, ResponseStream, Service, SessionContext,
+};
 pub use iroh::{EndpointAddr, EndpointId, SecretKey};
 pub use net::NetworkMode;
 pub use server::{Server, ServerBuilder, ServerError};
 pub use trust::TrustConfig;
-pub use handler::{
-    BoxFuture, BoxStream, CallContext, Dispatch, Incoming, Outgoing, OutgoingMessage, RawPayload, RequestStream,
-    ResponseStream, Service, SessionContext,
-};
 
 #[doc(hidden)]
 pub mod __private {

@@ -13,7 +13,9 @@ use iroh::{Endpoint, EndpointAddr, EndpointId, RelayMode, SecretKey, TransportAd
 
 /// Current time as Unix epoch milliseconds (the protocol's clock).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// How an endpoint reaches the network.
@@ -29,7 +31,9 @@ pub enum NetworkMode {
 impl NetworkMode {
     /// Offline on 127.0.0.1 with an OS-chosen port.
     pub fn loopback() -> NetworkMode {
-        NetworkMode::Offline { bind: SocketAddr::from(([127, 0, 0, 1], 0)) }
+        NetworkMode::Offline {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
     }
 }
 
@@ -44,7 +48,11 @@ pub struct EndpointOptions {
 
 impl Default for EndpointOptions {
     fn default() -> Self {
-        EndpointOptions { secret_key: None, network: NetworkMode::Default, idle_timeout: Duration::from_secs(30) }
+        EndpointOptions {
+            secret_key: None,
+            network: NetworkMode::Default,
+            idle_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -60,7 +68,10 @@ pub enum NetError {
 
 /// Binds an endpoint. Never waits for a relay: `bind` returns as soon as the
 /// sockets are open (the reference's node waits for a relay with no timeout).
-pub async fn bind_endpoint(opts: &EndpointOptions, lookup: &MemoryLookup) -> Result<Endpoint, NetError> {
+pub async fn bind_endpoint(
+    opts: &EndpointOptions,
+    lookup: &MemoryLookup,
+) -> Result<Endpoint, NetError> {
     bind_endpoint_with(opts, lookup, None::<NoHooks>).await
 }
 
@@ -87,7 +98,11 @@ async fn bind_endpoint_with<H: iroh::endpoint::EndpointHooks + 'static>(
     // Keep-alives well inside the idle timeout, so only a dead peer times out.
     let keep_alive = (opts.idle_timeout / 3).min(Duration::from_secs(5));
     let transport = QuicTransportConfig::builder()
-        .max_idle_timeout(Some(opts.idle_timeout.try_into().map_err(|e| NetError::Bind(format!("{e:?}")))?))
+        .max_idle_timeout(Some(
+            opts.idle_timeout
+                .try_into()
+                .map_err(|e| NetError::Bind(format!("{e:?}")))?,
+        ))
         .keep_alive_interval(keep_alive)
         .build();
     let builder = match &opts.network {
@@ -99,7 +114,9 @@ async fn bind_endpoint_with<H: iroh::endpoint::EndpointHooks + 'static>(
             .bind_addr(*bind)
             .map_err(|e| NetError::Bind(format!("{e:?}")))?,
     };
-    let builder = builder.transport_config(transport).address_lookup(lookup.clone());
+    let builder = builder
+        .transport_config(transport)
+        .address_lookup(lookup.clone());
     let builder = match &opts.secret_key {
         Some(k) => builder.secret_key(k.clone()),
         None => builder,
@@ -108,25 +125,42 @@ async fn bind_endpoint_with<H: iroh::endpoint::EndpointHooks + 'static>(
         Some(h) => builder.hooks(h),
         None => builder,
     };
-    builder.bind().await.map_err(|e| NetError::Bind(e.to_string()))
+    builder
+        .bind()
+        .await
+        .map_err(|e| NetError::Bind(e.to_string()))
 }
 
 /// Reads a secret key file: the reference's key JSON (`{"secret_key": hex,
 /// ...}`), 64 hex chars, or 32 raw bytes.
 pub fn read_secret_key(path: &Path) -> Result<SecretKey, NetError> {
-    let err = |reason: String| NetError::KeyFile { path: path.display().to_string(), reason };
+    let err = |reason: String| NetError::KeyFile {
+        path: path.display().to_string(),
+        reason,
+    };
     let data = std::fs::read(path).map_err(|e| err(e.to_string()))?;
     if data.len() == 32 {
-        let bytes: [u8; 32] = data.as_slice().try_into().map_err(|_| err("not 32 bytes".into()))?;
+        let bytes: [u8; 32] = data
+            .as_slice()
+            .try_into()
+            .map_err(|_| err("not 32 bytes".into()))?;
         return Ok(SecretKey::from_bytes(&bytes));
     }
     let text = String::from_utf8_lossy(&data);
     let hex_text = match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(v) => v.get("secret_key").and_then(|k| k.as_str()).map(str::to_string).ok_or_else(|| err("JSON without `secret_key`".into()))?,
+        Ok(v) => v
+            .get("secret_key")
+            .and_then(|k| k.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| err("JSON without `secret_key`".into()))?,
         Err(_) => text.trim().to_string(),
     };
-    let bytes = hex::decode(hex_text.trim()).map_err(|_| err("expected key JSON, 64 hex characters or 32 raw bytes".into()))?;
-    let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| err("expected a 32-byte key".into()))?;
+    let bytes = hex::decode(hex_text.trim())
+        .map_err(|_| err("expected key JSON, 64 hex characters or 32 raw bytes".into()))?;
+    let bytes: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| err("expected a 32-byte key".into()))?;
     Ok(SecretKey::from_bytes(&bytes))
 }
 
@@ -139,7 +173,8 @@ pub fn parse_address(text: &str) -> Result<EndpointAddr, NetError> {
         PeerAddress::EndpointId(id) => (id, None, vec![]),
         PeerAddress::NodeAddr(n) => (n.endpoint_id, n.relay_url, n.direct_addrs),
     };
-    let id = EndpointId::from_bytes(&id).map_err(|e| NetError::Address(format!("invalid endpoint id: {e}")))?;
+    let id = EndpointId::from_bytes(&id)
+        .map_err(|e| NetError::Address(format!("invalid endpoint id: {e}")))?;
     let mut addr = EndpointAddr::new(id);
     for a in direct {
         addr = addr.with_ip_addr(a);
@@ -157,7 +192,11 @@ pub fn parse_address(text: &str) -> Result<EndpointAddr, NetError> {
 /// ignores; we leave it out).
 pub fn ticket_of(addr: &EndpointAddr) -> String {
     let mut ticket = AsterTicket::new(*addr.id.as_bytes());
-    ticket.direct_addrs = addr.ip_addrs().copied().take(aster_proto::ticket::MAX_TICKET_DIRECT_ADDRS).collect();
+    ticket.direct_addrs = addr
+        .ip_addrs()
+        .copied()
+        .take(aster_proto::ticket::MAX_TICKET_DIRECT_ADDRS)
+        .collect();
     ticket.to_aster_string().unwrap_or_default()
 }
 
@@ -173,7 +212,11 @@ pub fn node_addr_of(addr: &EndpointAddr) -> String {
 
 /// Remembers a peer's addresses so that iroh can dial it by id.
 pub fn remember(lookup: &MemoryLookup, addr: &EndpointAddr) {
-    if addr.addrs.iter().any(|a| matches!(a, TransportAddr::Ip(_) | TransportAddr::Relay(_))) {
+    if addr
+        .addrs
+        .iter()
+        .any(|a| matches!(a, TransportAddr::Ip(_) | TransportAddr::Relay(_)))
+    {
         lookup.add_endpoint_info(addr.clone());
     }
 }

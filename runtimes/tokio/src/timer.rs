@@ -25,7 +25,8 @@ impl DeadlineTimer {
             return;
         }
         self.armed = Some(at_ms);
-        let at = tokio::time::Instant::now() + Duration::from_millis(at_ms.saturating_sub(now_ms()));
+        let at =
+            tokio::time::Instant::now() + Duration::from_millis(at_ms.saturating_sub(now_ms()));
         match self.sleep.as_mut() {
             Some(sleep) => sleep.as_mut().reset(at),
             None => self.sleep = Some(Box::pin(tokio::time::sleep_until(at))),

@@ -11,12 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use aster_proto::admission::{
-    AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, PRODUCER_ADMISSION_ALPN, ServiceSummary,
+    AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, PRODUCER_ADMISSION_ALPN,
+    ServiceSummary,
 };
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use aster_proto::trust::{
-    Attributes, MemoryNonceStore, NonceStore, PEER_TTL_SECS, PeerAdmission, RootPublicKey, admit_consumer_json,
-    admit_producer_json, authorize,
+    Attributes, MemoryNonceStore, NonceStore, PEER_TTL_SECS, PeerAdmission, RootPublicKey,
+    admit_consumer_json, admit_producer_json, authorize,
 };
 use aster_proto::{Status, StatusCode};
 use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks, Side, VarInt};
@@ -117,16 +118,36 @@ struct Mesh {
 }
 
 impl Gatekeeper {
-    pub(crate) fn new(config: TrustConfig, ephemeral_root_hex: String, mesh_salt: [u8; 32]) -> Gatekeeper {
-        let TrustConfig { root, allow_all_consumers, allow_all_producers, enforce_requirements, nonces, peer_ttl_secs } =
-            config;
-        let config = Settings { root, allow_all_consumers, allow_all_producers, enforce_requirements, peer_ttl_secs };
+    pub(crate) fn new(
+        config: TrustConfig,
+        ephemeral_root_hex: String,
+        mesh_salt: [u8; 32],
+    ) -> Gatekeeper {
+        let TrustConfig {
+            root,
+            allow_all_consumers,
+            allow_all_producers,
+            enforce_requirements,
+            nonces,
+            peer_ttl_secs,
+        } = config;
+        let config = Settings {
+            root,
+            allow_all_consumers,
+            allow_all_producers,
+            enforce_requirements,
+            peer_ttl_secs,
+        };
         let root_hex = config.root.map_or(ephemeral_root_hex, |r| r.to_hex());
         if config.consumer_gate_open() {
             if config.enforce_requirements {
-                warn!("consumer gate is OPEN: any peer that can reach this endpoint may connect (methods with `requires` still refuse callers without roles)");
+                warn!(
+                    "consumer gate is OPEN: any peer that can reach this endpoint may connect (methods with `requires` still refuse callers without roles)"
+                );
             } else {
-                warn!("DEV MODE: consumer gate is OPEN and method requirements are NOT enforced; anyone can call everything");
+                warn!(
+                    "DEV MODE: consumer gate is OPEN and method requirements are NOT enforced; anyone can call everything"
+                );
             }
         }
         Gatekeeper {
@@ -134,7 +155,10 @@ impl Gatekeeper {
             root_hex,
             peers: RwLock::new(HashMap::new()),
             nonces: Mutex::new(nonces),
-            mesh: Mutex::new(Mesh { salt: mesh_salt, accepted: Default::default() }),
+            mesh: Mutex::new(Mesh {
+                salt: mesh_salt,
+                accepted: Default::default(),
+            }),
             registry_peers: RwLock::new(Default::default()),
         }
     }
@@ -147,10 +171,10 @@ impl Gatekeeper {
     }
 
     fn is_registry_peer(&self, peer: &str, alpn: &[u8]) -> bool {
-        let registry_alpn = alpn == iroh_docs::ALPN || alpn == iroh_gossip::ALPN || alpn == iroh_blobs::ALPN;
+        let registry_alpn =
+            alpn == iroh_docs::ALPN || alpn == iroh_gossip::ALPN || alpn == iroh_blobs::ALPN;
         registry_alpn && self.registry_peers.read().is_ok_and(|p| p.contains(peer))
     }
-
 
     pub(crate) fn gate_open(&self) -> bool {
         self.config.consumer_gate_open()
@@ -184,7 +208,12 @@ impl Gatekeeper {
     /// The attributes a peer's calls carry (empty when not admitted).
     pub(crate) fn attributes_of(&self, peer: &str) -> BTreeMap<String, String> {
         self.admission(peer, now_secs())
-            .map(|a| a.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .map(|a| {
+                a.attributes
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -199,18 +228,33 @@ impl Gatekeeper {
         let now = now_secs();
         let admission = self.admission(peer, now);
         if admission.is_none() && !self.gate_open() {
-            return Err(Status::new(StatusCode::Unauthenticated, "peer is not admitted (or its admission expired)"));
+            return Err(Status::new(
+                StatusCode::Unauthenticated,
+                "peer is not admitted (or its admission expired)",
+            ));
         }
         let attributes = admission.map(|a| a.attributes).unwrap_or_default();
         if self.config.enforce_requirements {
-            authorize(service.requires.as_ref(), method.requires.as_ref(), &attributes)
-                .map_err(|d| d.to_status(service.name, method.name))?;
+            authorize(
+                service.requires.as_ref(),
+                method.requires.as_ref(),
+                &attributes,
+            )
+            .map_err(|d| d.to_status(service.name, method.name))?;
         }
-        Ok(attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Ok(attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
     }
 
     /// Consumer admission (Gate 1) for `peer`, whose id the QUIC handshake proved.
-    pub(crate) fn admit_consumer(&self, raw: &[u8], peer: &str, services: &[ServiceSummary]) -> AdmissionResponse {
+    pub(crate) fn admit_consumer(
+        &self,
+        raw: &[u8],
+        peer: &str,
+        services: &[ServiceSummary],
+    ) -> AdmissionResponse {
         let denied = || AdmissionResponse::denied(self.root_hex.clone());
         let request = match AdmissionRequest::decode(raw) {
             Ok(r) => r,
@@ -233,7 +277,13 @@ impl Gatekeeper {
                 return self.admitted(PeerAdmission::open_gate(peer, now), services);
             };
             let result = match self.nonces.lock() {
-                Ok(mut store) => admit_consumer_json(&request.credential_json, root, peer, now, Some(store.as_mut())),
+                Ok(mut store) => admit_consumer_json(
+                    &request.credential_json,
+                    root,
+                    peer,
+                    now,
+                    Some(store.as_mut()),
+                ),
                 // A poisoned store is unusable: fail closed.
                 Err(_) => admit_consumer_json(&request.credential_json, root, peer, now, None),
             };
@@ -255,7 +305,11 @@ impl Gatekeeper {
     }
 
     fn admitted(&self, record: PeerAdmission, services: &[ServiceSummary]) -> AdmissionResponse {
-        let attributes = record.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let attributes = record
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let peer = record.endpoint_id.clone();
         info!(%peer, roles = ?record.attributes.roles(), "peer admitted");
         if let Ok(mut peers) = self.peers.write() {
@@ -294,25 +348,27 @@ impl Gatekeeper {
             reason: String::new(),
         };
         let response = match (AdmissionRequest::decode(raw), self.config.root.as_ref()) {
-            (Ok(request), Some(root)) => match admit_producer_json(&request.credential_json, root, peer, now_secs()) {
-                Ok(_) => match self.mesh.lock() {
-                    Ok(mut mesh) => {
-                        mesh.accepted.insert(peer.to_string());
-                        info!(%peer, "producer admitted to the mesh");
-                        ProducerAdmissionResponse {
-                            accepted: true,
-                            salt: hex::encode(mesh.salt),
-                            accepted_producers: mesh.accepted.iter().cloned().collect(),
-                            reason: String::new(),
+            (Ok(request), Some(root)) => {
+                match admit_producer_json(&request.credential_json, root, peer, now_secs()) {
+                    Ok(_) => match self.mesh.lock() {
+                        Ok(mut mesh) => {
+                            mesh.accepted.insert(peer.to_string());
+                            info!(%peer, "producer admitted to the mesh");
+                            ProducerAdmissionResponse {
+                                accepted: true,
+                                salt: hex::encode(mesh.salt),
+                                accepted_producers: mesh.accepted.iter().cloned().collect(),
+                                reason: String::new(),
+                            }
                         }
+                        Err(_) => refuse(),
+                    },
+                    Err(denial) => {
+                        info!(%peer, reason = %denial, "producer admission denied");
+                        refuse()
                     }
-                    Err(_) => refuse(),
-                },
-                Err(denial) => {
-                    info!(%peer, reason = %denial, "producer admission denied");
-                    refuse()
                 }
-            },
+            }
             _ => refuse(),
         };
         aster_proto::codec::json::to_python_json(&response)

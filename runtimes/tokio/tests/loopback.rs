@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aster::proto::codec::SerializationMode;
-use aster::{CallContext, CallOptions, Client, RequestStream, ResponseStream, Server, SessionContext, Status, StatusCode, WireType};
+use aster::{
+    CallContext, CallOptions, Client, RequestStream, ResponseStream, Server, SessionContext,
+    Status, StatusCode, WireType,
+};
 use futures_util::StreamExt;
 
 #[derive(Debug, Clone, Default, PartialEq, WireType)]
@@ -30,7 +33,10 @@ pub trait Echo {
     #[client_stream]
     async fn join(&self, reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status>;
     #[bidi_stream]
-    async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
+    async fn chat(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status>;
     #[rpc]
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
     #[client_stream]
@@ -59,12 +65,22 @@ impl Echo for EchoImpl {
     async fn echo(&self, ctx: CallContext, req: EchoRequest) -> Result<EchoResponse, Status> {
         match req.message.as_str() {
             "fail" => Err(Status::permission_denied("nope")),
-            "meta" => Ok(EchoResponse { reply: ctx.metadata_value("k").unwrap_or("-").to_string() }),
+            "meta" => Ok(EchoResponse {
+                reply: ctx.metadata_value("k").unwrap_or("-").to_string(),
+            }),
             _ => Ok(EchoResponse { reply: req.message }),
         }
     }
     async fn spell(&self, req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status> {
-        let items: Vec<_> = req.message.chars().map(|c| Ok(EchoResponse { reply: c.to_string() })).collect();
+        let items: Vec<_> = req
+            .message
+            .chars()
+            .map(|c| {
+                Ok(EchoResponse {
+                    reply: c.to_string(),
+                })
+            })
+            .collect();
         Ok(Box::pin(futures_util::stream::iter(items)))
     }
     async fn join(&self, mut reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status> {
@@ -72,10 +88,19 @@ impl Echo for EchoImpl {
         while let Some(r) = reqs.next().await {
             parts.push(r?.message);
         }
-        Ok(EchoResponse { reply: parts.join("|") })
+        Ok(EchoResponse {
+            reply: parts.join("|"),
+        })
     }
-    async fn chat(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status> {
-        Ok(Box::pin(reqs.map(|r| r.map(|r| EchoResponse { reply: format!("re:{}", r.message) }))))
+    async fn chat(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status> {
+        Ok(Box::pin(reqs.map(|r| {
+            r.map(|r| EchoResponse {
+                reply: format!("re:{}", r.message),
+            })
+        })))
     }
     async fn count(&self, mut reqs: RequestStream<EchoRequest>) -> Result<EchoResponse, Status> {
         // A slow consumer: the client must be held back, and nothing lost.
@@ -87,7 +112,9 @@ impl Echo for EchoImpl {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        Ok(EchoResponse { reply: n.to_string() })
+        Ok(EchoResponse {
+            reply: n.to_string(),
+        })
     }
     async fn flood(&self, _req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status> {
         let produced = self.flood_produced.clone();
@@ -96,7 +123,9 @@ impl Echo for EchoImpl {
         Ok(Box::pin(futures_util::stream::repeat_with(move || {
             let _alive = &flag;
             produced.fetch_add(1, Ordering::SeqCst);
-            Ok(EchoResponse { reply: reply.clone() })
+            Ok(EchoResponse {
+                reply: reply.clone(),
+            })
         })))
     }
     async fn slow(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
@@ -112,7 +141,10 @@ pub trait Tally {
     #[rpc]
     async fn add(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
     #[bidi_stream]
-    async fn running(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status>;
+    async fn running(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status>;
 }
 
 struct TallyImpl {
@@ -122,18 +154,31 @@ struct TallyImpl {
 
 impl Tally for TallyImpl {
     async fn add(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
-        let n: i64 = req.message.parse().map_err(|_| Status::invalid_argument("not a number"))?;
+        let n: i64 = req
+            .message
+            .parse()
+            .map_err(|_| Status::invalid_argument("not a number"))?;
         let mut t = self.total.lock().unwrap();
         *t += n;
-        Ok(EchoResponse { reply: t.to_string() })
+        Ok(EchoResponse {
+            reply: t.to_string(),
+        })
     }
-    async fn running(&self, reqs: RequestStream<EchoRequest>) -> Result<ResponseStream<EchoResponse>, Status> {
+    async fn running(
+        &self,
+        reqs: RequestStream<EchoRequest>,
+    ) -> Result<ResponseStream<EchoResponse>, Status> {
         let total = self.total.clone();
         Ok(Box::pin(reqs.map(move |r| {
-            let n: i64 = r?.message.parse().map_err(|_| Status::invalid_argument("not a number"))?;
+            let n: i64 = r?
+                .message
+                .parse()
+                .map_err(|_| Status::invalid_argument("not a number"))?;
             let mut t = total.lock().unwrap();
             *t += n;
-            Ok(EchoResponse { reply: t.to_string() })
+            Ok(EchoResponse {
+                reply: t.to_string(),
+            })
         })))
     }
     async fn on_session_close(&self) {
@@ -167,8 +212,20 @@ async fn fixture() -> Fixture {
         .bind()
         .await
         .expect("server binds");
-    let client = Client::builder().loopback().connect(&server.ticket()).await.expect("client connects");
-    Fixture { server, client, slow_dropped, slow_started, flood_produced, flood_dropped, closed }
+    let client = Client::builder()
+        .loopback()
+        .connect(&server.ticket())
+        .await
+        .expect("client connects");
+    Fixture {
+        server,
+        client,
+        slow_dropped,
+        slow_started,
+        flood_produced,
+        flood_dropped,
+        closed,
+    }
 }
 
 fn req(m: &str) -> EchoRequest {
@@ -178,9 +235,19 @@ fn req(m: &str) -> EchoRequest {
 #[tokio::test]
 async fn admission_lists_services_with_contract_ids() {
     let f = fixture().await;
-    let names: Vec<_> = f.client.services().iter().map(|s| (s.name.as_str(), s.pattern.as_str())).collect();
+    let names: Vec<_> = f
+        .client
+        .services()
+        .iter()
+        .map(|s| (s.name.as_str(), s.pattern.as_str()))
+        .collect();
     assert_eq!(names, [("Echo", "shared"), ("Tally", "session")]);
-    assert_eq!(f.client.services()[0].contract_id, EchoServer::<EchoImpl>::descriptor().contract_id().to_string());
+    assert_eq!(
+        f.client.services()[0].contract_id,
+        EchoServer::<EchoImpl>::descriptor()
+            .contract_id()
+            .to_string()
+    );
     f.server.shutdown().await;
 }
 
@@ -191,14 +258,26 @@ async fn all_patterns_in_both_modes() {
     for mode in [SerializationMode::Xlang, SerializationMode::Json] {
         let o = || CallOptions::new().mode(mode);
         assert_eq!(echo.echo_with(req("hi"), o()).await.unwrap().reply, "hi");
-        let spelled: Vec<_> = echo.spell_with(req("abc"), o()).await.unwrap().map(|r| r.unwrap().reply).collect().await;
+        let spelled: Vec<_> = echo
+            .spell_with(req("abc"), o())
+            .await
+            .unwrap()
+            .map(|r| r.unwrap().reply)
+            .collect()
+            .await;
         assert_eq!(spelled, ["a", "b", "c"]);
         let empty: Vec<_> = echo.spell_with(req(""), o()).await.unwrap().collect().await;
         assert!(empty.is_empty());
-        let joined = echo.join_with(futures_util::stream::iter(vec![req("x"), req("y")]), o()).await.unwrap();
+        let joined = echo
+            .join_with(futures_util::stream::iter(vec![req("x"), req("y")]), o())
+            .await
+            .unwrap();
         assert_eq!(joined.reply, "x|y");
         let chat: Vec<_> = echo
-            .chat_with(futures_util::stream::iter(vec![req("1"), req("2"), req("3")]), o())
+            .chat_with(
+                futures_util::stream::iter(vec![req("1"), req("2"), req("3")]),
+                o(),
+            )
             .await
             .unwrap()
             .map(|r| r.unwrap().reply)
@@ -219,12 +298,24 @@ async fn all_patterns_in_both_modes() {
 async fn errors_metadata_deadlines_and_cancellation() {
     let f = fixture().await;
     let echo = EchoClient::new(f.client.clone());
-    assert_eq!(echo.echo(req("fail")).await.unwrap_err(), Status::permission_denied("nope"));
-    let with_meta = echo.echo_with(req("meta"), CallOptions::new().metadata("k", "v")).await.unwrap();
+    assert_eq!(
+        echo.echo(req("fail")).await.unwrap_err(),
+        Status::permission_denied("nope")
+    );
+    let with_meta = echo
+        .echo_with(req("meta"), CallOptions::new().metadata("k", "v"))
+        .await
+        .unwrap();
     assert_eq!(with_meta.reply, "v");
 
     // Deadline: the client gives up at 200 ms; the server's handler is dropped.
-    let err = echo.slow_with(req("x"), CallOptions::new().timeout(Duration::from_millis(200))).await.unwrap_err();
+    let err = echo
+        .slow_with(
+            req("x"),
+            CallOptions::new().timeout(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.code, StatusCode::DeadlineExceeded);
     // Dropping a call future cancels it on the wire: the handler is dropped.
     let call = echo.slow(req("y"));
@@ -236,7 +327,11 @@ async fn errors_metadata_deadlines_and_cancellation() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(f.slow_started.load(Ordering::SeqCst), 2);
-    assert_eq!(f.slow_dropped.load(Ordering::SeqCst), 2, "both abandoned handlers were dropped");
+    assert_eq!(
+        f.slow_dropped.load(Ordering::SeqCst),
+        2,
+        "both abandoned handlers were dropped"
+    );
     f.server.shutdown().await;
 }
 
@@ -255,9 +350,16 @@ async fn slow_stream_reader_holds_the_server_back() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let stalled = f.flood_produced.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(f.flood_produced.load(Ordering::SeqCst), stalled, "the server went on producing for nobody");
+    assert_eq!(
+        f.flood_produced.load(Ordering::SeqCst),
+        stalled,
+        "the server went on producing for nobody"
+    );
     // What QUIC buffers (a few MiB) plus one batch: far below an unbounded run.
-    assert!(stalled < 20_000, "{stalled} messages produced for a reader that took 100");
+    assert!(
+        stalled < 20_000,
+        "{stalled} messages produced for a reader that took 100"
+    );
     // Reading resumes where it stopped.
     for _ in 0..5_000 {
         assert_eq!(items.next().await.unwrap().unwrap().reply.len(), 1024);
@@ -269,20 +371,41 @@ async fn slow_stream_reader_holds_the_server_back() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(f.flood_dropped.load(Ordering::SeqCst), 1, "dropping the reader cancelled the call");
+    assert_eq!(
+        f.flood_dropped.load(Ordering::SeqCst),
+        1,
+        "dropping the reader cancelled the call"
+    );
     f.server.shutdown().await;
 }
 
 #[tokio::test]
 async fn sessions_keep_state_per_session() {
     let f = fixture().await;
-    let s1 = TallyClient::new(f.client.session(TallyClient::<Client>::descriptor()).await.unwrap());
-    let s2 = TallyClient::new(f.client.session(TallyClient::<Client>::descriptor()).await.unwrap());
+    let s1 = TallyClient::new(
+        f.client
+            .session(TallyClient::<Client>::descriptor())
+            .await
+            .unwrap(),
+    );
+    let s2 = TallyClient::new(
+        f.client
+            .session(TallyClient::<Client>::descriptor())
+            .await
+            .unwrap(),
+    );
     assert_eq!(s1.add(req("2")).await.unwrap().reply, "2");
     assert_eq!(s1.add(req("5")).await.unwrap().reply, "7");
     assert_eq!(s2.add(req("1")).await.unwrap().reply, "1");
-    assert_eq!(s1.add(req("x")).await.unwrap_err().code, StatusCode::InvalidArgument);
-    assert_eq!(s1.add(req("1")).await.unwrap().reply, "8", "an error keeps the session");
+    assert_eq!(
+        s1.add(req("x")).await.unwrap_err().code,
+        StatusCode::InvalidArgument
+    );
+    assert_eq!(
+        s1.add(req("1")).await.unwrap().reply,
+        "8",
+        "an error keeps the session"
+    );
     let running: Vec<_> = s2
         .running(futures_util::stream::iter(vec![req("10"), req("20")]))
         .await
@@ -293,7 +416,10 @@ async fn sessions_keep_state_per_session() {
     assert_eq!(running, ["11", "31"]);
     // Calling a session service outside a session is refused locally.
     let direct = TallyClient::new(f.client.clone());
-    assert_eq!(direct.add(req("1")).await.unwrap_err().code, StatusCode::FailedPrecondition);
+    assert_eq!(
+        direct.add(req("1")).await.unwrap_err().code,
+        StatusCode::FailedPrecondition
+    );
     drop(s1);
     drop(s2);
     for _ in 0..100 {
@@ -302,7 +428,11 @@ async fn sessions_keep_state_per_session() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(f.closed.load(Ordering::SeqCst), 2, "closing the sessions ran on_session_close");
+    assert_eq!(
+        f.closed.load(Ordering::SeqCst),
+        2,
+        "closing the sessions ran on_session_close"
+    );
     f.server.shutdown().await;
 }
 
@@ -327,27 +457,84 @@ async fn dynamic_json_client() {
     use aster::{JsonInput, JsonOutput};
     use serde_json::json;
     let f = fixture().await;
-    assert_eq!(f.client.call_json("Echo", "echo", json!({"message": "hé"})).await.unwrap(), json!({"reply": "hé"}));
-    let err = f.client.call_json("Echo", "echo", json!({"message": "x", "bogus": 1})).await.unwrap_err();
+    assert_eq!(
+        f.client
+            .call_json("Echo", "echo", json!({"message": "hé"}))
+            .await
+            .unwrap(),
+        json!({"reply": "hé"})
+    );
+    let err = f
+        .client
+        .call_json("Echo", "echo", json!({"message": "x", "bogus": 1}))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, StatusCode::ContractViolation);
-    assert_eq!(f.client.call_json("Echo", "nope", json!({})).await.unwrap_err().code, StatusCode::Unimplemented);
-    match f.client.call_json_with("Echo", "spell", Pattern::ServerStream, JsonInput::One(json!({"message": "ab"})), CallOptions::new()).await.unwrap() {
+    assert_eq!(
+        f.client
+            .call_json("Echo", "nope", json!({}))
+            .await
+            .unwrap_err()
+            .code,
+        StatusCode::Unimplemented
+    );
+    match f
+        .client
+        .call_json_with(
+            "Echo",
+            "spell",
+            Pattern::ServerStream,
+            JsonInput::One(json!({"message": "ab"})),
+            CallOptions::new(),
+        )
+        .await
+        .unwrap()
+    {
         JsonOutput::Stream(s) => {
             let items: Vec<_> = s.map(|r| r.unwrap()).collect().await;
             assert_eq!(items, [json!({"reply": "a"}), json!({"reply": "b"})]);
         }
         other => panic!("{other:?}"),
     }
-    let input = JsonInput::Stream(Box::pin(futures_util::stream::iter(vec![json!({"message": "p"}), json!({"message": "q"})])));
-    match f.client.call_json_with("Echo", "join", Pattern::ClientStream, input, CallOptions::new()).await.unwrap() {
+    let input = JsonInput::Stream(Box::pin(futures_util::stream::iter(vec![
+        json!({"message": "p"}),
+        json!({"message": "q"}),
+    ])));
+    match f
+        .client
+        .call_json_with(
+            "Echo",
+            "join",
+            Pattern::ClientStream,
+            input,
+            CallOptions::new(),
+        )
+        .await
+        .unwrap()
+    {
         JsonOutput::One(v) => assert_eq!(v, json!({"reply": "p|q"})),
         other => panic!("{other:?}"),
     }
     // A session-scoped service gets a session for the call.
-    assert_eq!(f.client.call_json("Tally", "add", json!({"message": "4"})).await.unwrap(), json!({"reply": "4"}));
+    assert_eq!(
+        f.client
+            .call_json("Tally", "add", json!({"message": "4"}))
+            .await
+            .unwrap(),
+        json!({"reply": "4"})
+    );
     let s = f.client.json_session("Tally").await.unwrap();
     for (n, want) in [("1", "1"), ("2", "3")] {
-        match s.call("add", Pattern::Unary, JsonInput::One(json!({"message": n})), CallOptions::new()).await.unwrap() {
+        match s
+            .call(
+                "add",
+                Pattern::Unary,
+                JsonInput::One(json!({"message": n})),
+                CallOptions::new(),
+            )
+            .await
+            .unwrap()
+        {
             JsonOutput::One(v) => assert_eq!(v, json!({"reply": want})),
             other => panic!("{other:?}"),
         }

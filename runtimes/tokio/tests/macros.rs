@@ -10,8 +10,8 @@ use aster::proto::call::{Pattern, Scope};
 use aster::proto::codec::SerializationMode;
 use aster::proto::service::{MethodDescriptor, Requirement, ServiceDescriptor};
 use aster::{
-    BoxFuture, CallContext, CallOptions, Caller, Dispatch, Inbound, Incoming, Outbound, Outgoing, RequestStream,
-    ResponseStream, Service, SessionContext, Status, WireType,
+    BoxFuture, CallContext, CallOptions, Caller, Dispatch, Inbound, Incoming, Outbound, Outgoing,
+    RequestStream, ResponseStream, Service, SessionContext, Status, WireType,
 };
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -102,23 +102,44 @@ pub struct CommandResult {
 pub trait MissionControl {
     /// Current status of an agent.
     #[rpc]
-    async fn get_status(&self, ctx: CallContext, req: StatusRequest) -> Result<StatusResponse, Status>;
+    async fn get_status(
+        &self,
+        ctx: CallContext,
+        req: StatusRequest,
+    ) -> Result<StatusResponse, Status>;
     #[rpc(requires = "ops.logs")]
     async fn submit_log(&self, entry: LogEntry) -> Result<SubmitLogResult, Status>;
     #[server_stream]
-    async fn tail_logs(&self, ctx: CallContext, req: TailRequest) -> Result<ResponseStream<LogEntry>, Status>;
+    async fn tail_logs(
+        &self,
+        ctx: CallContext,
+        req: TailRequest,
+    ) -> Result<ResponseStream<LogEntry>, Status>;
     #[client_stream]
-    async fn ingest_metrics(&self, ctx: CallContext, points: RequestStream<MetricPoint>) -> Result<IngestResult, Status>;
+    async fn ingest_metrics(
+        &self,
+        ctx: CallContext,
+        points: RequestStream<MetricPoint>,
+    ) -> Result<IngestResult, Status>;
 }
 
-#[aster::service(name = "AgentSession", version = 1, scope = "session", rename_all = "camelCase")]
+#[aster::service(
+    name = "AgentSession",
+    version = 1,
+    scope = "session",
+    rename_all = "camelCase"
+)]
 pub trait AgentSession {
     #[rpc]
     async fn register(&self, hb: Heartbeat) -> Result<Assignment, Status>;
     #[rpc]
     async fn heartbeat(&self, hb: Heartbeat) -> Result<Assignment, Status>;
     #[bidi_stream(requires = any_of("ops.admin", "root"))]
-    async fn run_command(&self, ctx: CallContext, cmds: RequestStream<Command>) -> Result<ResponseStream<CommandResult>, Status>;
+    async fn run_command(
+        &self,
+        ctx: CallContext,
+        cmds: RequestStream<Command>,
+    ) -> Result<ResponseStream<CommandResult>, Status>;
 }
 
 /// The golden vector "pipeline: Ledger v7 with modes [xlang, json],
@@ -134,25 +155,50 @@ pub trait Ledger {
 struct Control;
 
 impl MissionControl for Control {
-    async fn get_status(&self, ctx: CallContext, req: StatusRequest) -> Result<StatusResponse, Status> {
-        Ok(StatusResponse { agent_id: req.agent_id, status: format!("running via {}", ctx.method), uptime_secs: 3600 })
+    async fn get_status(
+        &self,
+        ctx: CallContext,
+        req: StatusRequest,
+    ) -> Result<StatusResponse, Status> {
+        Ok(StatusResponse {
+            agent_id: req.agent_id,
+            status: format!("running via {}", ctx.method),
+            uptime_secs: 3600,
+        })
     }
     async fn submit_log(&self, _entry: LogEntry) -> Result<SubmitLogResult, Status> {
         Ok(SubmitLogResult { accepted: true })
     }
-    async fn tail_logs(&self, _ctx: CallContext, req: TailRequest) -> Result<ResponseStream<LogEntry>, Status> {
+    async fn tail_logs(
+        &self,
+        _ctx: CallContext,
+        req: TailRequest,
+    ) -> Result<ResponseStream<LogEntry>, Status> {
         let entries: Vec<Result<LogEntry, Status>> = (0..3)
-            .map(|i| Ok(LogEntry { level: req.level.clone(), message: format!("line {i}"), ..Default::default() }))
+            .map(|i| {
+                Ok(LogEntry {
+                    level: req.level.clone(),
+                    message: format!("line {i}"),
+                    ..Default::default()
+                })
+            })
             .collect();
         Ok(Box::pin(futures_util::stream::iter(entries)))
     }
-    async fn ingest_metrics(&self, _ctx: CallContext, mut points: RequestStream<MetricPoint>) -> Result<IngestResult, Status> {
+    async fn ingest_metrics(
+        &self,
+        _ctx: CallContext,
+        mut points: RequestStream<MetricPoint>,
+    ) -> Result<IngestResult, Status> {
         let mut accepted = 0;
         while let Some(p) = points.next().await {
             p?;
             accepted += 1;
         }
-        Ok(IngestResult { accepted, dropped: 0 })
+        Ok(IngestResult {
+            accepted,
+            dropped: 0,
+        })
     }
 }
 
@@ -164,15 +210,35 @@ struct Agent {
 
 impl AgentSession for Agent {
     async fn register(&self, hb: Heartbeat) -> Result<Assignment, Status> {
-        let task = if hb.capabilities.iter().any(|c| c == "gpu") { "train-42" } else { "idle" };
-        Ok(Assignment { task_id: task.into(), command: self.peer.clone().unwrap_or_default() })
+        let task = if hb.capabilities.iter().any(|c| c == "gpu") {
+            "train-42"
+        } else {
+            "idle"
+        };
+        Ok(Assignment {
+            task_id: task.into(),
+            command: self.peer.clone().unwrap_or_default(),
+        })
     }
     async fn heartbeat(&self, _hb: Heartbeat) -> Result<Assignment, Status> {
         let n = self.beats.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(Assignment { task_id: format!("beat-{n}"), command: String::new() })
+        Ok(Assignment {
+            task_id: format!("beat-{n}"),
+            command: String::new(),
+        })
     }
-    async fn run_command(&self, _ctx: CallContext, cmds: RequestStream<Command>) -> Result<ResponseStream<CommandResult>, Status> {
-        Ok(Box::pin(cmds.map(|c| c.map(|c| CommandResult { stdout: c.command, stderr: String::new(), exit_code: 0 }))))
+    async fn run_command(
+        &self,
+        _ctx: CallContext,
+        cmds: RequestStream<Command>,
+    ) -> Result<ResponseStream<CommandResult>, Status> {
+        Ok(Box::pin(cmds.map(|c| {
+            c.map(|c| CommandResult {
+                stdout: c.command,
+                stderr: String::new(),
+                exit_code: 0,
+            })
+        })))
     }
     async fn on_session_close(&self) {
         self.closed.fetch_add(1, Ordering::SeqCst);
@@ -182,7 +248,10 @@ impl AgentSession for Agent {
 #[test]
 fn descriptors_hold_what_the_trait_declares() {
     let d: &ServiceDescriptor = MissionControlServer::<Control>::descriptor();
-    assert_eq!((d.name, d.version, d.scope), ("MissionControl", 1, Scope::Shared));
+    assert_eq!(
+        (d.name, d.version, d.scope),
+        ("MissionControl", 1, Scope::Shared)
+    );
     let names: Vec<_> = d.methods.iter().map(|m| (m.name, m.pattern)).collect();
     assert_eq!(
         names,
@@ -200,11 +269,17 @@ fn descriptors_hold_what_the_trait_declares() {
 
     let a = AgentSessionClient::<Loopback>::descriptor();
     assert_eq!(a.scope, Scope::Session);
-    assert_eq!(a.methods[2].requires, Some(Requirement::AnyOf(&["ops.admin", "root"])));
+    assert_eq!(
+        a.methods[2].requires,
+        Some(Requirement::AnyOf(&["ops.admin", "root"]))
+    );
     let l = LedgerClient::<Loopback>::descriptor();
     let balance: &MethodDescriptor = &l.methods[0];
     assert!(balance.idempotent);
-    assert_eq!((balance.timeout_secs, l.methods[1].timeout_secs), (2.5, 30.0));
+    assert_eq!(
+        (balance.timeout_secs, l.methods[1].timeout_secs),
+        (2.5, 30.0)
+    );
     assert_eq!(l.modes, [SerializationMode::Xlang, SerializationMode::Json]);
 }
 
@@ -213,21 +288,37 @@ fn contract_ids_equal_the_reference_walkthrough() {
     // Printed by aster-rpc 0.1.2 for examples/python/mission_control/services.py
     // (see proto/tests/contract.rs for the command); requires never enter the id.
     assert_eq!(
-        MissionControlServer::<Control>::descriptor().contract_id().to_string(),
+        MissionControlServer::<Control>::descriptor()
+            .contract_id()
+            .to_string(),
         "3029351e231333dd960d7c38f90ab8efcb78951b438e692feeda9d6f0bfb440a"
     );
     assert_eq!(
-        AgentSessionClient::<Loopback>::descriptor().contract_id().to_string(),
+        AgentSessionClient::<Loopback>::descriptor()
+            .contract_id()
+            .to_string(),
         "59136b4a6d90cd5d2711df19021262432f1ae62c1d7bec5ef6b57407b5f7c9c9"
     );
-    let vectors: serde_json::Value = serde_json::from_str(include_str!("../../../conformance/vectors/contract-identity.json")).unwrap();
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../conformance/vectors/contract-identity.json"
+    ))
+    .unwrap();
     let ledger = vectors["golden_vectors"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["name"].as_str().is_some_and(|n| n.starts_with("pipeline: Ledger v7")))
+        .find(|v| {
+            v["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("pipeline: Ledger v7"))
+        })
         .unwrap();
-    assert_eq!(LedgerClient::<Loopback>::descriptor().contract_id().to_string(), ledger["expected_blake3"]);
+    assert_eq!(
+        LedgerClient::<Loopback>::descriptor()
+            .contract_id()
+            .to_string(),
+        ledger["expected_blake3"]
+    );
 }
 
 /// Routes calls straight into a `Dispatch`, encoding and decoding payloads in
@@ -258,10 +349,14 @@ impl Caller for Loopback {
         let dispatch = self.dispatch.clone();
         let mode = options.mode.unwrap_or(self.mode);
         Box::pin(async move {
-            let (index, _) = service.method(method.name).ok_or_else(|| Status::unimplemented("no such method"))?;
+            let (index, _) = service
+                .method(method.name)
+                .ok_or_else(|| Status::unimplemented("no such method"))?;
             let input = match input {
                 Outbound::Unary(m) => Incoming::Unary(encode(&*m, mode)),
-                Outbound::Stream(s) => Incoming::Stream(Box::pin(s.map(move |m| Ok(encode(&*m, mode))))),
+                Outbound::Stream(s) => {
+                    Incoming::Stream(Box::pin(s.map(move |m| Ok(encode(&*m, mode)))))
+                }
             };
             let ctx = CallContext {
                 service: service.name,
@@ -276,7 +371,9 @@ impl Caller for Loopback {
             };
             let out = match dispatch.call(index, ctx, input).await? {
                 Outgoing::Unary(m) => Inbound::Unary(encode(&*m, mode)),
-                Outgoing::Stream(s) => Inbound::Stream(Box::pin(s.map(move |r| r.map(|m| encode(&*m, mode))))),
+                Outgoing::Stream(s) => {
+                    Inbound::Stream(Box::pin(s.map(move |r| r.map(|m| encode(&*m, mode)))))
+                }
             };
             Ok((mode, out))
         })
@@ -297,21 +394,54 @@ fn session(peer: &str) -> SessionContext {
 async fn typed_client_and_server_in_both_modes() {
     for mode in [SerializationMode::Xlang, SerializationMode::Json] {
         let server = MissionControlServer::new(Control);
-        let caller = Loopback { dispatch: server.open(&session("p")), mode };
+        let caller = Loopback {
+            dispatch: server.open(&session("p")),
+            mode,
+        };
         let client = MissionControlClient::new(caller);
-        let s = client.get_status(StatusRequest { agent_id: "edge-7".into() }).await.unwrap();
-        assert_eq!(s, StatusResponse { agent_id: "edge-7".into(), status: "running via getStatus".into(), uptime_secs: 3600 });
-        assert!(client.submit_log(LogEntry::default()).await.unwrap().accepted);
+        let s = client
+            .get_status(StatusRequest {
+                agent_id: "edge-7".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            s,
+            StatusResponse {
+                agent_id: "edge-7".into(),
+                status: "running via getStatus".into(),
+                uptime_secs: 3600
+            }
+        );
+        assert!(
+            client
+                .submit_log(LogEntry::default())
+                .await
+                .unwrap()
+                .accepted
+        );
         let tail: Vec<_> = client
-            .tail_logs(TailRequest { agent_id: String::new(), level: "warn".into() })
+            .tail_logs(TailRequest {
+                agent_id: String::new(),
+                level: "warn".into(),
+            })
             .await
             .unwrap()
             .collect()
             .await;
         assert_eq!(tail.len(), 3);
         assert_eq!(tail[2].as_ref().unwrap().message, "line 2");
-        let points = futures_util::stream::iter((0..5).map(|i| MetricPoint { value: f64::from(i), ..Default::default() }));
-        assert_eq!(client.ingest_metrics(points).await.unwrap(), IngestResult { accepted: 5, dropped: 0 });
+        let points = futures_util::stream::iter((0..5).map(|i| MetricPoint {
+            value: f64::from(i),
+            ..Default::default()
+        }));
+        assert_eq!(
+            client.ingest_metrics(points).await.unwrap(),
+            IngestResult {
+                accepted: 5,
+                dropped: 0
+            }
+        );
     }
 }
 
@@ -326,15 +456,52 @@ async fn session_services_get_an_instance_per_session() {
     });
     let a = server.open(&session("peer-a"));
     let b = server.open(&session("peer-b"));
-    let ca = AgentSessionClient::new(Loopback { dispatch: a.clone(), mode: SerializationMode::Xlang });
-    let cb = AgentSessionClient::new(Loopback { dispatch: b, mode: SerializationMode::Xlang });
-    let r = ca.register(Heartbeat { capabilities: vec!["gpu".into()], ..Default::default() }).await.unwrap();
-    assert_eq!((r.task_id.as_str(), r.command.as_str()), ("train-42", "peer-a"));
-    assert_eq!(ca.heartbeat(Heartbeat::default()).await.unwrap().task_id, "beat-1");
-    assert_eq!(ca.heartbeat(Heartbeat::default()).await.unwrap().task_id, "beat-2");
-    assert_eq!(cb.heartbeat(Heartbeat::default()).await.unwrap().task_id, "beat-1");
-    let cmds = futures_util::stream::iter(vec![Command { command: "ls".into() }, Command { command: "pwd".into() }]);
-    let out: Vec<_> = ca.run_command(cmds).await.unwrap().map(|r| r.unwrap().stdout).collect().await;
+    let ca = AgentSessionClient::new(Loopback {
+        dispatch: a.clone(),
+        mode: SerializationMode::Xlang,
+    });
+    let cb = AgentSessionClient::new(Loopback {
+        dispatch: b,
+        mode: SerializationMode::Xlang,
+    });
+    let r = ca
+        .register(Heartbeat {
+            capabilities: vec!["gpu".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.task_id.as_str(), r.command.as_str()),
+        ("train-42", "peer-a")
+    );
+    assert_eq!(
+        ca.heartbeat(Heartbeat::default()).await.unwrap().task_id,
+        "beat-1"
+    );
+    assert_eq!(
+        ca.heartbeat(Heartbeat::default()).await.unwrap().task_id,
+        "beat-2"
+    );
+    assert_eq!(
+        cb.heartbeat(Heartbeat::default()).await.unwrap().task_id,
+        "beat-1"
+    );
+    let cmds = futures_util::stream::iter(vec![
+        Command {
+            command: "ls".into(),
+        },
+        Command {
+            command: "pwd".into(),
+        },
+    ]);
+    let out: Vec<_> = ca
+        .run_command(cmds)
+        .await
+        .unwrap()
+        .map(|r| r.unwrap().stdout)
+        .collect()
+        .await;
     assert_eq!(out, ["ls", "pwd"]);
     a.close().await;
     assert_eq!(closed.load(Ordering::SeqCst), 1);
@@ -355,7 +522,14 @@ async fn bad_payloads_become_statuses() {
         session_id: None,
         mode: SerializationMode::Json,
     };
-    let err = match d.call(0, ctx.clone(), Incoming::Unary(Bytes::from_static(br#"{"agent":"x"}"#))).await {
+    let err = match d
+        .call(
+            0,
+            ctx.clone(),
+            Incoming::Unary(Bytes::from_static(br#"{"agent":"x"}"#)),
+        )
+        .await
+    {
         Err(e) => e,
         Ok(_) => panic!("accepted an unknown field"),
     };

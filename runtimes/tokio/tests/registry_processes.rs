@@ -28,7 +28,10 @@ const PRODUCER_NAME: &str = "ASTER_TEST_PRODUCER_NAME";
 const PRODUCER_LIFETIME: Duration = Duration::from_secs(120);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     if let Ok(ticket) = std::env::var(PRODUCER_TICKET) {
         let name = std::env::var(PRODUCER_NAME).unwrap_or_else(|_| "producer".into());
         runtime.block_on(producer(&name, &ticket));
@@ -36,9 +39,18 @@ fn main() {
     }
     let started = Instant::now();
     runtime
-        .block_on(async { tokio::time::timeout(Duration::from_secs(90), three_producers_one_killed_one_withdrawn()).await })
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(90),
+                three_producers_one_killed_one_withdrawn(),
+            )
+            .await
+        })
         .expect("the scenario finished within 90 s");
-    println!("test three_producers_one_killed_one_withdrawn ... ok ({:.1}s)", started.elapsed().as_secs_f64());
+    println!(
+        "test three_producers_one_killed_one_withdrawn ... ok ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 async fn producer(name: &str, ticket: &str) {
@@ -55,7 +67,11 @@ async fn producer(name: &str, ticket: &str) {
     // Serve until stdin closes (graceful drain) or the lifetime is over.
     let stdin_closed = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
-        while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+        while std::io::stdin()
+            .read_line(&mut line)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {
             line.clear();
         }
     });
@@ -84,7 +100,11 @@ impl Producer {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         stdout.read_line(&mut line).expect("producer output");
-        let id = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("producer said {line:?}")).to_owned();
+        let id = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("producer said {line:?}"))
+            .to_owned();
         Producer { child, id, stdout }
     }
 
@@ -102,7 +122,10 @@ impl Producer {
 
 /// A placeholder reader for a producer whose stdout was handed off.
 fn empty_stdout() -> std::process::ChildStdout {
-    let mut child = Command::new("true").stdout(Stdio::piped()).spawn().expect("true");
+    let mut child = Command::new("true")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("true");
     let out = child.stdout.take().expect("stdout");
     let _ = child.wait();
     out
@@ -130,7 +153,10 @@ async fn wait_for(balancer: &Balancer, what: &str, ok: impl Fn(&[String]) -> boo
         if ok(&ids) {
             return ids;
         }
-        assert!(Instant::now() < deadline, "timed out waiting until {what}; resolved {ids:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}; resolved {ids:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -138,12 +164,19 @@ async fn wait_for(balancer: &Balancer, what: &str, ok: impl Fn(&[String]) -> boo
 async fn three_producers_one_killed_one_withdrawn() {
     let t0 = Instant::now();
     let step = |what: &str| eprintln!("  [{:5.1}s] {what}", t0.elapsed().as_secs_f64());
-    let host = RegistryHost::bind(NetworkMode::loopback(), None, None).await.expect("registry host");
-    host.set_lease_timing(Duration::from_secs(3), Duration::from_secs(1)).await.expect("lease timing");
+    let host = RegistryHost::bind(NetworkMode::loopback(), None, None)
+        .await
+        .expect("registry host");
+    host.set_lease_timing(Duration::from_secs(3), Duration::from_secs(1))
+        .await
+        .expect("lease timing");
     let write = host.write_ticket().await.expect("write ticket");
     let read = host.read_ticket().await.expect("read ticket");
 
-    let mut producers: Vec<Producer> = ["p0", "p1", "p2"].iter().map(|n| Producer::spawn(n, &write)).collect();
+    let mut producers: Vec<Producer> = ["p0", "p1", "p2"]
+        .iter()
+        .map(|n| Producer::spawn(n, &write))
+        .collect();
     step("producers started");
     let balancer = Balancer::builder()
         .loopback()
@@ -152,18 +185,29 @@ async fn three_producers_one_killed_one_withdrawn() {
         .join(&read)
         .await
         .expect("consumer joins");
-    wait_for(&balancer, "all three producers resolve", |ids| ids.len() == 3).await;
+    wait_for(&balancer, "all three producers resolve", |ids| {
+        ids.len() == 3
+    })
+    .await;
     step("three producers resolved");
 
     // Spread.
     let who = WhoClient::new(balancer.clone());
     let mut by_server: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..60 {
-        let r = who.whoami(WhoRequest { caller: format!("spread-{i}") }).await.expect("call");
+        let r = who
+            .whoami(WhoRequest {
+                caller: format!("spread-{i}"),
+            })
+            .await
+            .expect("call");
         *by_server.entry(r.server).or_default() += 1;
     }
     assert_eq!(by_server.len(), 3, "calls reach all three: {by_server:?}");
-    assert!(by_server.values().all(|n| *n >= 10), "calls spread: {by_server:?}");
+    assert!(
+        by_server.values().all(|n| *n >= 10),
+        "calls spread: {by_server:?}"
+    );
     step(&format!("60 calls spread {by_server:?}"));
 
     // Kill p1 while a steady stream of idempotent calls runs.
@@ -175,7 +219,12 @@ async fn three_producers_one_killed_one_withdrawn() {
             let mut failures = Vec::new();
             let mut i = 0;
             while !stop.load(Ordering::SeqCst) {
-                match who.whoami(WhoRequest { caller: format!("load-{i}") }).await {
+                match who
+                    .whoami(WhoRequest {
+                        caller: format!("load-{i}"),
+                    })
+                    .await
+                {
                     Ok(_) => {
                         ok.fetch_add(1, Ordering::SeqCst);
                     }
@@ -191,25 +240,41 @@ async fn three_producers_one_killed_one_withdrawn() {
     let killed = producers.remove(1);
     let killed_id = killed.id.clone();
     drop(killed); // SIGKILL
-    let after_kill = wait_for(&balancer, "the killed producer's lease lapses", |ids| !ids.contains(&killed_id)).await;
+    let after_kill = wait_for(&balancer, "the killed producer's lease lapses", |ids| {
+        !ids.contains(&killed_id)
+    })
+    .await;
     assert_eq!(after_kill.len(), 2, "{after_kill:?}");
     step("killed producer no longer resolved");
 
     // Withdraw p2 (stdin closed: draining lease, grace, tombstone, drain).
     let withdrawn_id = producers[1].id.clone();
     let drained = producers[1].drain();
-    wait_for(&balancer, "the withdrawn producer is gone", |ids| !ids.contains(&withdrawn_id)).await;
-    let said = tokio::task::spawn_blocking(move || drained.join().expect("reader")).await.expect("join");
+    wait_for(&balancer, "the withdrawn producer is gone", |ids| {
+        !ids.contains(&withdrawn_id)
+    })
+    .await;
+    let said = tokio::task::spawn_blocking(move || drained.join().expect("reader"))
+        .await
+        .expect("join");
     assert_eq!(said.trim(), "DRAINED");
     step("withdrawn producer gone and drained");
 
     stop.store(true, Ordering::SeqCst);
     let failures = load.await.expect("load task");
-    assert!(failures.is_empty(), "idempotent calls failed during kill/withdraw: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "idempotent calls failed during kill/withdraw: {failures:?}"
+    );
     assert!(ok.load(Ordering::SeqCst) > 20, "the load ran");
 
     // Everything now goes to the survivor.
-    let r = who.whoami(WhoRequest { caller: "last".into() }).await.expect("call");
+    let r = who
+        .whoami(WhoRequest {
+            caller: "last".into(),
+        })
+        .await
+        .expect("call");
     assert_eq!(r.server, "p0");
 
     step("load checked");

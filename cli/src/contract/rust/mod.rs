@@ -37,11 +37,54 @@ pub struct Generated {
 /// wire type must not shadow them. (`Field` is declared inside
 /// `wire_struct!`'s functions and would shadow a field type of that name.)
 const RESERVED_TYPES: &[&str] = &[
-    "Status", "WireType", "BTreeMap", "RequestStream", "ResponseStream", "String", "Vec", "Option", "Box", "Result",
-    "Default", "Clone", "Copy", "Debug", "PartialEq", "Eq", "Hash", "PartialOrd", "Ord", "Send", "Sync", "Sized",
-    "Some", "None", "Ok", "Err", "Iterator", "IntoIterator", "From", "Into", "TryFrom", "TryInto", "ToString",
-    "ToOwned", "AsRef", "AsMut", "Drop", "Fn", "FnMut", "FnOnce", "Unpin", "Extend", "FromIterator",
-    "DoubleEndedIterator", "ExactSizeIterator", "Future", "Field", "Ordinal",
+    "Status",
+    "WireType",
+    "BTreeMap",
+    "RequestStream",
+    "ResponseStream",
+    "String",
+    "Vec",
+    "Option",
+    "Box",
+    "Result",
+    "Default",
+    "Clone",
+    "Copy",
+    "Debug",
+    "PartialEq",
+    "Eq",
+    "Hash",
+    "PartialOrd",
+    "Ord",
+    "Send",
+    "Sync",
+    "Sized",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Iterator",
+    "IntoIterator",
+    "From",
+    "Into",
+    "TryFrom",
+    "TryInto",
+    "ToString",
+    "ToOwned",
+    "AsRef",
+    "AsMut",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Unpin",
+    "Extend",
+    "FromIterator",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "Future",
+    "Field",
+    "Ordinal",
 ];
 
 /// Inherent methods of the generated `XxxClient<C>` (and the session hook):
@@ -64,12 +107,17 @@ struct Service<'a> {
 pub fn generate(models: &[ServiceModel], source: &str) -> anyhow::Result<Generated> {
     let mut warnings = Vec::new();
     let mut models: Vec<&ServiceModel> = models.iter().collect();
-    models.sort_by(|a, b| (&a.name, a.version, &a.contract_id).cmp(&(&b.name, b.version, &b.contract_id)));
+    models.sort_by(|a, b| {
+        (&a.name, a.version, &a.contract_id).cmp(&(&b.name, b.version, &b.contract_id))
+    });
     // A version the macro cannot take makes the whole service inexpressible.
     models.retain(|m| {
         let ok = i32::try_from(m.version).is_ok_and(|v| v >= 0);
         if !ok {
-            warnings.push(format!("{}: version {} cannot be declared (0..=2147483647): service left out", m.name, m.version));
+            warnings.push(format!(
+                "{}: version {} cannot be declared (0..=2147483647): service left out",
+                m.name, m.version
+            ));
         }
         ok
     });
@@ -95,14 +143,20 @@ pub fn generate(models: &[ServiceModel], source: &str) -> anyhow::Result<Generat
         .collect();
     for s in &mut services {
         for (i, m) in s.model.methods.iter().enumerate() {
-            let problem = [&m.request, &m.response].into_iter().find_map(|tag| match s.types.get(tag.as_str()) {
-                None => Some(format!("`{tag}` is not described by the source")),
-                Some(&e) => entries[e].problem.as_ref().map(|p| format!("`{tag}` cannot be expressed in Rust: {p}")),
+            let problem = [&m.request, &m.response].into_iter().find_map(|tag| {
+                match s.types.get(tag.as_str()) {
+                    None => Some(format!("`{tag}` is not described by the source")),
+                    Some(&e) => entries[e]
+                        .problem
+                        .as_ref()
+                        .map(|p| format!("`{tag}` cannot be expressed in Rust: {p}")),
+                }
             });
             let problem = problem.or_else(|| {
                 let t = m.timeout_secs;
-                (!(t.is_finite() && t >= 0.0 && t.is_sign_positive()))
-                    .then(|| format!("timeout {t} cannot be declared (a non-negative number of seconds)"))
+                (!(t.is_finite() && t >= 0.0 && t.is_sign_positive())).then(|| {
+                    format!("timeout {t} cannot be declared (a non-negative number of seconds)")
+                })
             });
             match problem {
                 Some(p) => s.omitted.push((m.name.clone(), p)),
@@ -114,14 +168,21 @@ pub fn generate(models: &[ServiceModel], source: &str) -> anyhow::Result<Generat
         let expressible: Vec<&str> = s.model.known_modes().iter().map(|m| m.name()).collect();
         let mut id_differs = !s.omitted.is_empty();
         if declared.is_empty() {
-            s.notes.push("the contract declares no serialization mode; the generated service declares XLANG".into());
+            s.notes.push(
+                "the contract declares no serialization mode; the generated service declares XLANG"
+                    .into(),
+            );
             id_differs = true;
         } else if declared != expressible {
             s.notes.push(format!("modes {declared:?} include some the runtime does not know; declared: {expressible:?}"));
             id_differs = true;
         }
         if id_differs {
-            let stated = if s.model.contract_id.is_empty() { String::new() } else { format!(" ({})", s.model.contract_id) };
+            let stated = if s.model.contract_id.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.model.contract_id)
+            };
             s.notes.push(format!(
                 "the generated descriptor's contract id differs from the source's{stated}; calls to the methods \
                  generated still work"
@@ -155,7 +216,10 @@ pub fn generate(models: &[ServiceModel], source: &str) -> anyhow::Result<Generat
         out.push('\n');
         render::service_trait(&mut out, s, &entries);
     }
-    Ok(Generated { code: out, warnings })
+    Ok(Generated {
+        code: out,
+        warnings,
+    })
 }
 // -- Order and names --------------------------------------------------------
 
@@ -192,7 +256,10 @@ fn visit(root: usize, entries: &[Entry], seen: &mut HashSet<usize>, order: &mut 
             for f in fields {
                 named_tags(&f.ty, &mut tags);
             }
-            let children: Vec<usize> = tags.iter().filter_map(|t| entries[e].refs.get(*t).copied()).collect();
+            let children: Vec<usize> = tags
+                .iter()
+                .filter_map(|t| entries[e].refs.get(*t).copied())
+                .collect();
             stack.extend(children.into_iter().rev());
         }
     }
@@ -213,7 +280,11 @@ fn name_everything(services: &mut [Service], entries: &mut [Entry], order: &[usi
         }
         let companions = |n: &str| {
             let n = names::unraw(n);
-            vec![format!("{n}Server"), format!("{n}Client"), format!("__{n}Dispatch")]
+            vec![
+                format!("{n}Server"),
+                format!("{n}Client"),
+                format!("__{n}Dispatch"),
+            ]
         };
         s.ident = traits.claim(&candidates, "", &companions);
         types.insert(&s.ident);
@@ -223,11 +294,19 @@ fn name_everything(services: &mut [Service], entries: &mut [Entry], order: &[usi
     }
     for &e in order {
         let (ns, name) = aster::proto::contract::split_tag(&entries[e].tag);
-        let name = if render::is_unknown_enum(&entries[e].def) { "UnknownEnum" } else { name };
+        let name = if render::is_unknown_enum(&entries[e].def) {
+            "UnknownEnum"
+        } else {
+            name
+        };
         let base = names::pascal(name, "T", "Type");
         let mut candidates = vec![base.clone()];
         if !ns.is_empty() {
-            candidates.push(names::pascal(&format!("{ns} {}", names::unraw(&base)), "T", "Type"));
+            candidates.push(names::pascal(
+                &format!("{ns} {}", names::unraw(&base)),
+                "T",
+                "Type",
+            ));
         }
         entries[e].ident = types.claim(&candidates, "", &|_| Vec::new());
     }

@@ -59,12 +59,19 @@ pub(super) fn share_types(models: &[&ServiceModel]) -> (Vec<Entry>, Vec<BTreeMap
                 .iter()
                 .filter(|(t, d)| tb.get(*t) != Some(d))
                 .map(|(t, _)| t.as_str())
-                .chain(tb.keys().filter(|t| !ta.contains_key(*t)).map(String::as_str))
+                .chain(
+                    tb.keys()
+                        .filter(|t| !ta.contains_key(*t))
+                        .map(String::as_str),
+                )
                 .collect();
             let tainted_a = reaching(&reverse[a], &disagree);
             let tainted_b = reaching(&reverse[b], &disagree);
             for (tag, def) in ta {
-                if tb.get(tag) == Some(def) && !tainted_a.contains(tag.as_str()) && !tainted_b.contains(tag.as_str()) {
+                if tb.get(tag) == Some(def)
+                    && !tainted_a.contains(tag.as_str())
+                    && !tainted_b.contains(tag.as_str())
+                {
                     let (x, y) = (node_of[a][tag.as_str()], node_of[b][tag.as_str()]);
                     let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
                     if rx != ry {
@@ -96,7 +103,10 @@ pub(super) fn share_types(models: &[&ServiceModel]) -> (Vec<Entry>, Vec<BTreeMap
             if t != tag {
                 break;
             }
-            entries[e].defaults.entry(field.clone()).or_insert_with(|| v.clone());
+            entries[e]
+                .defaults
+                .entry(field.clone())
+                .or_insert_with(|| v.clone());
         }
     }
     for (s, m) in models.iter().enumerate() {
@@ -173,7 +183,10 @@ pub(super) fn find_problems(entries: &mut [Entry]) {
     // A struct that contains itself without an Option in between has no
     // finite value (Rust needs one; the producer could never send one).
     let n = entries.len();
-    let owned: Vec<Vec<usize>> = entries.iter().map(|e| direct_targets(e, entries, false)).collect();
+    let owned: Vec<Vec<usize>> = entries
+        .iter()
+        .map(|e| direct_targets(e, entries, false))
+        .collect();
     let comp = sccs(n, &owned);
     let mut size = vec![0usize; n];
     for &c in &comp {
@@ -182,7 +195,9 @@ pub(super) fn find_problems(entries: &mut [Entry]) {
     for i in 0..n {
         let cyclic = size[comp[i]] > 1 || owned[i].contains(&i);
         if cyclic && entries[i].problem.is_none() {
-            entries[i].problem = Some("it contains itself without an Option in between: no finite value exists".into());
+            entries[i].problem = Some(
+                "it contains itself without an Option in between: no finite value exists".into(),
+            );
         }
     }
     // Users of an inexpressible type are inexpressible.
@@ -197,7 +212,10 @@ pub(super) fn find_problems(entries: &mut [Entry]) {
         for &u in &users[bad] {
             if entries[u].problem.is_none() {
                 let cause = entries[bad].problem.clone().unwrap_or_default();
-                entries[u].problem = Some(format!("uses `{}`, which cannot be expressed: {cause}", entries[bad].tag));
+                entries[u].problem = Some(format!(
+                    "uses `{}`, which cannot be expressed: {cause}",
+                    entries[bad].tag
+                ));
                 queue.push(u);
             }
         }
@@ -209,7 +227,9 @@ fn direct_problem(e: &Entry) -> Option<String> {
         return Some(format!("wire tag {:?} is not \"namespace/Name\"", e.tag));
     }
     match &e.def {
-        TypeDef::Enum { variants, .. } if variants.is_empty() => Some("an enum with no variants".into()),
+        TypeDef::Enum { variants, .. } if variants.is_empty() => {
+            Some("an enum with no variants".into())
+        }
         TypeDef::Enum { .. } => None,
         TypeDef::Struct { fields, .. } => fields.iter().find_map(|f| {
             if f.name.is_empty() {
@@ -219,16 +239,27 @@ fn direct_problem(e: &Entry) -> Option<String> {
             named_tags(&f.ty, &mut tags);
             tags.into_iter()
                 .find(|t| !e.refs.contains_key(*t))
-                .map(|t| format!("field `{}` names `{t}`, which the source does not describe", f.name))
+                .map(|t| {
+                    format!(
+                        "field `{}` names `{t}`, which the source does not describe",
+                        f.name
+                    )
+                })
         }),
     }
 }
 
-fn map_key_problem(ty: &DynType, refs: &BTreeMap<String, usize>, entries: &[Entry]) -> Option<String> {
+fn map_key_problem(
+    ty: &DynType,
+    refs: &BTreeMap<String, usize>,
+    entries: &[Entry],
+) -> Option<String> {
     match ty {
         DynType::Map(k, v) => {
             if !orderable(k, refs, entries) {
-                return Some(format!("a map keyed by {k:?} has no Rust form (BTreeMap keys need Ord)"));
+                return Some(format!(
+                    "a map keyed by {k:?} has no Rust form (BTreeMap keys need Ord)"
+                ));
             }
             map_key_problem(v, refs, entries)
         }
@@ -261,7 +292,9 @@ fn direct_target(ty: &DynType, through_option: bool) -> Option<&str> {
 }
 
 fn direct_targets(e: &Entry, entries: &[Entry], through_option: bool) -> Vec<usize> {
-    let TypeDef::Struct { fields, .. } = &e.def else { return Vec::new() };
+    let TypeDef::Struct { fields, .. } = &e.def else {
+        return Vec::new();
+    };
     fields
         .iter()
         .filter_map(|f| direct_target(&f.ty, through_option))
@@ -332,7 +365,13 @@ pub(super) fn boxed_edges(entries: &[Entry], order: &[usize]) -> HashSet<(usize,
     let n = entries.len();
     let emitted: HashSet<usize> = order.iter().copied().collect();
     let succ: Vec<Vec<usize>> = (0..n)
-        .map(|i| if emitted.contains(&i) { direct_targets(&entries[i], entries, true) } else { Vec::new() })
+        .map(|i| {
+            if emitted.contains(&i) {
+                direct_targets(&entries[i], entries, true)
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     let comp = sccs(n, &succ);
     let mut out = HashSet::new();

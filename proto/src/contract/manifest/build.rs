@@ -15,8 +15,8 @@ use crate::xlang::{FieldDesc, FieldType, NamedType, TypeDesc, WireStruct};
 use super::super::graph::{TypeGraph, split_tag};
 use super::text::python_bytes_repr;
 use super::{
-    CANONICAL_ENCODING, DefaultKind, FIELD_SCHEMA_VERSION, Manifest, ManifestField, ManifestMethod, ModeToken,
-    ValueKind,
+    CANONICAL_ENCODING, DefaultKind, FIELD_SCHEMA_VERSION, Manifest, ManifestField, ManifestMethod,
+    ModeToken, ValueKind,
 };
 
 /// Which 0.1.2 code path's output to reproduce (see the module doc).
@@ -164,7 +164,11 @@ impl<'a> ManifestBuilder<'a> {
 
         let mut type_hashes: Vec<String> = graph.types().iter().map(|t| t.hash.to_hex()).collect();
         type_hashes.sort();
-        let mut methods: Vec<ManifestMethod> = service.methods.iter().map(|m| method_entry(m, defaults)).collect();
+        let mut methods: Vec<ManifestMethod> = service
+            .methods
+            .iter()
+            .map(|m| method_entry(m, defaults))
+            .collect();
         methods.sort_by(|a, b| a.name.cmp(&b.name));
         let serialization_modes = service
             .effective_modes()
@@ -206,7 +210,11 @@ fn type_name(ty: &NamedType) -> String {
 
 fn method_entry(m: &MethodDescriptor, defaults: &FieldDefaults) -> ManifestMethod {
     // 0 means "no timeout" in a descriptor; the reference writes None then.
-    let timeout = if m.timeout_secs == 0.0 { None } else { Number::from_f64(m.timeout_secs) };
+    let timeout = if m.timeout_secs == 0.0 {
+        None
+    } else {
+        Number::from_f64(m.timeout_secs)
+    };
     ManifestMethod {
         name: m.name.to_owned(),
         pattern: m.pattern,
@@ -225,7 +233,10 @@ fn method_entry(m: &MethodDescriptor, defaults: &FieldDefaults) -> ManifestMetho
 /// dataclass in Python).
 fn struct_fields(ty: &NamedType, defaults: &FieldDefaults) -> Vec<ManifestField> {
     match (ty.describe)() {
-        TypeDesc::Struct(fields) => fields.iter().map(|f| field_entry(ty.tag, f, defaults)).collect(),
+        TypeDesc::Struct(fields) => fields
+            .iter()
+            .map(|f| field_entry(ty.tag, f, defaults))
+            .collect(),
         TypeDesc::Enum(_) => Vec::new(),
     }
 }
@@ -282,7 +293,10 @@ fn classify(ty: &FieldType) -> Classified {
         FieldType::Optional(inner) => (true, *inner),
         other => (false, other),
     };
-    let mut c = Classified { nullable, ..Classified::default() };
+    let mut c = Classified {
+        nullable,
+        ..Classified::default()
+    };
     let kind = match ty {
         FieldType::Bool => ValueKind::Bool,
         FieldType::Int64 => ValueKind::Int,
@@ -290,9 +304,16 @@ fn classify(ty: &FieldType) -> Classified {
         FieldType::String => ValueKind::String,
         FieldType::Bytes => ValueKind::Bytes,
         // pyfory.int8/int16/int32/float32 are TypeVars: the fallback.
-        FieldType::Int8 | FieldType::Int16 | FieldType::Int32 | FieldType::Float32 => ValueKind::String,
+        FieldType::Int8 | FieldType::Int16 | FieldType::Int32 | FieldType::Float32 => {
+            ValueKind::String
+        }
         // Optional[Optional[T]] is Optional[T] in Python (not a wire shape).
-        FieldType::Optional(_) => return Classified { nullable: true, ..classify(ty) },
+        FieldType::Optional(_) => {
+            return Classified {
+                nullable: true,
+                ..classify(ty)
+            };
+        }
         FieldType::Enum(n) => {
             c.ref_name = Some(type_name(n));
             c.enum_values = Some(match (n.describe)() {
@@ -339,15 +360,21 @@ fn default_of(ty: &FieldType, given: Option<&Value>) -> (Value, DefaultKind) {
         None => type_default(ty),
         Some(Value::Null) => value(Value::Null),
         Some(v) => match (inner, v) {
-            (FieldType::List(_), Value::Array(a)) if a.is_empty() => (Value::Null, DefaultKind::EmptyList),
-            (FieldType::Map(..), Value::Object(m)) if m.is_empty() => (Value::Null, DefaultKind::EmptyMap),
+            (FieldType::List(_), Value::Array(a)) if a.is_empty() => {
+                (Value::Null, DefaultKind::EmptyList)
+            }
+            (FieldType::Map(..), Value::Object(m)) if m.is_empty() => {
+                (Value::Null, DefaultKind::EmptyMap)
+            }
             (FieldType::List(_), Value::Array(_))
             | (FieldType::Map(..), Value::Object(_))
             | (FieldType::Struct(_), _) => (Value::Null, DefaultKind::Factory),
-            (FieldType::Bytes, Value::String(b64)) => match base64::engine::general_purpose::STANDARD.decode(b64) {
-                Ok(bytes) => value(Value::String(python_bytes_repr(&bytes))),
-                Err(_) => type_default(ty),
-            },
+            (FieldType::Bytes, Value::String(b64)) => {
+                match base64::engine::general_purpose::STANDARD.decode(b64) {
+                    Ok(bytes) => value(Value::String(python_bytes_repr(&bytes))),
+                    Err(_) => type_default(ty),
+                }
+            }
             (FieldType::List(_) | FieldType::Map(..) | FieldType::Bytes, _) => type_default(ty),
             (_, v) => value(v.clone()),
         },
@@ -361,7 +388,9 @@ fn type_default(ty: &FieldType) -> (Value, DefaultKind) {
     match ty {
         FieldType::Optional(_) => value(Value::Null),
         FieldType::Bool => value(Value::Bool(false)),
-        FieldType::Int8 | FieldType::Int16 | FieldType::Int32 | FieldType::Int64 => value(Value::from(0)),
+        FieldType::Int8 | FieldType::Int16 | FieldType::Int32 | FieldType::Int64 => {
+            value(Value::from(0))
+        }
         FieldType::Float32 | FieldType::Float64 => value(Value::from(0.0)),
         FieldType::String => value(Value::from("")),
         FieldType::Bytes => value(Value::String(python_bytes_repr(b""))),

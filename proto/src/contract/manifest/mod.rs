@@ -381,7 +381,10 @@ impl Manifest {
 
     /// The modes we know, in order (either spelling).
     pub fn modes(&self) -> Vec<SerializationMode> {
-        self.serialization_modes.iter().filter_map(ModeToken::mode).collect()
+        self.serialization_modes
+            .iter()
+            .filter_map(ModeToken::mode)
+            .collect()
     }
 
     /// `scoped` as a [`Scope`]; `"stream"` is the legacy name of session.

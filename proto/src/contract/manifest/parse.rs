@@ -11,8 +11,9 @@ use serde_json::{Map, Number, Value};
 use crate::call::Pattern;
 
 use super::{
-    CANONICAL_ENCODING, DefaultKind, FIELD_SCHEMA_VERSION, MAX_MANIFEST_FIELDS_PER_METHOD, MAX_MANIFEST_METHODS,
-    MAX_MANIFEST_TYPE_HASHES, Manifest, ManifestField, ManifestMethod, ModeToken, ValueKind,
+    CANONICAL_ENCODING, DefaultKind, FIELD_SCHEMA_VERSION, MAX_MANIFEST_FIELDS_PER_METHOD,
+    MAX_MANIFEST_METHODS, MAX_MANIFEST_TYPE_HASHES, Manifest, ManifestField, ManifestMethod,
+    ModeToken, ValueKind,
 };
 
 /// A manifest that could not be read.
@@ -104,7 +105,9 @@ impl From<RawManifest> for Manifest {
             service: r.service,
             version: r.version.unwrap_or(1),
             contract_id: r.contract_id,
-            canonical_encoding: r.canonical_encoding.unwrap_or_else(|| CANONICAL_ENCODING.to_owned()),
+            canonical_encoding: r
+                .canonical_encoding
+                .unwrap_or_else(|| CANONICAL_ENCODING.to_owned()),
             type_count: r.type_count.unwrap_or(0),
             type_hashes: r.type_hashes,
             method_count: r.method_count.unwrap_or(0),
@@ -301,7 +304,11 @@ fn upgrade_legacy(r: RawField) -> ManifestField {
         _ if t.starts_with("optional") => f.nullable = true,
         _ => {
             f.kind = ValueKind::Ref;
-            f.ref_name = Some(if r.legacy_type.is_some() { type_text } else { String::new() });
+            f.ref_name = Some(if r.legacy_type.is_some() {
+                type_text
+            } else {
+                String::new()
+            });
             f.wire_tag = Some(r.wire_tag.unwrap_or_default());
         }
     }
@@ -325,21 +332,28 @@ fn upgrade_legacy(r: RawField) -> ManifestField {
 
 /// `null` reads as the type's default (the reference keeps `None`, which
 /// its own readers then treat as absent).
-fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn pattern<'de, D: Deserializer<'de>>(d: D) -> Result<Pattern, D::Error> {
     let s = String::deserialize(d)?;
-    [Pattern::Unary, Pattern::ServerStream, Pattern::ClientStream, Pattern::Bidi]
-        .into_iter()
-        .find(|p| p.name() == s)
-        .ok_or_else(|| {
-            de::Error::invalid_value(
-                de::Unexpected::Str(&s),
-                &"one of \"unary\", \"server_stream\", \"client_stream\", \"bidi_stream\"",
-            )
-        })
+    [
+        Pattern::Unary,
+        Pattern::ServerStream,
+        Pattern::ClientStream,
+        Pattern::Bidi,
+    ]
+    .into_iter()
+    .find(|p| p.name() == s)
+    .ok_or_else(|| {
+        de::Error::invalid_value(
+            de::Unexpected::Str(&s),
+            &"one of \"unary\", \"server_stream\", \"client_stream\", \"bidi_stream\"",
+        )
+    })
 }
 
 /// Python's `int()` of a JSON value: integers, floats truncated toward
@@ -362,9 +376,9 @@ fn py_int_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> 
             Ok(Some(v))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            i64::try_from(v)
-                .map(Some)
-                .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &"an integer below 2^63"))
+            i64::try_from(v).map(Some).map_err(|_| {
+                E::invalid_value(de::Unexpected::Unsigned(v), &"an integer below 2^63")
+            })
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             let t = v.trunc();
@@ -372,11 +386,16 @@ fn py_int_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> 
             if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
                 Ok(Some(t as i64))
             } else {
-                Err(E::invalid_value(de::Unexpected::Float(v), &"a finite number within i64"))
+                Err(E::invalid_value(
+                    de::Unexpected::Float(v),
+                    &"a finite number within i64",
+                ))
             }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            parse_python_int(v).map(Some).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &"a decimal integer"))
+            parse_python_int(v)
+                .map(Some)
+                .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &"a decimal integer"))
         }
     }
     d.deserialize_any(PyInt)
@@ -389,21 +408,32 @@ fn parse_python_int(s: &str) -> Option<i64> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let mut n: i64 = 0;
     for c in digits.chars().filter(|&c| c != '_') {
         let d = i64::from(c.to_digit(10)?);
         n = n.checked_mul(10)?;
-        n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
+        n = if neg {
+            n.checked_sub(d)?
+        } else {
+            n.checked_add(d)?
+        };
     }
     Some(n)
 }
 
 /// A JSON array (or `null`, read as empty) of which only the first `cap`
 /// elements are kept; the rest are read and dropped without being stored.
-fn capped<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D, cap: usize) -> Result<Vec<T>, D::Error> {
+fn capped<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    cap: usize,
+) -> Result<Vec<T>, D::Error> {
     struct Capped<T> {
         cap: usize,
         marker: PhantomData<T>,
@@ -428,7 +458,10 @@ fn capped<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D, cap: usize) -> R
             Ok(out)
         }
     }
-    d.deserialize_any(Capped { cap, marker: PhantomData })
+    d.deserialize_any(Capped {
+        cap,
+        marker: PhantomData,
+    })
 }
 
 fn cap_methods<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
@@ -453,7 +486,16 @@ mod tests {
         assert_eq!(parse_python_int("-1_000"), Some(-1000));
         assert_eq!(parse_python_int("+7"), Some(7));
         assert_eq!(parse_python_int("-9223372036854775808"), Some(i64::MIN));
-        for bad in ["", "-", "1__0", "_1", "1_", "1.5", "0x10", "9223372036854775808"] {
+        for bad in [
+            "",
+            "-",
+            "1__0",
+            "_1",
+            "1_",
+            "1.5",
+            "0x10",
+            "9223372036854775808",
+        ] {
             assert_eq!(parse_python_int(bad), None, "{bad:?}");
         }
     }

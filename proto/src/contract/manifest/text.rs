@@ -26,7 +26,10 @@ pub struct PythonPrettyFormatter {
 
 impl Default for PythonPrettyFormatter {
     fn default() -> Self {
-        PythonPrettyFormatter { pretty: PrettyFormatter::with_indent(b"  "), strings: PythonFormatter }
+        PythonPrettyFormatter {
+            pretty: PrettyFormatter::with_indent(b"  "),
+            strings: PythonFormatter,
+        }
     }
 }
 
@@ -37,7 +40,11 @@ impl Formatter for PythonPrettyFormatter {
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.pretty.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.pretty.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -49,7 +56,11 @@ impl Formatter for PythonPrettyFormatter {
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.pretty.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.pretty.begin_object_key(w, first)
     }
     fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -61,7 +72,11 @@ impl Formatter for PythonPrettyFormatter {
     fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.pretty.end_object_value(w)
     }
-    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         self.strings.write_string_fragment(w, fragment)
     }
     fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
@@ -75,7 +90,8 @@ impl Formatter for PythonPrettyFormatter {
 /// `json.dumps(value, indent=2)` as Python writes it.
 pub fn to_python_pretty_json<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::with_capacity(4096);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonPrettyFormatter::default());
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut out, PythonPrettyFormatter::default());
     // Manifests and `serde_json::Value`s cannot fail to serialize (map keys
     // are strings, no custom impl reports errors); keep the text valid anyway.
     if value.serialize(&mut ser).is_err() {
@@ -90,7 +106,11 @@ pub fn to_python_pretty_json<T: Serialize + ?Sized>(value: &T) -> String {
 /// escaped, other bytes outside 0x20..=0x7e as `\xNN`. The reference writes
 /// this text as the `default_value` of a `bytes` field (it is not JSON-safe).
 pub fn python_bytes_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { b'"' } else { b'\'' };
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
     let mut out = String::with_capacity(bytes.len() + 3);
     out.push('b');
     out.push(char::from(quote));
@@ -133,7 +153,10 @@ mod tests {
     fn bytes_repr_matches_python() {
         assert_eq!(python_bytes_repr(b""), "b''");
         assert_eq!(python_bytes_repr(b"it's"), "b\"it's\"");
-        assert_eq!(python_bytes_repr(b"\x00'a\"b\\\x7f\xff"), "b'\\x00\\'a\"b\\\\\\x7f\\xff'");
+        assert_eq!(
+            python_bytes_repr(b"\x00'a\"b\\\x7f\xff"),
+            "b'\\x00\\'a\"b\\\\\\x7f\\xff'"
+        );
         assert_eq!(python_bytes_repr(b"\t\n\r ~"), "b'\\t\\n\\r ~'");
     }
 }

@@ -15,8 +15,8 @@ use crate::xlang::split_tag;
 
 use super::resolve::{self, EnumTable, Hint};
 use super::{
-    FieldSchema, MAX_CONTRACT_BYTES, MAX_SCHEMA_METHODS, MAX_SCHEMA_TYPES, MAX_STRUCT_FIELDS, MAX_TYPE_FILE_BYTES,
-    MethodSource, Resolved, SchemaBuildError, StructSchema, TypeHints,
+    FieldSchema, MAX_CONTRACT_BYTES, MAX_SCHEMA_METHODS, MAX_SCHEMA_TYPES, MAX_STRUCT_FIELDS,
+    MAX_TYPE_FILE_BYTES, MethodSource, Resolved, SchemaBuildError, StructSchema, TypeHints,
 };
 
 pub(super) fn resolve<B: AsRef<[u8]>>(
@@ -44,7 +44,10 @@ pub(super) fn resolve<B: AsRef<[u8]>>(
     let contract_id = ContractId::of(contract_bytes);
     if let Some(m) = manifest {
         if m.id() != Some(contract_id) {
-            return Err(SchemaBuildError::ManifestMismatch { manifest: m.contract_id.clone(), contract: contract_id });
+            return Err(SchemaBuildError::ManifestMismatch {
+                manifest: m.contract_id.clone(),
+                contract: contract_id,
+            });
         }
     }
 
@@ -69,12 +72,20 @@ pub(super) fn resolve<B: AsRef<[u8]>>(
         }
         let actual = TypeHash::of(bytes);
         if actual != claimed {
-            return Err(SchemaBuildError::TypeHashMismatch { index, claimed, actual });
+            return Err(SchemaBuildError::TypeHashMismatch {
+                index,
+                claimed,
+                actual,
+            });
         }
         if defs.contains_key(&actual) {
             continue;
         }
-        let def = TypeDef::decode(bytes).map_err(|source| SchemaBuildError::TypeBytes { index, claimed, source })?;
+        let def = TypeDef::decode(bytes).map_err(|source| SchemaBuildError::TypeBytes {
+            index,
+            claimed,
+            source,
+        })?;
         if def.fields.len() > MAX_STRUCT_FIELDS {
             return Err(SchemaBuildError::TooMany {
                 what: "fields in one type",
@@ -100,11 +111,21 @@ pub(super) fn resolve<B: AsRef<[u8]>>(
             TypeDefKind::Enum => {
                 let mut values: Vec<_> = def.enum_values.iter().collect();
                 values.sort_by_key(|v| v.value);
-                r.enums.insert(tag, &def.name, values.into_iter().map(|v| v.name.clone()).collect());
+                r.enums.insert(
+                    tag,
+                    &def.name,
+                    values.into_iter().map(|v| v.name.clone()).collect(),
+                );
             }
             TypeDefKind::Union => {
                 let reason = "UNION TypeDefs have no XLANG mapping here".to_owned();
-                r.structs.insert(tag.clone(), Err(SchemaBuildError::UndescribedType { tag: tag.clone(), reason }));
+                r.structs.insert(
+                    tag.clone(),
+                    Err(SchemaBuildError::UndescribedType {
+                        tag: tag.clone(),
+                        reason,
+                    }),
+                );
             }
         }
     }
@@ -161,7 +182,8 @@ fn check_references(
     defs: &HashMap<TypeHash, TypeDef>,
     order: &[TypeHash],
 ) -> Result<(), SchemaBuildError> {
-    let present = |h: &Option<TypeHash>| h.is_none_or(|h| h == TypeHash::ZERO || defs.contains_key(&h));
+    let present =
+        |h: &Option<TypeHash>| h.is_none_or(|h| h == TypeHash::ZERO || defs.contains_key(&h));
     for h in order {
         let def = &defs[h];
         for f in &def.fields {
@@ -186,7 +208,10 @@ fn check_references(
     for m in &contract.methods {
         for h in [m.request_type, m.response_type] {
             if !present(&Some(h)) {
-                return Err(SchemaBuildError::MissingType { from: format!("method `{}`", m.name), hash: h });
+                return Err(SchemaBuildError::MissingType {
+                    from: format!("method `{}`", m.name),
+                    hash: h,
+                });
             }
         }
     }
@@ -204,7 +229,11 @@ fn assign_tags(
         .iter()
         .map(|h| {
             let d = &defs[h];
-            let tag = if d.package.is_empty() { d.name.clone() } else { format!("{}/{}", d.package, d.name) };
+            let tag = if d.package.is_empty() {
+                d.name.clone()
+            } else {
+                format!("{}/{}", d.package, d.name)
+            };
             (*h, tag)
         })
         .collect();
@@ -212,15 +241,23 @@ fn assign_tags(
     if let Some(manifest) = manifest {
         let mut evidence: Vec<(TypeHash, &str)> = Vec::new();
         for m in &contract.methods {
-            let Some(mm) = manifest.method(&m.name) else { continue };
+            let Some(mm) = manifest.method(&m.name) else {
+                continue;
+            };
             for (hash, tag, fields) in [
                 (m.request_type, mm.request_wire_tag.as_str(), &mm.fields),
-                (m.response_type, mm.response_wire_tag.as_str(), &mm.response_fields),
+                (
+                    m.response_type,
+                    mm.response_wire_tag.as_str(),
+                    &mm.response_fields,
+                ),
             ] {
                 evidence.push((hash, tag));
                 let Some(def) = defs.get(&hash) else { continue };
                 for f in &def.fields {
-                    let Some(mf) = fields.iter().find(|mf| mf.name == f.name) else { continue };
+                    let Some(mf) = fields.iter().find(|mf| mf.name == f.name) else {
+                        continue;
+                    };
                     let named = match (&mf.kind, f.container) {
                         (ValueKind::Ref, ContainerKind::None) => mf.wire_tag.as_deref(),
                         (ValueKind::List, ContainerKind::List) => mf.item_wire_tag.as_deref(),
@@ -251,7 +288,11 @@ fn assign_tags(
     for h in order {
         let tag = tags[h].as_str();
         if let Some(first) = by_tag.insert(tag, *h) {
-            return Err(SchemaBuildError::DuplicateTag { tag: tag.to_owned(), first, second: *h });
+            return Err(SchemaBuildError::DuplicateTag {
+                tag: tag.to_owned(),
+                first,
+                second: *h,
+            });
         }
     }
     Ok(tags)
@@ -292,50 +333,83 @@ impl<'a> Resolver<'a> {
         for h in order {
             let d = &defs[h];
             r.by_tag.insert(tags[h].as_str(), *h);
-            let fqn = if d.package.is_empty() { d.name.clone() } else { format!("{}.{}", d.package, d.name) };
+            let fqn = if d.package.is_empty() {
+                d.name.clone()
+            } else {
+                format!("{}.{}", d.package, d.name)
+            };
             r.by_fqn.entry(fqn).or_insert(*h);
             r.by_name.entry(d.name.as_str()).or_default().push(*h);
         }
         r
     }
 
-    fn struct_schema(&mut self, tag: &str, def: &TypeDef) -> Result<StructSchema, SchemaBuildError> {
+    fn struct_schema(
+        &mut self,
+        tag: &str,
+        def: &TypeDef,
+    ) -> Result<StructSchema, SchemaBuildError> {
         let mut fields: Vec<&FieldDef> = def.fields.iter().collect();
         fields.sort_by_key(|f| f.id);
         resolve::check_unique(tag, fields.iter().map(|f| f.name.as_str()))?;
-        let manifest_fields: &[ManifestField] =
-            self.manifest.and_then(|m| m.type_fields(tag)).map_or(&[], |(_, fields)| fields);
+        let manifest_fields: &[ManifestField] = self
+            .manifest
+            .and_then(|m| m.type_fields(tag))
+            .map_or(&[], |(_, fields)| fields);
         let mut out = Vec::with_capacity(fields.len());
         for f in fields {
             let mf = manifest_fields.iter().find(|mf| mf.name == f.name);
             let (ty, alternatives) = match self.hints.field_type(tag, &f.name) {
                 Some(ty) => (resolve::hinted(tag, &f.name, ty)?, Vec::new()),
-                None => self.field_type(f, mf).map_err(|reason| SchemaBuildError::Undescribable {
-                    tag: tag.to_owned(),
-                    field: f.name.clone(),
-                    reason,
-                })?,
+                None => {
+                    self.field_type(f, mf)
+                        .map_err(|reason| SchemaBuildError::Undescribable {
+                            tag: tag.to_owned(),
+                            field: f.name.clone(),
+                            reason,
+                        })?
+                }
             };
             let manifest_default = resolve::manifest_default(&Hint::field(mf), &ty);
-            out.push(FieldSchema { name: f.name.clone(), ty, alternatives, manifest_default, default: None });
+            out.push(FieldSchema {
+                name: f.name.clone(),
+                ty,
+                alternatives,
+                manifest_default,
+                default: None,
+            });
         }
-        Ok(StructSchema { tag: tag.to_owned(), fields: out })
+        Ok(StructSchema {
+            tag: tag.to_owned(),
+            fields: out,
+        })
     }
 
     /// One FieldDef as a type (first guess) and its alternatives.
-    fn field_type(&mut self, f: &FieldDef, mf: Option<&ManifestField>) -> Result<(DynType, Vec<DynType>), String> {
-        let element =
-            Slot { kind: f.type_kind, primitive: &f.type_primitive, hash: f.type_ref, name: &f.self_ref_name };
+    fn field_type(
+        &mut self,
+        f: &FieldDef,
+        mf: Option<&ManifestField>,
+    ) -> Result<(DynType, Vec<DynType>), String> {
+        let element = Slot {
+            kind: f.type_kind,
+            primitive: &f.type_primitive,
+            hash: f.type_ref,
+            name: &f.self_ref_name,
+        };
         let ty = match f.container {
             ContainerKind::None if f.type_kind == TypeKind::Any => {
-                let mut candidates = resolve::any_scalar_candidates(&Hint::field(mf), &mut self.enums)
-                    .into_iter()
-                    .map(|t| resolve::optional(t, f.optional));
+                let mut candidates =
+                    resolve::any_scalar_candidates(&Hint::field(mf), &mut self.enums)
+                        .into_iter()
+                        .map(|t| resolve::optional(t, f.optional));
                 let first = candidates.next().ok_or("no candidate type")?;
                 return Ok((first, candidates.collect()));
             }
             ContainerKind::None => self.slot(&element, &Hint::field(mf))?,
-            ContainerKind::List => DynType::List(Box::new(self.element(&element, &Hint::item(mf))?)),
+            ContainerKind::List => {
+                DynType::List(Box::new(self.element(&element, &Hint::item(mf))?))
+            }
             ContainerKind::Map => {
                 let key = Slot {
                     kind: f.container_key_kind,
@@ -347,9 +421,14 @@ impl<'a> Resolver<'a> {
                     TypeKind::Any => resolve::any_key(&Hint::key(mf), &mut self.enums)?,
                     _ => self.slot(&key, &Hint::key(mf))?,
                 };
-                DynType::Map(Box::new(key), Box::new(self.element(&element, &Hint::value(mf))?))
+                DynType::Map(
+                    Box::new(key),
+                    Box::new(self.element(&element, &Hint::value(mf))?),
+                )
             }
-            ContainerKind::Set => return Err("SET containers have no XLANG mapping in Aster".to_owned()),
+            ContainerKind::Set => {
+                return Err("SET containers have no XLANG mapping in Aster".to_owned());
+            }
         };
         Ok((resolve::optional(ty, f.optional), Vec::new()))
     }

@@ -22,9 +22,17 @@ use super::{EnumSchema, MessageError, StructSchema, UNKNOWN_ENUM_VARIANTS};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonValueError {
     #[error("contract violation at {path}: expected {expected}, got {got}")]
-    Mismatch { path: String, expected: String, got: &'static str },
+    Mismatch {
+        path: String,
+        expected: String,
+        got: &'static str,
+    },
     #[error("{}", unexpected_text(.path, .unexpected, .expected))]
-    UnexpectedFields { path: String, unexpected: Vec<String>, expected: Vec<String> },
+    UnexpectedFields {
+        path: String,
+        unexpected: Vec<String>,
+        expected: Vec<String>,
+    },
     #[error("contract violation at {path}: nesting deeper than {limit} levels")]
     TooDeep { path: String, limit: u32 },
 }
@@ -63,7 +71,11 @@ fn kind_of(json: &Json) -> &'static str {
 }
 
 fn mismatch(path: &str, expected: impl Into<String>, got: &Json) -> JsonValueError {
-    JsonValueError::Mismatch { path: path.to_owned(), expected: expected.into(), got: kind_of(got) }
+    JsonValueError::Mismatch {
+        path: path.to_owned(),
+        expected: expected.into(),
+        got: kind_of(got),
+    }
 }
 
 /// Converts with one registry's types; `defaults` (the schema's structs)
@@ -76,9 +88,18 @@ pub(super) struct JsonCodec<'a> {
 
 impl JsonCodec<'_> {
     /// JSON → value of type `ty`. `path` is the position so far.
-    pub fn to_value(&self, ty: &DynType, json: &Json, path: &mut String, depth: u32) -> Result<Value, JsonValueError> {
+    pub fn to_value(
+        &self,
+        ty: &DynType,
+        json: &Json,
+        path: &mut String,
+        depth: u32,
+    ) -> Result<Value, JsonValueError> {
         if depth > MAX_DEPTH {
-            return Err(JsonValueError::TooDeep { path: path.clone(), limit: MAX_DEPTH });
+            return Err(JsonValueError::TooDeep {
+                path: path.clone(),
+                limit: MAX_DEPTH,
+            });
         }
         let int = |min: i64, max: i64, what: &str| {
             json.as_i64()
@@ -94,24 +115,36 @@ impl JsonCodec<'_> {
                     self.to_value(inner, json, path, depth)?
                 }
             }
-            DynType::Bool => Value::Bool(json.as_bool().ok_or_else(|| mismatch(path, "a boolean", json))?),
+            DynType::Bool => Value::Bool(
+                json.as_bool()
+                    .ok_or_else(|| mismatch(path, "a boolean", json))?,
+            ),
             DynType::Int8 => int(i8::MIN.into(), i8::MAX.into(), "i8")?,
             DynType::Int16 => int(i16::MIN.into(), i16::MAX.into(), "i16")?,
             DynType::Int32 => int(i32::MIN.into(), i32::MAX.into(), "i32")?,
             DynType::Int64 => int(i64::MIN, i64::MAX, "i64")?,
-            DynType::Float32 | DynType::Float64 => {
-                Value::Float(json.as_f64().ok_or_else(|| mismatch(path, "a number", json))?)
-            }
-            DynType::String => Value::String(json.as_str().ok_or_else(|| mismatch(path, "a string", json))?.to_owned()),
+            DynType::Float32 | DynType::Float64 => Value::Float(
+                json.as_f64()
+                    .ok_or_else(|| mismatch(path, "a number", json))?,
+            ),
+            DynType::String => Value::String(
+                json.as_str()
+                    .ok_or_else(|| mismatch(path, "a string", json))?
+                    .to_owned(),
+            ),
             DynType::Bytes => {
-                let text = json.as_str().ok_or_else(|| mismatch(path, "base64 bytes", json))?;
+                let text = json
+                    .as_str()
+                    .ok_or_else(|| mismatch(path, "base64 bytes", json))?;
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(text)
                     .map_err(|_| mismatch(path, "base64 bytes", json))?;
                 Value::Bytes(bytes)
             }
             DynType::List(elem) => {
-                let items = json.as_array().ok_or_else(|| mismatch(path, "an array", json))?;
+                let items = json
+                    .as_array()
+                    .ok_or_else(|| mismatch(path, "an array", json))?;
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
@@ -122,7 +155,9 @@ impl JsonCodec<'_> {
                 Value::List(out)
             }
             DynType::Map(kt, vt) => {
-                let map = json.as_object().ok_or_else(|| mismatch(path, "an object", json))?;
+                let map = json
+                    .as_object()
+                    .ok_or_else(|| mismatch(path, "an object", json))?;
                 let mut out = Vec::with_capacity(map.len());
                 for (k, v) in map {
                     let len = path.len();
@@ -135,20 +170,34 @@ impl JsonCodec<'_> {
             }
             DynType::Named(tag) => match self.registry.get(tag) {
                 Some(DynTypeDef::Enum { .. }) => self.enum_value(tag, json, path)?,
-                Some(DynTypeDef::Struct { fields, .. }) => self.struct_value(tag, fields, json, path, depth)?,
-                None => return Err(mismatch(path, format!("a value of unknown type `{tag}`"), json)),
+                Some(DynTypeDef::Struct { fields, .. }) => {
+                    self.struct_value(tag, fields, json, path, depth)?
+                }
+                None => {
+                    return Err(mismatch(
+                        path,
+                        format!("a value of unknown type `{tag}`"),
+                        json,
+                    ));
+                }
             },
         })
     }
 
     /// JSON mode's map keys: the text as a string first, then as JSON text.
-    fn key(&self, kt: &DynType, key: &str, path: &mut String, depth: u32) -> Result<Value, JsonValueError> {
+    fn key(
+        &self,
+        kt: &DynType,
+        key: &str,
+        path: &mut String,
+        depth: u32,
+    ) -> Result<Value, JsonValueError> {
         let as_string = Json::String(key.to_owned());
         if let Ok(v) = self.to_value(kt, &as_string, path, depth) {
             return Ok(v);
         }
-        let parsed: Json =
-            serde_json::from_str(key).map_err(|_| mismatch(path, "a key of the declared type", &as_string))?;
+        let parsed: Json = serde_json::from_str(key)
+            .map_err(|_| mismatch(path, "a key of the declared type", &as_string))?;
         self.to_value(kt, &parsed, path, depth)
     }
 
@@ -162,7 +211,13 @@ impl JsonCodec<'_> {
                 .as_u64()
                 .filter(|n| *n < u64::from(UNKNOWN_ENUM_VARIANTS))
                 .map(|n| Value::Enum(n as u32))
-                .ok_or_else(|| mismatch(path, format!("an enum ordinal below {UNKNOWN_ENUM_VARIANTS}"), json));
+                .ok_or_else(|| {
+                    mismatch(
+                        path,
+                        format!("an enum ordinal below {UNKNOWN_ENUM_VARIANTS}"),
+                        json,
+                    )
+                });
         }
         e.spellings
             .iter()
@@ -180,8 +235,14 @@ impl JsonCodec<'_> {
         path: &mut String,
         depth: u32,
     ) -> Result<Value, JsonValueError> {
-        let map = json.as_object().ok_or_else(|| mismatch(path, "an object", json))?;
-        let unexpected: Vec<String> = map.keys().filter(|k| !fields.iter().any(|f| f.name == **k)).cloned().collect();
+        let map = json
+            .as_object()
+            .ok_or_else(|| mismatch(path, "an object", json))?;
+        let unexpected: Vec<String> = map
+            .keys()
+            .filter(|k| !fields.iter().any(|f| f.name == **k))
+            .cloned()
+            .collect();
         if !unexpected.is_empty() {
             return Err(JsonValueError::UnexpectedFields {
                 path: path.clone(),
@@ -212,8 +273,11 @@ impl JsonCodec<'_> {
         path: &str,
         depth: u32,
     ) -> Result<Value, JsonValueError> {
-        let given =
-            self.defaults.and_then(|d| d.get(tag)).and_then(|s| s.fields.get(index)).and_then(|f| f.default.as_ref());
+        let given = self
+            .defaults
+            .and_then(|d| d.get(tag))
+            .and_then(|s| s.fields.get(index))
+            .and_then(|f| f.default.as_ref());
         match given {
             Some(v) => Ok(v.clone()),
             None => self.zero(ty, path, depth),
@@ -225,7 +289,10 @@ impl JsonCodec<'_> {
     /// value exists): the depth bound reports it.
     fn zero(&self, ty: &DynType, path: &str, depth: u32) -> Result<Value, JsonValueError> {
         if depth > MAX_DEPTH {
-            return Err(JsonValueError::TooDeep { path: path.to_owned(), limit: MAX_DEPTH });
+            return Err(JsonValueError::TooDeep {
+                path: path.to_owned(),
+                limit: MAX_DEPTH,
+            });
         }
         Ok(match ty {
             DynType::Optional(_) => Value::Null,
@@ -250,7 +317,12 @@ impl JsonCodec<'_> {
     }
 
     /// Value of type `ty` → JSON, as JSON mode writes it.
-    pub fn to_json(&self, ty: &DynType, value: &Value, path: &mut String) -> Result<Json, MessageError> {
+    pub fn to_json(
+        &self,
+        ty: &DynType,
+        value: &Value,
+        path: &mut String,
+    ) -> Result<Json, MessageError> {
         let shape = |path: &str, what: &str| MessageError::ValueShape {
             path: path.to_owned(),
             reason: format!("{what} where {ty:?} was expected"),
@@ -259,12 +331,16 @@ impl JsonCodec<'_> {
             (DynType::Optional(_), Value::Null) => Json::Null,
             (DynType::Optional(inner), v) => self.to_json(inner, v, path)?,
             (DynType::Bool, Value::Bool(b)) => Json::Bool(*b),
-            (DynType::Int8 | DynType::Int16 | DynType::Int32 | DynType::Int64, Value::Int(i)) => Json::from(*i),
+            (DynType::Int8 | DynType::Int16 | DynType::Int32 | DynType::Int64, Value::Int(i)) => {
+                Json::from(*i)
+            }
             (DynType::Float32 | DynType::Float64, Value::Float(f)) => {
                 Number::from_f64(*f).map_or(Json::Null, Json::Number)
             }
             (DynType::String, Value::String(s)) => Json::String(s.clone()),
-            (DynType::Bytes, Value::Bytes(b)) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            (DynType::Bytes, Value::Bytes(b)) => {
+                Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
             (DynType::List(elem), Value::List(items)) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -292,9 +368,11 @@ impl JsonCodec<'_> {
             }
             (DynType::Named(tag), Value::Enum(ordinal)) => match self.enums.get(tag) {
                 Some(e) if e.spellings.is_empty() => Json::from(*ordinal),
-                Some(e) => {
-                    e.spellings.get(*ordinal as usize).cloned().ok_or_else(|| shape(path, "an unknown ordinal"))?
-                }
+                Some(e) => e
+                    .spellings
+                    .get(*ordinal as usize)
+                    .cloned()
+                    .ok_or_else(|| shape(path, "an unknown ordinal"))?,
                 None => return Err(shape(path, "an enum value")),
             },
             (DynType::Named(tag), Value::Struct(values)) => {

@@ -147,7 +147,9 @@ use crate::call::Pattern;
 use crate::codec::json::root_path;
 use crate::status::Status;
 use crate::xlang::DecodeError;
-use crate::xlang::dynamic::{DynField, DynType, EncodeError, Registry, SchemaError, TypeDef as DynTypeDef, Value};
+use crate::xlang::dynamic::{
+    DynField, DynType, EncodeError, Registry, SchemaError, TypeDef as DynTypeDef, Value,
+};
 
 use super::canonical::CanonicalError;
 use super::hash::{ContractId, TypeHash};
@@ -181,25 +183,52 @@ pub enum SchemaBuildError {
     #[error("contract.bin: {0}")]
     Contract(CanonicalError),
     #[error("type file {index} (named {claimed}): {source}")]
-    TypeBytes { index: usize, claimed: TypeHash, source: CanonicalError },
+    TypeBytes {
+        index: usize,
+        claimed: TypeHash,
+        source: CanonicalError,
+    },
     #[error("type file {index} is named {claimed} but its bytes hash to {actual}")]
-    TypeHashMismatch { index: usize, claimed: TypeHash, actual: TypeHash },
+    TypeHashMismatch {
+        index: usize,
+        claimed: TypeHash,
+        actual: TypeHash,
+    },
     #[error("{what}: {count} exceeds the limit of {limit}")]
-    TooMany { what: &'static str, count: usize, limit: usize },
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
     #[error("{from} refers to type {hash}, which the bundle does not contain")]
     MissingType { from: String, hash: TypeHash },
     #[error("types {first} and {second} both have the wire tag `{tag}`")]
-    DuplicateTag { tag: String, first: TypeHash, second: TypeHash },
+    DuplicateTag {
+        tag: String,
+        first: TypeHash,
+        second: TypeHash,
+    },
     #[error("the manifest is for contract `{manifest}`, the bundle is contract {contract}")]
-    ManifestMismatch { manifest: String, contract: ContractId },
+    ManifestMismatch {
+        manifest: String,
+        contract: ContractId,
+    },
     #[error("`{tag}` has two fields named `{field}`")]
     DuplicateField { tag: String, field: String },
     #[error("cannot describe field `{field}` of `{tag}`: {reason}")]
-    Undescribable { tag: String, field: String, reason: String },
+    Undescribable {
+        tag: String,
+        field: String,
+        reason: String,
+    },
     #[error("type `{tag}` is not described: {reason}")]
     UndescribedType { tag: String, reason: String },
     #[error("`{tag}` uses `{on}`, which is unavailable: {cause}")]
-    Dependency { tag: String, on: String, cause: Box<SchemaBuildError> },
+    Dependency {
+        tag: String,
+        on: String,
+        cause: Box<SchemaBuildError>,
+    },
     #[error("method `{method}`: {reason}")]
     MethodType { method: String, reason: String },
     #[error("the schema's types do not form a registry: {0}")]
@@ -212,7 +241,10 @@ pub enum MethodLookupError {
     #[error("service `{service}` has no method `{method}`")]
     NotFound { service: String, method: String },
     #[error("method `{method}` cannot be called dynamically: {reason}")]
-    Unavailable { method: String, reason: SchemaBuildError },
+    Unavailable {
+        method: String,
+        reason: SchemaBuildError,
+    },
 }
 
 /// Why one message could not be encoded or decoded.
@@ -231,7 +263,11 @@ pub enum MessageError {
         "struct hash {found:#010x} of `{tag}` matches none of the {tried} field type assignments \
          searched (the producer's type differs from its contract)"
     )]
-    NoMatchingLayout { tag: String, found: u32, tried: usize },
+    NoMatchingLayout {
+        tag: String,
+        found: u32,
+        tried: usize,
+    },
     #[error("struct `{tag}` appears with two different struct hashes in one payload")]
     ConflictingLayouts { tag: String },
     #[error("more than {limit} structs of one payload differ from the contract's types")]
@@ -270,7 +306,12 @@ impl TypeHints {
     /// Field `field` of the struct tagged `tag` has type `ty`. A
     /// [`DynType::Named`] must name a struct of the bundle or an enum given
     /// with [`TypeHints::enum_type`].
-    pub fn field(mut self, tag: impl Into<String>, field: impl Into<String>, ty: DynType) -> TypeHints {
+    pub fn field(
+        mut self,
+        tag: impl Into<String>,
+        field: impl Into<String>,
+        ty: DynType,
+    ) -> TypeHints {
         self.fields.insert((tag.into(), field.into()), ty);
         self
     }
@@ -281,7 +322,8 @@ impl TypeHints {
         tag: impl Into<String>,
         variants: impl IntoIterator<Item = impl Into<String>>,
     ) -> TypeHints {
-        self.enums.insert(tag.into(), variants.into_iter().map(Into::into).collect());
+        self.enums
+            .insert(tag.into(), variants.into_iter().map(Into::into).collect());
         self
     }
 
@@ -427,7 +469,10 @@ impl ContractSchema {
         ContractSchema::from_manifest_with(manifest, &TypeHints::default())
     }
 
-    pub fn from_manifest_with(manifest: &Manifest, hints: &TypeHints) -> Result<ContractSchema, SchemaBuildError> {
+    pub fn from_manifest_with(
+        manifest: &Manifest,
+        hints: &TypeHints,
+    ) -> Result<ContractSchema, SchemaBuildError> {
         assemble(from_manifest::resolve(manifest, hints)?, hints)
     }
 
@@ -459,10 +504,14 @@ impl ContractSchema {
             return Ok(m);
         }
         match self.unavailable.iter().find(|(n, _)| n == name) {
-            Some((method, reason)) => {
-                Err(MethodLookupError::Unavailable { method: method.clone(), reason: reason.clone() })
-            }
-            None => Err(MethodLookupError::NotFound { service: self.service.clone(), method: name.to_owned() }),
+            Some((method, reason)) => Err(MethodLookupError::Unavailable {
+                method: method.clone(),
+                reason: reason.clone(),
+            }),
+            None => Err(MethodLookupError::NotFound {
+                service: self.service.clone(),
+                method: name.to_owned(),
+            }),
         }
     }
 
@@ -526,8 +575,17 @@ impl MethodSchema {
 }
 
 fn encode(types: &SchemaTypes, tag: &str, message: &Json) -> Result<Bytes, MessageError> {
-    let codec = json::JsonCodec { registry: &types.registry, enums: &types.enums, defaults: Some(&types.structs) };
-    let value = codec.to_value(&DynType::Named(tag.to_owned()), message, &mut root_path(tag).to_owned(), 0)?;
+    let codec = json::JsonCodec {
+        registry: &types.registry,
+        enums: &types.enums,
+        defaults: Some(&types.structs),
+    };
+    let value = codec.to_value(
+        &DynType::Named(tag.to_owned()),
+        message,
+        &mut root_path(tag).to_owned(),
+        0,
+    )?;
     let mut buf = BytesMut::new();
     types.registry.encode(tag, &value, &mut buf)?;
     Ok(buf.freeze())
@@ -543,23 +601,51 @@ fn decode(types: &SchemaTypes, tag: &str, payload: &[u8]) -> Result<Json, Messag
         match registry.decode(payload) {
             Ok((found, value)) => {
                 if found != tag {
-                    return Err(MessageError::UnexpectedType { expected: tag.to_owned(), found });
+                    return Err(MessageError::UnexpectedType {
+                        expected: tag.to_owned(),
+                        found,
+                    });
                 }
-                let codec = json::JsonCodec { registry, enums: &types.enums, defaults: None };
-                return codec.to_json(&DynType::Named(found), &value, &mut root_path(tag).to_owned());
+                let codec = json::JsonCodec {
+                    registry,
+                    enums: &types.enums,
+                    defaults: None,
+                };
+                return codec.to_json(
+                    &DynType::Named(found),
+                    &value,
+                    &mut root_path(tag).to_owned(),
+                );
             }
-            Err(DecodeError::HashMismatch { tag: mismatched, found, expected }) => {
+            Err(DecodeError::HashMismatch {
+                tag: mismatched,
+                found,
+                expected,
+            }) => {
                 let Some(schema) = types.structs.get(&mismatched) else {
-                    return Err(DecodeError::HashMismatch { tag: mismatched, found, expected }.into());
+                    return Err(DecodeError::HashMismatch {
+                        tag: mismatched,
+                        found,
+                        expected,
+                    }
+                    .into());
                 };
                 if overrides.contains_key(&mismatched) {
                     return Err(MessageError::ConflictingLayouts { tag: mismatched });
                 }
                 if overrides.len() >= MAX_ADAPTED_TYPES {
-                    return Err(MessageError::TooManyAdapted { limit: MAX_ADAPTED_TYPES });
+                    return Err(MessageError::TooManyAdapted {
+                        limit: MAX_ADAPTED_TYPES,
+                    });
                 }
-                let assignment = search::find_assignment(schema, found as i32)
-                    .map_err(|tried| MessageError::NoMatchingLayout { tag: mismatched.clone(), found, tried })?;
+                let assignment =
+                    search::find_assignment(schema, found as i32).map_err(|tried| {
+                        MessageError::NoMatchingLayout {
+                            tag: mismatched.clone(),
+                            found,
+                            tried,
+                        }
+                    })?;
                 overrides.insert(mismatched, assignment);
                 adapted = Some(registry_for(types, tag, &overrides).map_err(MessageError::Schema)?);
             }
@@ -583,16 +669,24 @@ fn registry_for(
             continue;
         }
         if let Some(e) = types.enums.get(&tag) {
-            defs.push(DynTypeDef::Enum { tag, variants: e.variant_names() });
+            defs.push(DynTypeDef::Enum {
+                tag,
+                variants: e.variant_names(),
+            });
             continue;
         }
-        let Some(s) = types.structs.get(&tag) else { continue };
+        let Some(s) = types.structs.get(&tag) else {
+            continue;
+        };
         let chosen = overrides.get(&tag);
         let fields: Vec<DynField> = s
             .fields
             .iter()
             .enumerate()
-            .map(|(i, f)| DynField { name: f.name.clone(), ty: chosen.and_then(|c| c.get(i)).unwrap_or(&f.ty).clone() })
+            .map(|(i, f)| DynField {
+                name: f.name.clone(),
+                ty: chosen.and_then(|c| c.get(i)).unwrap_or(&f.ty).clone(),
+            })
             .collect();
         for f in &fields {
             resolve::named_tags(&f.ty, &mut |t| pending.push(t.to_owned()));
@@ -607,10 +701,23 @@ fn registry_for(
 /// registry, converts manifest defaults, and sorts methods into callable
 /// and unavailable.
 fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, SchemaBuildError> {
-    let Resolved { service, version, contract_id, structs, mut enums, methods } = resolved;
+    let Resolved {
+        service,
+        version,
+        contract_id,
+        structs,
+        mut enums,
+        methods,
+    } = resolved;
     for (tag, variants) in &hints.enums {
         let spellings = variants.iter().map(|v| Json::String(v.clone())).collect();
-        enums.insert(tag.clone(), EnumSchema { display: crate::xlang::split_tag(tag).1.to_owned(), spellings });
+        enums.insert(
+            tag.clone(),
+            EnumSchema {
+                display: crate::xlang::split_tag(tag).1.to_owned(),
+                spellings,
+            },
+        );
     }
 
     let mut ok: BTreeMap<String, StructSchema> = BTreeMap::new();
@@ -638,7 +745,10 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
                     if !ok.contains_key(target) && !failed.contains_key(target) {
                         unknown.push((tag.clone(), target.to_owned()));
                     }
-                    dependents.entry(target.to_owned()).or_default().push(tag.clone());
+                    dependents
+                        .entry(target.to_owned())
+                        .or_default()
+                        .push(tag.clone());
                 });
             }
         }
@@ -646,12 +756,20 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
     for (_, target) in unknown {
         if !failed.contains_key(&target) {
             let reason = "no type of the bundle or manifest has this wire tag".to_owned();
-            failed.insert(target.clone(), SchemaBuildError::UndescribedType { tag: target.clone(), reason });
+            failed.insert(
+                target.clone(),
+                SchemaBuildError::UndescribedType {
+                    tag: target.clone(),
+                    reason,
+                },
+            );
             queue.push_back(target);
         }
     }
     while let Some(on) = queue.pop_front() {
-        let Some(users) = dependents.remove(&on) else { continue };
+        let Some(users) = dependents.remove(&on) else {
+            continue;
+        };
         for user in users {
             if ok.remove(&user).is_none() {
                 continue;
@@ -659,9 +777,19 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
             let cause = match failed.get(&on) {
                 Some(SchemaBuildError::Dependency { cause, .. }) => cause.clone(),
                 Some(other) => Box::new(other.clone()),
-                None => Box::new(SchemaBuildError::UndescribedType { tag: on.clone(), reason: String::new() }),
+                None => Box::new(SchemaBuildError::UndescribedType {
+                    tag: on.clone(),
+                    reason: String::new(),
+                }),
             };
-            failed.insert(user.clone(), SchemaBuildError::Dependency { tag: user.clone(), on: on.clone(), cause });
+            failed.insert(
+                user.clone(),
+                SchemaBuildError::Dependency {
+                    tag: user.clone(),
+                    on: on.clone(),
+                    cause,
+                },
+            );
             queue.push_back(user);
         }
     }
@@ -670,19 +798,35 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
         .values()
         .map(|s| DynTypeDef::Struct {
             tag: s.tag.clone(),
-            fields: s.fields.iter().map(|f| DynField { name: f.name.clone(), ty: f.ty.clone() }).collect(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| DynField {
+                    name: f.name.clone(),
+                    ty: f.ty.clone(),
+                })
+                .collect(),
         })
         .collect();
-    defs.extend(enums.iter().map(|(tag, e)| DynTypeDef::Enum { tag: tag.clone(), variants: e.variant_names() }));
+    defs.extend(enums.iter().map(|(tag, e)| DynTypeDef::Enum {
+        tag: tag.clone(),
+        variants: e.variant_names(),
+    }));
     let registry = Registry::new(defs).map_err(SchemaBuildError::Registry)?;
 
     // Manifest defaults that fit their field's type (rule 7).
     let mut defaults: Vec<(String, usize, Value)> = Vec::new();
     {
-        let codec = json::JsonCodec { registry: &registry, enums: &enums, defaults: None };
+        let codec = json::JsonCodec {
+            registry: &registry,
+            enums: &enums,
+            defaults: None,
+        };
         for s in ok.values() {
             for (i, f) in s.fields.iter().enumerate() {
-                let Some(d) = &f.manifest_default else { continue };
+                let Some(d) = &f.manifest_default else {
+                    continue;
+                };
                 let mut path = String::new();
                 if let Ok(v) = codec.to_value(&f.ty, d, &mut path, 0) {
                     defaults.push((s.tag.clone(), i, v));
@@ -696,7 +840,11 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
         }
     }
 
-    let types = Arc::new(SchemaTypes { structs: ok, enums, registry });
+    let types = Arc::new(SchemaTypes {
+        structs: ok,
+        enums,
+        registry,
+    });
     let mut callable = Vec::new();
     let mut unavailable = Vec::new();
     for m in methods {
@@ -711,7 +859,10 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
                     method: m.name.clone(),
                     reason: format!("`{tag}` is an enum; a payload must be a struct"),
                 },
-                None => SchemaBuildError::UndescribedType { tag: tag.clone(), reason: "unknown type".to_owned() },
+                None => SchemaBuildError::UndescribedType {
+                    tag: tag.clone(),
+                    reason: "unknown type".to_owned(),
+                },
             })
         };
         match (check(m.request.clone()), check(m.response.clone())) {
@@ -727,5 +878,11 @@ fn assemble(resolved: Resolved, hints: &TypeHints) -> Result<ContractSchema, Sch
             (Err(e), _) | (_, Err(e)) => unavailable.push((m.name, e)),
         }
     }
-    Ok(ContractSchema { service, version, contract_id, methods: callable, unavailable })
+    Ok(ContractSchema {
+        service,
+        version,
+        contract_id,
+        methods: callable,
+        unavailable,
+    })
 }

@@ -57,7 +57,10 @@ impl<'m> Hint<'m> {
     /// The key of a `map` field (the manifest has only its kind).
     pub fn key(f: Option<&'m ManifestField>) -> Hint<'m> {
         match f {
-            Some(f) if f.kind == ValueKind::Map => Hint { kind: f.key_kind.as_ref(), ..Hint::default() },
+            Some(f) if f.kind == ValueKind::Map => Hint {
+                kind: f.key_kind.as_ref(),
+                ..Hint::default()
+            },
             _ => Hint::default(),
         }
     }
@@ -88,8 +91,14 @@ impl EnumTable {
     pub fn from_manifest(manifest: Option<&Manifest>) -> EnumTable {
         let mut table = EnumTable::default();
         let Some(m) = manifest else { return table };
-        for f in m.methods.iter().flat_map(|m| m.fields.iter().chain(&m.response_fields)) {
-            if let (ValueKind::Enum, Some(name), Some(values)) = (&f.kind, &f.ref_name, &f.enum_values) {
+        for f in m
+            .methods
+            .iter()
+            .flat_map(|m| m.fields.iter().chain(&m.response_fields))
+        {
+            if let (ValueKind::Enum, Some(name), Some(values)) =
+                (&f.kind, &f.ref_name, &f.enum_values)
+            {
                 if !values.is_empty() && !table.by_name.contains_key(name) {
                     table.by_name.insert(name.clone(), values.clone());
                 }
@@ -101,9 +110,12 @@ impl EnumTable {
     /// The enum named `name` with these spellings, or found by name, or of
     /// unknown variants.
     pub fn named(&mut self, name: Option<&str>, values: Option<&[Json]>) -> DynType {
-        let values =
-            values.filter(|v| !v.is_empty()).or_else(|| name.and_then(|n| self.by_name.get(n)).map(Vec::as_slice));
-        let (Some(name), Some(values)) = (name, values) else { return self.unknown() };
+        let values = values
+            .filter(|v| !v.is_empty())
+            .or_else(|| name.and_then(|n| self.by_name.get(n)).map(Vec::as_slice));
+        let (Some(name), Some(values)) = (name, values) else {
+            return self.unknown();
+        };
         let spellings = values.to_vec();
         let mut tag = format!("#enum/{name}");
         let mut n = 1;
@@ -115,21 +127,36 @@ impl EnumTable {
             n += 1;
             tag = format!("#enum/{name}/{n}");
         }
-        self.enums.insert(tag.clone(), EnumSchema { display: name.to_owned(), spellings });
+        self.enums.insert(
+            tag.clone(),
+            EnumSchema {
+                display: name.to_owned(),
+                spellings,
+            },
+        );
         DynType::Named(tag)
     }
 
     pub fn unknown(&mut self) -> DynType {
         self.enums
             .entry(UNKNOWN_ENUM_TAG.to_owned())
-            .or_insert_with(|| EnumSchema { display: "an enum of unknown variants".to_owned(), spellings: Vec::new() });
+            .or_insert_with(|| EnumSchema {
+                display: "an enum of unknown variants".to_owned(),
+                spellings: Vec::new(),
+            });
         DynType::Named(UNKNOWN_ENUM_TAG.to_owned())
     }
 
     /// An ENUM TypeDef (G2): variants sorted by value, spelled by name.
     pub fn insert(&mut self, tag: &str, display: &str, names: Vec<String>) {
         let spellings = names.into_iter().map(Json::String).collect();
-        self.enums.insert(tag.to_owned(), EnumSchema { display: display.to_owned(), spellings });
+        self.enums.insert(
+            tag.to_owned(),
+            EnumSchema {
+                display: display.to_owned(),
+                spellings,
+            },
+        );
     }
 }
 
@@ -150,17 +177,31 @@ pub(super) fn primitive(name: &str) -> Option<DynType> {
 }
 
 pub(super) fn optional(ty: DynType, optional: bool) -> DynType {
-    if optional && !matches!(ty, DynType::Optional(_)) { DynType::Optional(Box::new(ty)) } else { ty }
+    if optional && !matches!(ty, DynType::Optional(_)) {
+        DynType::Optional(Box::new(ty))
+    } else {
+        ty
+    }
 }
 
 /// Rule 1: the first guess and the alternatives for an ANY field with no
 /// container, from its manifest field.
 pub(super) fn any_scalar_candidates(hint: &Hint<'_>, enums: &mut EnumTable) -> Vec<DynType> {
-    const SIZED: [DynType; 4] = [DynType::Int32, DynType::Int8, DynType::Int16, DynType::Float32];
+    const SIZED: [DynType; 4] = [
+        DynType::Int32,
+        DynType::Int8,
+        DynType::Int16,
+        DynType::Float32,
+    ];
     match (hint.kind, hint.default) {
         (Some(ValueKind::Enum), _) => vec![enums.named(hint.ref_name, hint.enum_values)],
         (Some(ValueKind::String), Some(Json::Number(n))) if !(n.is_i64() || n.is_u64()) => {
-            vec![DynType::Float32, DynType::Int32, DynType::Int8, DynType::Int16]
+            vec![
+                DynType::Float32,
+                DynType::Int32,
+                DynType::Int8,
+                DynType::Int16,
+            ]
         }
         (Some(ValueKind::String), _) => SIZED.to_vec(),
         _ => {
@@ -194,16 +235,25 @@ pub(super) fn any_element(
         ValueKind::Bool => DynType::Bool,
         ValueKind::Bytes => DynType::Bytes,
         ValueKind::Ref => DynType::Named(struct_tag(hint).ok_or_else(|| {
-            format!("the manifest names struct {:?}, which is not in the bundle", hint.wire_tag.or(hint.ref_name))
+            format!(
+                "the manifest names struct {:?}, which is not in the bundle",
+                hint.wire_tag.or(hint.ref_name)
+            )
         })?),
         ValueKind::Enum => return Ok(optional(enums.named(hint.ref_name, None), nullable)),
         ValueKind::List | ValueKind::Map => {
-            return Err(format!("a `{}` inside a container: its own element type is described nowhere", kind.as_str()));
+            return Err(format!(
+                "a `{}` inside a container: its own element type is described nowhere",
+                kind.as_str()
+            ));
         }
         ValueKind::Other(k) => return Err(format!("unknown manifest kind `{k}`")),
     };
     if !nullable {
-        return Err(format!("the manifest says `{}`, which G1 would not write as ANY unless nullable", kind.as_str()));
+        return Err(format!(
+            "the manifest says `{}`, which G1 would not write as ANY unless nullable",
+            kind.as_str()
+        ));
     }
     Ok(DynType::Optional(Box::new(plain)))
 }
@@ -213,7 +263,10 @@ pub(super) fn any_key(hint: &Hint<'_>, enums: &mut EnumTable) -> Result<DynType,
     match hint.kind {
         Some(ValueKind::String) => Ok(DynType::Int32),
         Some(ValueKind::Enum) => Ok(enums.unknown()),
-        Some(k) => Err(format!("an ANY map key the manifest calls `{}`", k.as_str())),
+        Some(k) => Err(format!(
+            "an ANY map key the manifest calls `{}`",
+            k.as_str()
+        )),
         None => Err("an ANY map key and no manifest entry says which type".to_owned()),
     }
 }
@@ -234,7 +287,9 @@ pub(super) fn manifest_default(hint: &Hint<'_>, ty: &DynType) -> Option<Json> {
 /// True for `Optional(Optional(..))` anywhere in `ty` (no XLANG form).
 pub(super) fn has_nested_optional(ty: &DynType) -> bool {
     match ty {
-        DynType::Optional(inner) => matches!(**inner, DynType::Optional(_)) || has_nested_optional(inner),
+        DynType::Optional(inner) => {
+            matches!(**inner, DynType::Optional(_)) || has_nested_optional(inner)
+        }
         DynType::List(inner) => has_nested_optional(inner),
         DynType::Map(k, v) => has_nested_optional(k) || has_nested_optional(v),
         _ => false,
@@ -267,11 +322,17 @@ pub(super) fn hinted(tag: &str, field: &str, ty: &DynType) -> Result<DynType, Sc
 }
 
 /// Refuses two fields with one name (a JSON object could not hold both).
-pub(super) fn check_unique<'a>(tag: &str, names: impl Iterator<Item = &'a str>) -> Result<(), SchemaBuildError> {
+pub(super) fn check_unique<'a>(
+    tag: &str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), SchemaBuildError> {
     let mut seen = std::collections::HashSet::new();
     for name in names {
         if !seen.insert(name) {
-            return Err(SchemaBuildError::DuplicateField { tag: tag.to_owned(), field: name.to_owned() });
+            return Err(SchemaBuildError::DuplicateField {
+                tag: tag.to_owned(),
+                field: name.to_owned(),
+            });
         }
     }
     Ok(())

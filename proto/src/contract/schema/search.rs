@@ -24,7 +24,9 @@ use super::{MAX_LAYOUT_SEARCH, StructSchema};
 /// guess in few fields, so those are found first and the bound
 /// ([`MAX_LAYOUT_SEARCH`]) cuts off only the unlikely tail.
 pub(super) fn find_assignment(s: &StructSchema, found: i32) -> Result<Vec<DynType>, usize> {
-    let slots: Vec<usize> = (0..s.fields.len()).filter(|&i| !s.fields[i].alternatives.is_empty()).collect();
+    let slots: Vec<usize> = (0..s.fields.len())
+        .filter(|&i| !s.fields[i].alternatives.is_empty())
+        .collect();
     if slots.is_empty() {
         return Err(0);
     }
@@ -82,7 +84,9 @@ pub(super) fn find_assignment(s: &StructSchema, found: i32) -> Result<Vec<DynTyp
 /// Advances a sorted k-subset of `0..n` to the next in lexicographic order.
 fn next_subset(subset: &mut [usize], n: usize) -> bool {
     let k = subset.len();
-    let Some(i) = (0..k).rev().find(|&i| subset[i] < n - k + i) else { return false };
+    let Some(i) = (0..k).rev().find(|&i| subset[i] < n - k + i) else {
+        return false;
+    };
     subset[i] += 1;
     for j in i + 1..k {
         subset[j] = subset[j - 1] + 1;
@@ -90,14 +94,28 @@ fn next_subset(subset: &mut [usize], n: usize) -> bool {
     true
 }
 
-fn struct_hash(by_name: &[usize], s: &StructSchema, types: &[&DynType], fingerprint: &mut String) -> i32 {
+fn struct_hash(
+    by_name: &[usize],
+    s: &StructSchema,
+    types: &[&DynType],
+    fingerprint: &mut String,
+) -> i32 {
     use std::fmt::Write as _;
     fingerprint.clear();
     for &i in by_name {
         let (id, nullable) = fingerprint_kind(types[i]);
-        let _ = write!(fingerprint, "{},{id},0,{};", s.fields[i].name, u8::from(nullable));
+        let _ = write!(
+            fingerprint,
+            "{},{id},0,{};",
+            s.fields[i].name,
+            u8::from(nullable)
+        );
     }
-    if fingerprint.is_empty() { 47 } else { murmur3_x64_128(fingerprint.as_bytes(), 47).0 as u32 as i32 }
+    if fingerprint.is_empty() {
+        47
+    } else {
+        murmur3_x64_128(fingerprint.as_bytes(), 47).0 as u32 as i32
+    }
 }
 
 /// Type id and nullability as the fingerprint counts them.
@@ -142,13 +160,22 @@ mod tests {
             Just(DynType::String),
             Just(DynType::Bytes),
             Just(DynType::List(Box::new(DynType::String))),
-            Just(DynType::Map(Box::new(DynType::String), Box::new(DynType::Int64))),
+            Just(DynType::Map(
+                Box::new(DynType::String),
+                Box::new(DynType::Int64)
+            )),
             Just(DynType::Named("t/X".into())),
         ]
     }
 
     fn field_type() -> impl Strategy<Value = DynType> {
-        (scalar(), any::<bool>()).prop_map(|(t, opt)| if opt { DynType::Optional(Box::new(t)) } else { t })
+        (scalar(), any::<bool>()).prop_map(|(t, opt)| {
+            if opt {
+                DynType::Optional(Box::new(t))
+            } else {
+                t
+            }
+        })
     }
 
     fn schema(fields: &[(String, DynType)]) -> StructSchema {
@@ -187,15 +214,36 @@ mod tests {
 
     #[test]
     fn search_finds_int16_and_float32() {
-        let mut s =
-            schema(&[("a".into(), DynType::Int32), ("b".into(), DynType::Int32), ("c".into(), DynType::String)]);
+        let mut s = schema(&[
+            ("a".into(), DynType::Int32),
+            ("b".into(), DynType::Int32),
+            ("c".into(), DynType::String),
+        ]);
         for f in &mut s.fields[..2] {
             f.alternatives = vec![DynType::Int8, DynType::Int16, DynType::Float32];
         }
         let want = [
-            ("a", FieldKind { type_id: type_id::INT16, nullable: false }),
-            ("b", FieldKind { type_id: type_id::FLOAT32, nullable: false }),
-            ("c", FieldKind { type_id: type_id::STRING, nullable: false }),
+            (
+                "a",
+                FieldKind {
+                    type_id: type_id::INT16,
+                    nullable: false,
+                },
+            ),
+            (
+                "b",
+                FieldKind {
+                    type_id: type_id::FLOAT32,
+                    nullable: false,
+                },
+            ),
+            (
+                "c",
+                FieldKind {
+                    type_id: type_id::STRING,
+                    nullable: false,
+                },
+            ),
         ];
         let hash = StructLayout::new(want.iter().copied()).hash;
         let found = find_assignment(&s, hash).unwrap();

@@ -69,10 +69,15 @@ pub(crate) async fn run(
 ) -> Result<(SerializationMode, Inbound), Status> {
     let mode = call.mode();
     let pattern = call.pattern();
-    let mut streams = Streams { send: Some(send), recv, done: false };
+    let mut streams = Streams {
+        send: Some(send),
+        recv,
+        done: false,
+    };
     match input {
         Outbound::Unary(message) => {
-            call.send_with(|mode, out| message.encode_frame(mode, out)).map_err(|e| Status::internal(e.to_string()))?;
+            call.send_with(|mode, out| message.encode_frame(mode, out))
+                .map_err(|e| Status::internal(e.to_string()))?;
             if !pattern.server_streams() {
                 let reply = unary(&mut call, &mut streams).await;
                 return reply.map(|b| (mode, Inbound::Unary(b)));
@@ -86,12 +91,24 @@ pub(crate) async fn run(
             flush(&mut call, &mut streams).await?;
             if pattern.server_streams() {
                 let (tx, rx) = mpsc::channel(OUTPUT_BATCHES);
-                tokio::spawn(stream_task(call, streams, Some(requests), Output::Stream(tx)));
+                tokio::spawn(stream_task(
+                    call,
+                    streams,
+                    Some(requests),
+                    Output::Stream(tx),
+                ));
                 Ok((mode, Inbound::Stream(batch_receiver_stream(rx))))
             } else {
                 let (tx, rx) = oneshot::channel();
-                tokio::spawn(stream_task(call, streams, Some(requests), Output::One(Some(tx), None)));
-                let reply = rx.await.map_err(|_| Status::internal("call task ended without an outcome"))??;
+                tokio::spawn(stream_task(
+                    call,
+                    streams,
+                    Some(requests),
+                    Output::One(Some(tx), None),
+                ));
+                let reply = rx
+                    .await
+                    .map_err(|_| Status::internal("call task ended without an outcome"))??;
                 Ok((mode, Inbound::Unary(reply)))
             }
         }
@@ -99,7 +116,9 @@ pub(crate) async fn run(
 }
 
 /// The caller's side of a channel of single messages (session streams).
-pub(crate) fn receiver_stream(mut rx: mpsc::Receiver<Result<Bytes, Status>>) -> BoxStream<Result<Bytes, Status>> {
+pub(crate) fn receiver_stream(
+    mut rx: mpsc::Receiver<Result<Bytes, Status>>,
+) -> BoxStream<Result<Bytes, Status>> {
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
@@ -110,14 +129,16 @@ type Batch = Vec<Result<Bytes, Status>>;
 /// the task's batches.
 fn batch_receiver_stream(mut rx: mpsc::Receiver<Batch>) -> BoxStream<Result<Bytes, Status>> {
     let mut batch = Batch::new().into_iter();
-    Box::pin(futures_util::stream::poll_fn(move |cx| loop {
-        if let Some(item) = batch.next() {
-            return Poll::Ready(Some(item));
-        }
-        match rx.poll_recv(cx) {
-            Poll::Ready(Some(next)) => batch = next.into_iter(),
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
+    Box::pin(futures_util::stream::poll_fn(move |cx| {
+        loop {
+            if let Some(item) = batch.next() {
+                return Poll::Ready(Some(item));
+            }
+            match rx.poll_recv(cx) {
+                Poll::Ready(Some(next)) => batch = next.into_iter(),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }))
 }
@@ -125,7 +146,9 @@ fn batch_receiver_stream(mut rx: mpsc::Receiver<Batch>) -> BoxStream<Result<Byte
 /// Writes what the call queued.
 async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Status> {
     while let Some(t) = call.poll_transmit() {
-        let Some(send) = streams.send.as_mut() else { break };
+        let Some(send) = streams.send.as_mut() else {
+            break;
+        };
         if !t.data.is_empty() {
             send.write_chunk(t.data).await.map_err(map_write_error)?;
         }
@@ -175,7 +198,10 @@ async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, St
 enum Output {
     Stream(mpsc::Sender<Batch>),
     /// Client stream: the single response, delivered with the outcome.
-    One(Option<oneshot::Sender<Result<Bytes, Status>>>, Option<Bytes>),
+    One(
+        Option<oneshot::Sender<Result<Bytes, Status>>>,
+        Option<Bytes>,
+    ),
 }
 
 type Write = Pin<Box<dyn Future<Output = (SendStream, Result<(), Status>)> + Send>>;
@@ -207,7 +233,11 @@ async fn stream_task(
             if let Some(t) = call.poll_transmit() {
                 if let Some(mut send) = streams.send.take() {
                     writing = Some(Box::pin(async move {
-                        let r = if t.data.is_empty() { Ok(()) } else { send.write_chunk(t.data).await.map_err(map_write_error) };
+                        let r = if t.data.is_empty() {
+                            Ok(())
+                        } else {
+                            send.write_chunk(t.data).await.map_err(map_write_error)
+                        };
                         if t.fin {
                             let _ = send.finish();
                         }
@@ -301,7 +331,9 @@ async fn stream_task(
         match wake {
             Wake::Read(Ok(Some(data))) => call.handle_data(&data),
             Wake::Read(Ok(None)) => call.handle_fin(),
-            Wake::Read(Err(iroh::endpoint::ReadError::Reset(code))) => call.handle_reset_code(code.into_inner()),
+            Wake::Read(Err(iroh::endpoint::ReadError::Reset(code))) => {
+                call.handle_reset_code(code.into_inner())
+            }
             Wake::Read(Err(_)) => call.handle_reset(),
             Wake::Wrote(send, result) => {
                 writing = None;

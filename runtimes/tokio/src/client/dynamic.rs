@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use aster_proto::Status;
 use aster_proto::call::Pattern;
-use aster_proto::contract::schema::ContractSchema;
 use aster_proto::codec::SerializationMode;
 use aster_proto::codec::json::to_python_json;
+use aster_proto::contract::schema::ContractSchema;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -63,9 +63,9 @@ impl DynCodec {
 
     fn method(&self) -> Result<&aster_proto::contract::schema::MethodSchema, Status> {
         match self {
-            DynCodec::Xlang(schema, method) => {
-                schema.lookup(method).map_err(|e| Status::unimplemented(e.to_string()))
-            }
+            DynCodec::Xlang(schema, method) => schema
+                .lookup(method)
+                .map_err(|e| Status::unimplemented(e.to_string())),
             DynCodec::Json => Err(Status::internal("not an XLANG call")),
         }
     }
@@ -73,17 +73,22 @@ impl DynCodec {
     fn encode(&self, value: &Value) -> Result<BoxMessage, Status> {
         let bytes = match self {
             DynCodec::Json => Bytes::from(to_python_json(value)),
-            DynCodec::Xlang(..) => self.method()?.encode_request(value).map_err(|e| e.to_status())?,
+            DynCodec::Xlang(..) => self
+                .method()?
+                .encode_request(value)
+                .map_err(|e| e.to_status())?,
         };
         Ok(Box::new(RawPayload(bytes)))
     }
 
     fn decode(&self, payload: &[u8]) -> Result<Value, Status> {
         match self {
-            DynCodec::Json => {
-                serde_json::from_slice(payload).map_err(|e| Status::internal(format!("response is not JSON: {e}")))
-            }
-            DynCodec::Xlang(..) => self.method()?.decode_response(payload).map_err(|e| e.to_status()),
+            DynCodec::Json => serde_json::from_slice(payload)
+                .map_err(|e| Status::internal(format!("response is not JSON: {e}"))),
+            DynCodec::Xlang(..) => self
+                .method()?
+                .decode_response(payload)
+                .map_err(|e| e.to_status()),
         }
     }
 
@@ -95,7 +100,9 @@ impl DynCodec {
                 let codec = self.clone();
                 let encoded = s.map(move |v| codec.encode(&v).ok()).take_while(|m| {
                     if m.is_none() {
-                        tracing::warn!("request stream item does not fit the contract; stream ended");
+                        tracing::warn!(
+                            "request stream item does not fit the contract; stream ended"
+                        );
                     }
                     futures_util::future::ready(m.is_some())
                 });
@@ -118,12 +125,20 @@ impl DynCodec {
 impl Client {
     /// The version the peer lists for `service` (1 if unlisted).
     fn listed_version(&self, service: &str) -> i64 {
-        self.services().iter().find(|s| s.name == service).map_or(1, |s| s.version)
+        self.services()
+            .iter()
+            .find(|s| s.name == service)
+            .map_or(1, |s| s.version)
     }
 
     /// JSON when asked for, or when the peer lists JSON for the service;
     /// else XLANG through the schema from the peer's registry.
-    async fn dyn_codec(&self, service: &str, method: &str, options: &CallOptions) -> Result<DynCodec, Status> {
+    async fn dyn_codec(
+        &self,
+        service: &str,
+        method: &str,
+        options: &CallOptions,
+    ) -> Result<DynCodec, Status> {
         let json_listed = self
             .services()
             .iter()
@@ -141,7 +156,13 @@ impl Client {
 
     /// The XLANG schema of `service`, built once from the peer's registry.
     pub async fn schema(&self, service: &str) -> Result<Arc<ContractSchema>, Status> {
-        if let Some(s) = self.inner.schemas.lock().ok().and_then(|m| m.get(service).cloned()) {
+        if let Some(s) = self
+            .inner
+            .schemas
+            .lock()
+            .ok()
+            .and_then(|m| m.get(service).cloned())
+        {
             return Ok(s);
         }
         let unavailable = |e: &dyn std::fmt::Display| {
@@ -149,13 +170,17 @@ impl Client {
                 "'{service}' does not accept JSON and its contract could not be read from the peer's registry: {e}"
             ))
         };
-        let bundle = self.contract_bundle(service).await.map_err(|e| unavailable(&e))?;
+        let bundle = self
+            .contract_bundle(service)
+            .await
+            .map_err(|e| unavailable(&e))?;
         let manifest = match bundle.manifest() {
             Some(Ok(m)) => Some(m),
             _ => self.manifest(service).await.ok(),
         };
-        let schema = ContractSchema::from_bundle(&bundle.contract, &bundle.types, manifest.as_ref())
-            .map_err(|e| unavailable(&e))?;
+        let schema =
+            ContractSchema::from_bundle(&bundle.contract, &bundle.types, manifest.as_ref())
+                .map_err(|e| unavailable(&e))?;
         let schema = Arc::new(schema);
         if let Ok(mut m) = self.inner.schemas.lock() {
             m.insert(service.to_owned(), schema.clone());
@@ -165,8 +190,22 @@ impl Client {
 
     /// A unary JSON call. A session-scoped service gets a one-call session,
     /// as with the reference's `aster call`.
-    pub async fn call_json(&self, service: &str, method: &str, request: Value) -> Result<Value, Status> {
-        match self.call_json_with(service, method, Pattern::Unary, JsonInput::One(request), CallOptions::default()).await? {
+    pub async fn call_json(
+        &self,
+        service: &str,
+        method: &str,
+        request: Value,
+    ) -> Result<Value, Status> {
+        match self
+            .call_json_with(
+                service,
+                method,
+                Pattern::Unary,
+                JsonInput::One(request),
+                CallOptions::default(),
+            )
+            .await?
+        {
             JsonOutput::One(v) => Ok(v),
             JsonOutput::Stream(_) => Err(Status::internal("a stream came back for a unary call")),
         }
@@ -190,11 +229,23 @@ impl Client {
         };
         let input = codec.outbound(input)?;
         if self.is_session_service(service) {
-            let session = self.session_raw(service, version, codec.mode(), CallOptions::default()).await?;
+            let session = self
+                .session_raw(service, version, codec.mode(), CallOptions::default())
+                .await?;
             let (_, inbound) = session.call_raw(method, pattern, options, input).await?;
             return codec.output(inbound);
         }
-        let (_, inbound) = self.call_raw(service, version, method, pattern, codec.mode(), options, input).await?;
+        let (_, inbound) = self
+            .call_raw(
+                service,
+                version,
+                method,
+                pattern,
+                codec.mode(),
+                options,
+                input,
+            )
+            .await?;
         codec.output(inbound)
     }
 
@@ -203,8 +254,13 @@ impl Client {
     pub async fn json_session(&self, service: &str) -> Result<JsonSession, Status> {
         let version = self.listed_version(service);
         let probe = self.dyn_codec(service, "", &CallOptions::default()).await?;
-        let session = self.session_raw(service, version, probe.mode(), CallOptions::default()).await?;
-        Ok(JsonSession { session, codec: probe })
+        let session = self
+            .session_raw(service, version, probe.mode(), CallOptions::default())
+            .await?;
+        Ok(JsonSession {
+            session,
+            codec: probe,
+        })
     }
 }
 
@@ -225,7 +281,13 @@ impl std::fmt::Debug for DynCodec {
 }
 
 impl JsonSession {
-    pub async fn call(&self, method: &str, pattern: Pattern, input: JsonInput, options: CallOptions) -> Result<JsonOutput, Status> {
+    pub async fn call(
+        &self,
+        method: &str,
+        pattern: Pattern,
+        input: JsonInput,
+        options: CallOptions,
+    ) -> Result<JsonOutput, Status> {
         let codec = match &self.codec {
             DynCodec::Xlang(schema, _) => DynCodec::Xlang(schema.clone(), method.to_owned()),
             DynCodec::Json => DynCodec::Json,
@@ -234,7 +296,10 @@ impl JsonSession {
             DynCodec::Xlang(..) => codec.method()?.pattern(),
             DynCodec::Json => pattern,
         };
-        let (_, inbound) = self.session.call_raw(method, pattern, options, codec.outbound(input)?).await?;
+        let (_, inbound) = self
+            .session
+            .call_raw(method, pattern, options, codec.outbound(input)?)
+            .await?;
         codec.output(inbound)
     }
 }

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aster_proto::Status;
-use aster_proto::admission::{AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary};
+use aster_proto::admission::{
+    AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary,
+};
 use aster_proto::call::{CallRequest, ClientCall, ClientSession, Pattern, Scope};
 use aster_proto::codec::SerializationMode;
 use aster_proto::limits::MAX_ADMISSION_PAYLOAD_SIZE;
@@ -26,7 +28,9 @@ use tracing::{Instrument, debug};
 
 use crate::caller::{CallOptions, Caller, Inbound, Outbound};
 use crate::handler::BoxFuture;
-use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint, now_ms, parse_address, remember};
+use crate::net::{
+    EndpointOptions, NetError, NetworkMode, bind_endpoint, now_ms, parse_address, remember,
+};
 pub use dynamic::{JsonInput, JsonOutput, JsonSession};
 pub use session::Session;
 
@@ -53,7 +57,14 @@ pub(crate) fn new_call_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Configures a [`Client`].
@@ -113,9 +124,15 @@ impl ClientBuilder {
     /// trust sign`), or an `.aster-identity` file (`aster enroll node`),
     /// whose node key then also becomes this client's identity (a credential
     /// bound to an endpoint only works from that endpoint).
-    pub fn credential_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, ClientError> {
+    pub fn credential_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, ClientError> {
         let path = path.as_ref();
-        let bad = |reason: String| ClientError::Credential { path: path.display().to_string(), reason };
+        let bad = |reason: String| ClientError::Credential {
+            path: path.display().to_string(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
         if text.trim_start().starts_with('{') {
             let credential = Credential::from_json(&text).map_err(|e| bad(e.to_string()))?;
@@ -156,12 +173,15 @@ impl ClientBuilder {
             Ok(c) if !self.credential_json.is_empty() => c.to_wire_json(),
             _ => self.credential_json.clone(),
         };
-        let admission = tokio::time::timeout(self.connect_timeout, admit(&endpoint, &peer, &credential_json))
-            .await
-            .map_err(|_| ClientError::Connect {
-                peer: peer.id.to_string(),
-                reason: format!("no admission answer within {:?}", self.connect_timeout),
-            })??;
+        let admission = tokio::time::timeout(
+            self.connect_timeout,
+            admit(&endpoint, &peer, &credential_json),
+        )
+        .await
+        .map_err(|_| ClientError::Connect {
+            peer: peer.id.to_string(),
+            reason: format!("no admission answer within {:?}", self.connect_timeout),
+        })??;
         // Parsed once here: decoding an address checks the key (an ed25519
         // point decompression), far too slow to repeat per call.
         let mut rpc_addrs = Vec::with_capacity(admission.services.len());
@@ -189,21 +209,38 @@ impl ClientBuilder {
 }
 
 /// Runs the consumer-admission exchange with `peer`.
-async fn admit(endpoint: &Endpoint, peer: &EndpointAddr, credential_json: &str) -> Result<AdmissionResponse, ClientError> {
+async fn admit(
+    endpoint: &Endpoint,
+    peer: &EndpointAddr,
+    credential_json: &str,
+) -> Result<AdmissionResponse, ClientError> {
     let fail = |e: &dyn std::fmt::Display| ClientError::Admission(e.to_string());
     let conn = endpoint
         .connect(peer.clone(), CONSUMER_ADMISSION_ALPN)
         .await
-        .map_err(|e| ClientError::Connect { peer: peer.id.to_string(), reason: e.to_string() })?;
+        .map_err(|e| ClientError::Connect {
+            peer: peer.id.to_string(),
+            reason: e.to_string(),
+        })?;
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| fail(&e))?;
-    let request = AdmissionRequest { credential_json: credential_json.to_string(), iid_token: String::new() };
-    send.write_all(&request.encode()).await.map_err(|e| fail(&e))?;
+    let request = AdmissionRequest {
+        credential_json: credential_json.to_string(),
+        iid_token: String::new(),
+    };
+    send.write_all(&request.encode())
+        .await
+        .map_err(|e| fail(&e))?;
     send.finish().map_err(|e| fail(&e))?;
-    let answer = recv.read_to_end(MAX_ADMISSION_PAYLOAD_SIZE).await.map_err(|e| fail(&e))?;
+    let answer = recv
+        .read_to_end(MAX_ADMISSION_PAYLOAD_SIZE)
+        .await
+        .map_err(|e| fail(&e))?;
     conn.close(VarInt::from_u32(0), b"");
     let answer = AdmissionResponse::decode(&answer).map_err(|e| fail(&e))?;
     if !answer.admitted {
-        return Err(ClientError::Denied { peer: peer.id.to_string() });
+        return Err(ClientError::Denied {
+            peer: peer.id.to_string(),
+        });
     }
     debug!(peer = %peer.id, services = answer.services.len(), "admitted");
     Ok(answer)
@@ -218,11 +255,36 @@ struct Inner {
     rpc_addrs: Vec<Option<EndpointAddr>>,
     connect_timeout: Duration,
     /// One cached `aster/1` connection per RPC endpoint.
-    conns: Mutex<HashMap<EndpointId, Arc<tokio::sync::Mutex<Option<Connection>>>>>,
+    conns: Mutex<HashMap<EndpointId, Arc<ConnSlot>>>,
     /// The peer's registry, joined on first use.
     registry: registry::ClientRegistry,
     /// XLANG schemas of services called dynamically, by name.
     schemas: Mutex<HashMap<String, Arc<aster_proto::contract::schema::ContractSchema>>>,
+}
+
+/// The cached connection to one RPC endpoint.
+///
+/// Calls take the cached connection under a plain mutex held for a clone;
+/// only (re)connecting goes through the async lock, so that concurrent
+/// callers dial once. A connection that died is found out by the call that
+/// tries to open a stream on it ([`Client::open_stream`] then reconnects).
+#[derive(Default)]
+struct ConnSlot {
+    live: Mutex<Option<Connection>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl ConnSlot {
+    fn get(&self) -> Option<Connection> {
+        self.live.lock().ok()?.clone()
+    }
+
+    fn set(&self, conn: Option<Connection>) -> Option<Connection> {
+        match self.live.lock() {
+            Ok(mut live) => std::mem::replace(&mut *live, conn),
+            Err(_) => None,
+        }
+    }
 }
 
 /// A connection to one Aster peer.
@@ -233,7 +295,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("peer", &self.inner.peer.id).finish()
+        f.debug_struct("Client")
+            .field("peer", &self.inner.peer.id)
+            .finish()
     }
 }
 
@@ -278,19 +342,22 @@ impl Client {
 
     fn summary(&self, name: &str, version: i64) -> Option<&ServiceSummary> {
         let services = &self.inner.admission.services;
-        services.iter().find(|s| s.name == name && s.version == version).or_else(|| services.iter().find(|s| s.name == name))
+        services
+            .iter()
+            .find(|s| s.name == name && s.version == version)
+            .or_else(|| services.iter().find(|s| s.name == name))
     }
 
     /// Where to call `name`: the RPC address the peer gave for it, else the peer itself.
-    fn rpc_addr(&self, name: &str, version: i64) -> EndpointAddr {
+    fn rpc_addr(&self, name: &str, version: i64) -> &EndpointAddr {
         let services = &self.inner.admission.services;
         let index = services
             .iter()
             .position(|s| s.name == name && s.version == version)
             .or_else(|| services.iter().position(|s| s.name == name));
         index
-            .and_then(|i| self.inner.rpc_addrs.get(i).cloned().flatten())
-            .unwrap_or_else(|| self.inner.peer.clone())
+            .and_then(|i| self.inner.rpc_addrs.get(i).and_then(Option::as_ref))
+            .unwrap_or(&self.inner.peer)
     }
 
     /// The mode for a call: the caller's choice, else JSON when the peer
@@ -299,9 +366,13 @@ impl Client {
         if let Some(m) = options.mode {
             return m;
         }
-        let listed = self.summary(service.name, i64::from(service.version)).map(|s| &s.serialization_modes);
+        let listed = self
+            .summary(service.name, i64::from(service.version))
+            .map(|s| &s.serialization_modes);
         match listed {
-            Some(modes) if modes.iter().any(|m| m == "json") && !modes.iter().any(|m| m == "xlang") => {
+            Some(modes)
+                if modes.iter().any(|m| m == "json") && !modes.iter().any(|m| m == "xlang") =>
+            {
                 SerializationMode::Json
             }
             _ => service.default_mode(),
@@ -310,38 +381,58 @@ impl Client {
 
     /// The cached connection to `addr`, connecting once if needed; `fresh`
     /// drops a cached one first (after it failed).
-    async fn connection(&self, addr: &EndpointAddr, fresh: bool) -> Result<Connection, Status> {
+    async fn connection(
+        &self,
+        addr: &EndpointAddr,
+        stale: Option<&Connection>,
+    ) -> Result<Connection, Status> {
         let slot = {
-            let mut conns = self.inner.conns.lock().map_err(|_| Status::internal("connection cache poisoned"))?;
+            let mut conns = self
+                .inner
+                .conns
+                .lock()
+                .map_err(|_| Status::internal("connection cache poisoned"))?;
             conns.entry(addr.id).or_default().clone()
         };
-        let mut slot = slot.lock().await;
-        if fresh {
-            *slot = None;
+        let usable = |c: &Connection| stale.is_none_or(|s| s.stable_id() != c.stable_id());
+        if let Some(c) = slot.get().filter(usable) {
+            return Ok(c);
         }
-        if let Some(c) = slot.as_ref().filter(|c| c.close_reason().is_none()) {
-            return Ok(c.clone());
+        let _dialing = slot.connecting.lock().await;
+        // Another caller may have reconnected while this one waited.
+        if let Some(c) = slot
+            .get()
+            .filter(|c| usable(c) && c.close_reason().is_none())
+        {
+            return Ok(c);
         }
-        let conn = self
-            .inner
-            .endpoint
-            .connect(addr.clone(), RPC_ALPN);
+        let conn = self.inner.endpoint.connect(addr.clone(), RPC_ALPN);
         let conn = tokio::time::timeout(self.inner.connect_timeout, conn)
             .await
-            .map_err(|_| Status::unavailable(format!("cannot connect to {}: no answer within {:?}", addr.id, self.inner.connect_timeout)))?
+            .map_err(|_| {
+                Status::unavailable(format!(
+                    "cannot connect to {}: no answer within {:?}",
+                    addr.id, self.inner.connect_timeout
+                ))
+            })?
             .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", addr.id)))?;
-        *slot = Some(conn.clone());
+        slot.set(Some(conn.clone()));
         Ok(conn)
     }
 
     /// Opens a bi-stream, reconnecting once if the cached connection is dead.
-    async fn open_stream(&self, addr: &EndpointAddr) -> Result<(iroh::endpoint::SendStream, iroh::endpoint::RecvStream), Status> {
-        let conn = self.connection(addr, false).await?;
+    async fn open_stream(
+        &self,
+        addr: &EndpointAddr,
+    ) -> Result<(iroh::endpoint::SendStream, iroh::endpoint::RecvStream), Status> {
+        let conn = self.connection(addr, None).await?;
         match conn.open_bi().await {
             Ok(s) => Ok(s),
             Err(_) => {
-                let conn = self.connection(addr, true).await?;
-                conn.open_bi().await.map_err(|e| Status::unavailable(format!("cannot open a stream: {e}")))
+                let conn = self.connection(addr, Some(&conn)).await?;
+                conn.open_bi()
+                    .await
+                    .map_err(|e| Status::unavailable(format!("cannot open a stream: {e}")))
             }
         }
     }
@@ -359,7 +450,9 @@ impl Client {
         options: CallOptions,
         input: Outbound,
     ) -> Result<(SerializationMode, Inbound), Status> {
-        self.attempt_raw(service, version, method, pattern, mode, options, input).await.map_err(|f| f.status)
+        self.attempt_raw(service, version, method, pattern, mode, options, input)
+            .await
+            .map_err(|f| f.status)
     }
 
     /// [`Client::call_raw`], telling a failure before anything was sent
@@ -382,7 +475,11 @@ impl Client {
             pattern,
             mode,
             // The reference sends "" for unary calls and a UUID for streams.
-            call_id: if pattern == Pattern::Unary { String::new() } else { new_call_id() },
+            call_id: if pattern == Pattern::Unary {
+                String::new()
+            } else {
+                new_call_id()
+            },
             deadline_epoch_ms: options.timeout.map(|t| now_ms() + t.as_millis() as u64),
             metadata: options.metadata,
         };
@@ -397,20 +494,30 @@ impl Client {
         );
         let started = std::time::Instant::now();
         let result = async {
-            let (send, recv) =
-                self.open_stream(&addr).await.map_err(|status| CallFailure { status, maybe_delivered: false })?;
+            let (send, recv) = self.open_stream(addr).await.map_err(|status| CallFailure {
+                status,
+                maybe_delivered: false,
+            })?;
             drive::run(ClientCall::new(&request), send, recv, input)
                 .await
                 .map_err(|status| {
                     // A refused stream was never read: as good as not sent.
                     let maybe_delivered = status.message != aster_proto::call::REFUSED_MESSAGE;
-                    CallFailure { status, maybe_delivered }
+                    CallFailure {
+                        status,
+                        maybe_delivered,
+                    }
                 })
         }
         .instrument(span.clone())
         .await;
         // For streaming responses this is the outcome of opening the stream.
-        span.record("status", result.as_ref().map_or_else(|f| f.status.code.name(), |_| "OK"));
+        span.record(
+            "status",
+            result
+                .as_ref()
+                .map_or_else(|f| f.status.code.name(), |_| "OK"),
+        );
         span.record("elapsed_us", started.elapsed().as_micros() as u64);
         result
     }
@@ -434,27 +541,43 @@ impl Client {
         }
         let mode = self.mode_for(service, &options);
         let mut options = options;
-        options.timeout = options
-            .timeout
-            .or_else(|| (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs)));
-        self.attempt_raw(service.name, i64::from(service.version), method.name, method.pattern, mode, options, input)
-            .await
+        options.timeout = options.timeout.or_else(|| {
+            (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs))
+        });
+        self.attempt_raw(
+            service.name,
+            i64::from(service.version),
+            method.name,
+            method.pattern,
+            mode,
+            options,
+            input,
+        )
+        .await
     }
 
     /// Whether the peer lists `service` as session-scoped.
     pub fn is_session_service(&self, service: &str) -> bool {
-        self.inner.admission.services.iter().any(|s| s.name == service && s.pattern == "session")
+        self.inner
+            .admission
+            .services
+            .iter()
+            .any(|s| s.name == service && s.pattern == "session")
     }
 
     /// Opens a session of a session-scoped service. Calls on the returned
     /// [`Session`] share one instance on the server, in order.
     pub async fn session(&self, service: &'static ServiceDescriptor) -> Result<Session, Status> {
         if service.scope != Scope::Session {
-            return Err(Status::failed_precondition(format!("'{}' is shared: call it directly", service.name)));
+            return Err(Status::failed_precondition(format!(
+                "'{}' is shared: call it directly",
+                service.name
+            )));
         }
         let options = CallOptions::default();
         let mode = self.mode_for(service, &options);
-        self.session_raw(service.name, i64::from(service.version), mode, options).await
+        self.session_raw(service.name, i64::from(service.version), mode, options)
+            .await
     }
 
     /// Opens a session of a service known only by name.
@@ -466,7 +589,7 @@ impl Client {
         options: CallOptions,
     ) -> Result<Session, Status> {
         let addr = self.rpc_addr(service, version);
-        let (send, recv) = self.open_stream(&addr).await?;
+        let (send, recv) = self.open_stream(addr).await?;
         let request = CallRequest {
             service: service.to_string(),
             method: String::new(),
@@ -477,7 +600,12 @@ impl Client {
             deadline_epoch_ms: None,
             metadata: options.metadata,
         };
-        Ok(Session::start(ClientSession::new(&request), send, recv, service.to_string()))
+        Ok(Session::start(
+            ClientSession::new(&request),
+            send,
+            recv,
+            service.to_string(),
+        ))
     }
 
     /// Closes the client's connections (and its endpoint, if it owns one).
@@ -487,7 +615,7 @@ impl Client {
             Err(_) => vec![],
         };
         for slot in conns {
-            if let Some(c) = slot.lock().await.take() {
+            if let Some(c) = slot.set(None) {
                 c.close(VarInt::from_u32(0), b"normal close");
             }
         }
@@ -507,7 +635,11 @@ impl Caller for Client {
         input: Outbound,
     ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
         let this = self.clone();
-        Box::pin(async move { this.attempt(service, method, options, input).await.map_err(|f| f.status) })
+        Box::pin(async move {
+            this.attempt(service, method, options, input)
+                .await
+                .map_err(|f| f.status)
+        })
     }
 }
 

@@ -28,7 +28,11 @@ pub(super) struct ClientRegistry {
 
 impl ClientRegistry {
     pub(super) fn new(given: Option<RegistryNode>) -> ClientRegistry {
-        ClientRegistry { given, started: OnceCell::new(), doc: OnceCell::new() }
+        ClientRegistry {
+            given,
+            started: OnceCell::new(),
+            doc: OnceCell::new(),
+        }
     }
 
     pub(super) async fn close(&self) {
@@ -52,10 +56,10 @@ impl Client {
             .get_or_try_init(|| async {
                 let node = RegistryNode::spawn(&self.inner.endpoint, None).await?;
                 // A shared endpoint already has a router; only an own endpoint gets one.
-                let router = self
-                    .inner
-                    .owns_endpoint
-                    .then(|| node.install(Router::builder(self.inner.endpoint.clone())).spawn());
+                let router = self.inner.owns_endpoint.then(|| {
+                    node.install(Router::builder(self.inner.endpoint.clone()))
+                        .spawn()
+                });
                 Ok::<_, RegistryError>((node, router))
             })
             .await?;
@@ -69,14 +73,21 @@ impl Client {
         if ns.is_empty() {
             return Err(RegistryError::NoRegistry);
         }
-        let namespace = NamespaceId::from_str(ns).map_err(|e| RegistryError::Record(format!("registry_namespace: {e}")))?;
+        let namespace = NamespaceId::from_str(ns)
+            .map_err(|e| RegistryError::Record(format!("registry_namespace: {e}")))?;
         let doc = self
             .inner
             .registry
             .doc
             .get_or_try_init(|| async {
                 let node = self.registry_node().await?;
-                let doc = RegistryDoc::join(&node, namespace, vec![self.inner.peer.clone()], DEFAULT_SYNC_WAIT).await?;
+                let doc = RegistryDoc::join(
+                    &node,
+                    namespace,
+                    vec![self.inner.peer.clone()],
+                    DEFAULT_SYNC_WAIT,
+                )
+                .await?;
                 self.await_advertised(&doc).await;
                 Ok::<_, RegistryError>(doc)
             })
@@ -107,7 +118,10 @@ impl Client {
                 return;
             }
             if tokio::time::Instant::now() >= until {
-                debug!(missing, "advertised contracts still missing from the registry; reading what is here");
+                debug!(
+                    missing,
+                    "advertised contracts still missing from the registry; reading what is here"
+                );
                 return;
             }
             tokio::time::sleep(ADVERTISED_POLL).await;
@@ -121,8 +135,12 @@ impl Client {
             .iter()
             .find(|s| s.name == service)
             .ok_or_else(|| RegistryError::NotFound(format!("service {service}")))?;
-        ContractId::from_hex(&summary.contract_id)
-            .ok_or_else(|| RegistryError::Record(format!("{service}: contract id {:?} is not hex", summary.contract_id)))
+        ContractId::from_hex(&summary.contract_id).ok_or_else(|| {
+            RegistryError::Record(format!(
+                "{service}: contract id {:?} is not hex",
+                summary.contract_id
+            ))
+        })
     }
 
     /// The manifest of `service` from the peer's registry: the
@@ -133,10 +151,17 @@ impl Client {
         let doc = self.registry().await?;
         let key = keys::manifest_key(&cid.to_hex()).map_err(RegistryError::key)?;
         if let Some(bytes) = doc.latest(&key).await? {
-            match std::str::from_utf8(&bytes).map_err(|e| e.to_string()).and_then(|t| Manifest::from_json(t).map_err(|e| e.to_string())) {
+            match std::str::from_utf8(&bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|t| Manifest::from_json(t).map_err(|e| e.to_string()))
+            {
                 Ok(m) if m.id() == Some(cid) => return Ok(m),
-                Ok(_) => debug!(%service, "manifest shortcut names another contract; using the bundle"),
-                Err(e) => debug!(%service, error = %e, "manifest shortcut unreadable; using the bundle"),
+                Ok(_) => {
+                    debug!(%service, "manifest shortcut names another contract; using the bundle")
+                }
+                Err(e) => {
+                    debug!(%service, error = %e, "manifest shortcut unreadable; using the bundle")
+                }
             }
         }
         let bundle = self.contract_bundle(service).await?;
@@ -153,10 +178,18 @@ impl Client {
         let cid = self.advertised_contract(service)?;
         let doc = self.registry().await?;
         let key = keys::contract_key(&cid.to_hex()).map_err(RegistryError::key)?;
-        let bytes = doc.latest(&key).await?.ok_or_else(|| RegistryError::NotFound(format!("contracts/{cid}")))?;
-        let artifact = ArtifactRef::decode(&bytes).map_err(|e| RegistryError::Record(e.to_string()))?;
+        let bytes = doc
+            .latest(&key)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("contracts/{cid}")))?;
+        let artifact =
+            ArtifactRef::decode(&bytes).map_err(|e| RegistryError::Record(e.to_string()))?;
         let mut providers = vec![self.inner.peer.id];
-        if let Some(p) = artifact.provider_endpoint_id.as_deref().and_then(|p| p.parse().ok()) {
+        if let Some(p) = artifact
+            .provider_endpoint_id
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+        {
             if !providers.contains(&p) {
                 providers.push(p);
             }

@@ -39,15 +39,25 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("service", &self.service).finish()
+        f.debug_struct("Session")
+            .field("service", &self.service)
+            .finish()
     }
 }
 
 impl Session {
-    pub(crate) fn start(sm: ClientSession, send: SendStream, recv: RecvStream, service: String) -> Session {
+    pub(crate) fn start(
+        sm: ClientSession,
+        send: SendStream,
+        recv: RecvStream,
+        service: String,
+    ) -> Session {
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(actor(sm, send, recv, rx));
-        Session { commands: tx, service }
+        Session {
+            commands: tx,
+            service,
+        }
     }
 
     /// The name of the session's service.
@@ -72,8 +82,12 @@ impl Session {
             input,
             reply,
         };
-        self.commands.send(command).await.map_err(|_| Status::unavailable("the session is closed"))?;
-        rx.await.map_err(|_| Status::unavailable("the session ended during the call"))?
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| Status::unavailable("the session is closed"))?;
+        rx.await
+            .map_err(|_| Status::unavailable("the session ended during the call"))?
     }
 }
 
@@ -95,14 +109,18 @@ impl Caller for Session {
             }
             let mut options = options;
             options.timeout = options.timeout.or_else(|| timeout_of(method));
-            this.call_raw(method.name, method.pattern, options, input).await
+            this.call_raw(method.name, method.pattern, options, input)
+                .await
         })
     }
 }
 
 enum Output {
     Stream(mpsc::Sender<Result<Bytes, Status>>),
-    One(Option<oneshot::Sender<Result<(SerializationMode, Inbound), Status>>>, Option<Bytes>),
+    One(
+        Option<oneshot::Sender<Result<(SerializationMode, Inbound), Status>>>,
+        Option<Bytes>,
+    ),
 }
 
 struct Current {
@@ -125,7 +143,12 @@ enum Wake {
 
 async fn sleep_until_ms(at: Option<u64>) {
     match at {
-        Some(at) => tokio::time::sleep(std::time::Duration::from_millis(at.saturating_sub(now_ms()))).await,
+        Some(at) => {
+            tokio::time::sleep(std::time::Duration::from_millis(
+                at.saturating_sub(now_ms()),
+            ))
+            .await
+        }
         None => std::future::pending().await,
     }
 }
@@ -154,7 +177,12 @@ fn deliver_outcome(current: Current, status: Status, mode: SerializationMode) {
     }
 }
 
-async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mut commands: mpsc::Receiver<Command>) {
+async fn actor(
+    mut sm: ClientSession,
+    send: SendStream,
+    mut recv: RecvStream,
+    mut commands: mpsc::Receiver<Command>,
+) {
     let mode = sm.mode();
     let mut send = Some(send);
     let mut writing: Option<Write> = None;
@@ -183,10 +211,14 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
             let Some(ev) = sm.poll_event() else { break };
             match ev {
                 SessionEvent::Response { id, payload } => {
-                    let Some(c) = current.as_mut().filter(|c| c.id == id) else { continue };
+                    let Some(c) = current.as_mut().filter(|c| c.id == id) else {
+                        continue;
+                    };
                     match &mut c.output {
                         Output::Stream(tx) => {
-                            if let Err(mpsc::error::TrySendError::Full(Ok(b))) = tx.try_send(Ok(payload)) {
+                            if let Err(mpsc::error::TrySendError::Full(Ok(b))) =
+                                tx.try_send(Ok(payload))
+                            {
                                 c.pending = Some(b);
                             }
                         }
@@ -257,7 +289,9 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
                 let id = match started {
                     Ok(id) => id,
                     Err(e) => {
-                        let _ = cmd.reply.send(Err(Status::failed_precondition(e.to_string())));
+                        let _ = cmd
+                            .reply
+                            .send(Err(Status::failed_precondition(e.to_string())));
                         continue;
                     }
                 };
@@ -277,12 +311,19 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
                 }
                 let output = if cmd.pattern.server_streams() {
                     let (tx, rx) = mpsc::channel(OUTPUT_BUFFER);
-                    let _ = cmd.reply.send(Ok((mode, Inbound::Stream(super::drive::receiver_stream(rx)))));
+                    let _ = cmd.reply.send(Ok((
+                        mode,
+                        Inbound::Stream(super::drive::receiver_stream(rx)),
+                    )));
                     Output::Stream(tx)
                 } else {
                     Output::One(Some(cmd.reply), None)
                 };
-                current = Some(Current { id, output, pending: None });
+                current = Some(Current {
+                    id,
+                    output,
+                    pending: None,
+                });
             }
             Wake::Read(Ok(Some(data))) => sm.handle_data(&data),
             Wake::Read(Ok(None)) => {
@@ -302,7 +343,8 @@ async fn actor(mut sm: ClientSession, send: SendStream, mut recv: RecvStream, mu
             }
             Wake::Request(Some(message)) => {
                 if let Some(c) = current.as_ref() {
-                    if let Err(e) = sm.send_with(c.id, |mode, out| message.encode_frame(mode, out)) {
+                    if let Err(e) = sm.send_with(c.id, |mode, out| message.encode_frame(mode, out))
+                    {
                         let id = c.id;
                         tracing::debug!(error = %e, "session request not sent");
                         let _ = sm.cancel_call(id);

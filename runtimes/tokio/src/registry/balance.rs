@@ -21,8 +21,8 @@ use aster_proto::call::{Pattern, Scope};
 use aster_proto::codec::SerializationMode;
 use aster_proto::frame::FrameError;
 use aster_proto::registry::{
-    DocEntry, EndpointLease, ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot, Strategy,
-    resolve_all,
+    DocEntry, EndpointLease, ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot,
+    Strategy, resolve_all,
 };
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use bytes::BytesMut;
@@ -110,7 +110,9 @@ impl BalancerBuilder {
     /// on a new endpoint.
     pub async fn join(self, ticket: &str) -> Result<Balancer, RegistryError> {
         let lookup = MemoryLookup::new();
-        let endpoint = bind_endpoint(&self.endpoint, &lookup).await.map_err(|e| RegistryError::Storage(e.to_string()))?;
+        let endpoint = bind_endpoint(&self.endpoint, &lookup)
+            .await
+            .map_err(|e| RegistryError::Storage(e.to_string()))?;
         let node = RegistryNode::spawn(&endpoint, None).await?;
         let router = node.install(Router::builder(endpoint.clone())).spawn();
         let doc = RegistryDoc::join_ticket(&node, ticket, self.sync_wait).await?;
@@ -146,7 +148,9 @@ impl BalancerBuilder {
             Ok((_sender, receiver)) => {
                 tokio::spawn(watch_hints(Arc::downgrade(&inner), receiver));
             }
-            Err(e) => debug!(error = %e, "registry gossip unavailable; relying on document sync alone"),
+            Err(e) => {
+                debug!(error = %e, "registry gossip unavailable; relying on document sync alone")
+            }
         }
         Ok(Balancer { inner })
     }
@@ -182,20 +186,27 @@ pub struct Balancer {
 
 impl std::fmt::Debug for Balancer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Balancer").field("registry", &self.inner.doc.namespace()).finish()
+        f.debug_struct("Balancer")
+            .field("registry", &self.inner.doc.namespace())
+            .finish()
     }
 }
 
 /// Drops cached snapshots whenever the document changes (a remote insert
 /// or a finished sync), so the next call re-reads the truth.
 async fn watch_changes(inner: std::sync::Weak<Inner>) {
-    let Some(doc) = inner.upgrade().map(|i| i.doc.clone()) else { return };
-    let Ok(mut events) = doc.subscribe().await else { return };
+    let Some(doc) = inner.upgrade().map(|i| i.doc.clone()) else {
+        return;
+    };
+    let Ok(mut events) = doc.subscribe().await else {
+        return;
+    };
     while let Some(event) = events.next().await {
         let Some(inner) = inner.upgrade() else { return };
         if matches!(
             event,
-            Ok(iroh_docs::engine::LiveEvent::InsertRemote { .. } | iroh_docs::engine::LiveEvent::ContentReady { .. })
+            Ok(iroh_docs::engine::LiveEvent::InsertRemote { .. }
+                | iroh_docs::engine::LiveEvent::ContentReady { .. })
         ) {
             expire_snapshots(&inner);
         }
@@ -223,7 +234,9 @@ async fn watch_hints(inner: std::sync::Weak<Inner>, mut events: iroh_gossip::api
 /// Marks every cached snapshot stale, keeping its entries for the merge.
 fn expire_snapshots(inner: &Inner) {
     if let Ok(mut s) = inner.snapshots.lock() {
-        let stale = Instant::now().checked_sub(SNAPSHOT_TTL).unwrap_or_else(Instant::now);
+        let stale = Instant::now()
+            .checked_sub(SNAPSHOT_TTL)
+            .unwrap_or_else(Instant::now);
         for (at, _) in s.values_mut() {
             *at = stale;
         }
@@ -246,7 +259,10 @@ impl OutgoingMessage for SharedMessage {
 impl Balancer {
     pub fn builder() -> BalancerBuilder {
         BalancerBuilder {
-            endpoint: EndpointOptions { idle_timeout: Duration::from_secs(5), ..EndpointOptions::default() },
+            endpoint: EndpointOptions {
+                idle_timeout: Duration::from_secs(5),
+                ..EndpointOptions::default()
+            },
             credential_json: String::new(),
             strategy: Strategy::RoundRobin,
             max_attempts: 3,
@@ -266,12 +282,22 @@ impl Balancer {
     }
 
     /// Live producers of `service` for `selector`, best first.
-    pub async fn resolve_all(&self, service: &str, selector: Selector) -> Result<Vec<EndpointLease>, RegistryError> {
+    pub async fn resolve_all(
+        &self,
+        service: &str,
+        selector: Selector,
+    ) -> Result<Vec<EndpointLease>, RegistryError> {
         let entries = self.snapshot(service).await?;
         let snapshot = Snapshot::with_doc_acl(&entries, None);
         let query = ResolveQuery::new(service, selector).with_strategy(self.inner.strategy);
         let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(resolve_all(&snapshot, &query, &self.inner.options, &mut state, now_ms() as i64)?)
+        Ok(resolve_all(
+            &snapshot,
+            &query,
+            &self.inner.options,
+            &mut state,
+            now_ms() as i64,
+        )?)
     }
 
     /// The entries a resolve of `service` reads: its keys and the ACL.
@@ -281,17 +307,29 @@ impl Balancer {
     /// meanwhile (it is older, and the resolver's freshness rules still
     /// apply), so a refresh in flight never hides a live producer.
     async fn snapshot(&self, service: &str) -> Result<Arc<Vec<DocEntry>>, RegistryError> {
-        let previous = self.inner.snapshots.lock().ok().and_then(|s| s.get(service).cloned());
+        let previous = self
+            .inner
+            .snapshots
+            .lock()
+            .ok()
+            .and_then(|s| s.get(service).cloned());
         if let Some((at, entries)) = &previous {
             if at.elapsed() < SNAPSHOT_TTL {
                 return Ok(entries.clone());
             }
         }
-        let mut entries = self.inner.doc.entries(&format!("services/{service}/")).await?;
+        let mut entries = self
+            .inner
+            .doc
+            .entries(&format!("services/{service}/"))
+            .await?;
         entries.extend(self.inner.doc.entries(ACL_PREFIX).await?);
         if let Some((_, old)) = previous {
             for e in old.iter() {
-                if !entries.iter().any(|n| n.key == e.key && n.author == e.author) {
+                if !entries
+                    .iter()
+                    .any(|n| n.key == e.key && n.author == e.author)
+                {
                     entries.push(e.clone());
                 }
             }
@@ -363,22 +401,34 @@ impl Balancer {
             Outbound::Unary(m) => (Some(Arc::new(Mutex::new(m))), None),
             stream => (None, Some(stream)),
         };
-        let may_retry_delivered = method.idempotent && matches!(method.pattern, Pattern::Unary | Pattern::ServerStream);
+        let may_retry_delivered =
+            method.idempotent && matches!(method.pattern, Pattern::Unary | Pattern::ServerStream);
         let mut last = None;
         for attempt in 0..self.inner.max_attempts {
             let leases = match self.resolve_all(service.name, selector.clone()).await {
                 Ok(l) => l,
                 Err(e) => return Err(last.unwrap_or_else(|| Status::unavailable(e.to_string()))),
             };
-            let lease = leases.iter().find(|l| !self.avoided(&l.endpoint_id)).unwrap_or(&leases[0]).clone();
+            let lease = leases
+                .iter()
+                .find(|l| !self.avoided(&l.endpoint_id))
+                .unwrap_or(&leases[0])
+                .clone();
             let this_input = match (&replayable, input.take()) {
                 (Some(m), _) => Outbound::Unary(Box::new(SharedMessage(m.clone()))),
                 (None, Some(stream)) => stream,
                 (None, None) => break,
             };
             let outcome = match self.client_for(&lease).await {
-                Ok(client) => client.attempt(service, method, options.clone(), this_input).await,
-                Err(status) => Err(CallFailure { status, maybe_delivered: false }),
+                Ok(client) => {
+                    client
+                        .attempt(service, method, options.clone(), this_input)
+                        .await
+                }
+                Err(status) => Err(CallFailure {
+                    status,
+                    maybe_delivered: false,
+                }),
             };
             match outcome {
                 Ok(r) => return Ok(r),
@@ -395,13 +445,24 @@ impl Balancer {
                 Err(f) => return Err(f.status),
             }
         }
-        debug!(service = service.name, method = method.name, "no producer succeeded");
+        debug!(
+            service = service.name,
+            method = method.name,
+            "no producer succeeded"
+        );
         Err(last.unwrap_or_else(|| Status::unavailable("no producer available")))
     }
 
     /// Closes every producer connection and the endpoint.
     pub async fn close(&self) {
-        let clients: Vec<Client> = self.inner.clients.lock().await.drain().map(|(_, c)| c).collect();
+        let clients: Vec<Client> = self
+            .inner
+            .clients
+            .lock()
+            .await
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
         for c in clients {
             c.close().await;
         }
@@ -411,7 +472,10 @@ impl Balancer {
 
 /// Where a lease says its producer is.
 fn lease_addr(lease: &EndpointLease) -> Result<EndpointAddr, String> {
-    let id: EndpointId = lease.endpoint_id.parse().map_err(|e| format!("lease endpoint id: {e}"))?;
+    let id: EndpointId = lease
+        .endpoint_id
+        .parse()
+        .map_err(|e| format!("lease endpoint id: {e}"))?;
     let mut addr = EndpointAddr::new(id);
     for a in &lease.direct_addrs {
         if let Ok(sock) = a.parse() {

@@ -57,7 +57,9 @@ pub struct RegistryDoc {
 
 impl std::fmt::Debug for RegistryDoc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryDoc").field("namespace", &self.doc.id()).finish()
+        f.debug_struct("RegistryDoc")
+            .field("namespace", &self.doc.id())
+            .finish()
     }
 }
 
@@ -65,18 +67,34 @@ impl RegistryDoc {
     /// A new document; this node holds its write capability.
     pub async fn create(node: &RegistryNode) -> Result<RegistryDoc, RegistryError> {
         let doc = node.docs().create().await.map_err(RegistryError::docs)?;
-        let this = RegistryDoc { node: node.clone(), doc, sources: Default::default() };
+        let this = RegistryDoc {
+            node: node.clone(),
+            doc,
+            sources: Default::default(),
+        };
         this.track_peers().await?;
         this.serve().await?;
         Ok(this)
     }
 
     /// Opens a document this node already has (from its storage).
-    pub async fn open(node: &RegistryNode, namespace: NamespaceId) -> Result<Option<RegistryDoc>, RegistryError> {
-        let Some(doc) = node.docs().open(namespace).await.map_err(RegistryError::docs)? else {
+    pub async fn open(
+        node: &RegistryNode,
+        namespace: NamespaceId,
+    ) -> Result<Option<RegistryDoc>, RegistryError> {
+        let Some(doc) = node
+            .docs()
+            .open(namespace)
+            .await
+            .map_err(RegistryError::docs)?
+        else {
             return Ok(None);
         };
-        let this = RegistryDoc { node: node.clone(), doc, sources: Default::default() };
+        let this = RegistryDoc {
+            node: node.clone(),
+            doc,
+            sources: Default::default(),
+        };
         this.track_peers().await?;
         this.serve().await?;
         Ok(Some(this))
@@ -92,9 +110,17 @@ impl RegistryDoc {
         peers: Vec<EndpointAddr>,
         wait: Duration,
     ) -> Result<RegistryDoc, RegistryError> {
-        let doc = node.docs().import_namespace(Capability::Read(namespace)).await.map_err(RegistryError::docs)?;
+        let doc = node
+            .docs()
+            .import_namespace(Capability::Read(namespace))
+            .await
+            .map_err(RegistryError::docs)?;
         let sources = Arc::new(std::sync::Mutex::new(peers.iter().map(|p| p.id).collect()));
-        let this = RegistryDoc { node: node.clone(), doc, sources };
+        let this = RegistryDoc {
+            node: node.clone(),
+            doc,
+            sources,
+        };
         this.track_peers().await?;
         this.sync_with(peers, wait).await?;
         Ok(this)
@@ -102,12 +128,25 @@ impl RegistryDoc {
 
     /// Joins the document a ticket names (read or write, as the ticket
     /// grants), syncing with the ticket's peers; waits like [`RegistryDoc::join`].
-    pub async fn join_ticket(node: &RegistryNode, ticket: &str, wait: Duration) -> Result<RegistryDoc, RegistryError> {
-        let ticket = DocTicket::from_str(ticket.trim()).map_err(|e| RegistryError::Ticket(e.to_string()))?;
+    pub async fn join_ticket(
+        node: &RegistryNode,
+        ticket: &str,
+        wait: Duration,
+    ) -> Result<RegistryDoc, RegistryError> {
+        let ticket =
+            DocTicket::from_str(ticket.trim()).map_err(|e| RegistryError::Ticket(e.to_string()))?;
         let peers = ticket.nodes.clone();
-        let doc = node.docs().import_namespace(ticket.capability).await.map_err(RegistryError::docs)?;
+        let doc = node
+            .docs()
+            .import_namespace(ticket.capability)
+            .await
+            .map_err(RegistryError::docs)?;
         let sources = Arc::new(std::sync::Mutex::new(peers.iter().map(|p| p.id).collect()));
-        let this = RegistryDoc { node: node.clone(), doc, sources };
+        let this = RegistryDoc {
+            node: node.clone(),
+            doc,
+            sources,
+        };
         this.track_peers().await?;
         if peers.is_empty() {
             this.serve().await?;
@@ -130,7 +169,9 @@ impl RegistryDoc {
                     Ok(_) => continue,
                     Err(_) => return,
                 };
-                let Some(sources) = sources.upgrade() else { return };
+                let Some(sources) = sources.upgrade() else {
+                    return;
+                };
                 if let Ok(mut s) = sources.lock() {
                     if !s.contains(&peer) && s.len() < MAX_CONTENT_SOURCES {
                         s.push(peer);
@@ -143,7 +184,10 @@ impl RegistryDoc {
 
     /// Keeps the document live (accepting sync) without dialing anyone.
     async fn serve(&self) -> Result<(), RegistryError> {
-        self.doc.start_sync(Vec::new()).await.map_err(RegistryError::docs)
+        self.doc
+            .start_sync(Vec::new())
+            .await
+            .map_err(RegistryError::docs)
     }
 
     /// Syncs with `peers` and waits for the first successful round.
@@ -152,13 +196,26 @@ impl RegistryDoc {
     /// sides start a sync at once and one refuses the other's as already
     /// syncing. So wait for an *Ok* one, then for the content downloads it
     /// triggered (`PendingContentReady`).
-    async fn sync_with(&self, peers: Vec<EndpointAddr>, wait: Duration) -> Result<(), RegistryError> {
+    async fn sync_with(
+        &self,
+        peers: Vec<EndpointAddr>,
+        wait: Duration,
+    ) -> Result<(), RegistryError> {
         let policy = DownloadPolicy::NothingExcept(
-            DOWNLOAD_PREFIXES.iter().map(|p| FilterKind::Prefix(Bytes::from_static(p.as_bytes()))).collect(),
+            DOWNLOAD_PREFIXES
+                .iter()
+                .map(|p| FilterKind::Prefix(Bytes::from_static(p.as_bytes())))
+                .collect(),
         );
-        self.doc.set_download_policy(policy).await.map_err(RegistryError::docs)?;
+        self.doc
+            .set_download_policy(policy)
+            .await
+            .map_err(RegistryError::docs)?;
         let mut events = self.doc.subscribe().await.map_err(RegistryError::docs)?;
-        self.doc.start_sync(peers.clone()).await.map_err(RegistryError::docs)?;
+        self.doc
+            .start_sync(peers.clone())
+            .await
+            .map_err(RegistryError::docs)?;
         let namespace = self.doc.id();
         let outcome = tokio::time::timeout(wait, async {
             let mut synced = false;
@@ -228,7 +285,9 @@ impl RegistryDoc {
                 Ok(())
             }
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(RegistryError::Sync(format!("no successful sync of {namespace} within {wait:?}"))),
+            Err(_) => Err(RegistryError::Sync(format!(
+                "no successful sync of {namespace} within {wait:?}"
+            ))),
         }
     }
 
@@ -257,16 +316,27 @@ impl RegistryDoc {
 
     /// Entries under the download prefixes whose content is not here yet.
     async fn missing_content(&self) -> Result<usize, RegistryError> {
-        let stream = self.doc.get_many(Query::all()).await.map_err(RegistryError::docs)?;
+        let stream = self
+            .doc
+            .get_many(Query::all())
+            .await
+            .map_err(RegistryError::docs)?;
         tokio::pin!(stream);
         let mut missing = 0;
         while let Some(entry) = stream.next().await {
             let entry = entry.map_err(RegistryError::docs)?;
-            let wanted = DOWNLOAD_PREFIXES.iter().any(|p| entry.key().starts_with(p.as_bytes()));
+            let wanted = DOWNLOAD_PREFIXES
+                .iter()
+                .any(|p| entry.key().starts_with(p.as_bytes()));
             if wanted
                 && entry.content_len() > 0
                 && entry.content_len() <= MAX_ENTRY_VALUE_LEN
-                && !self.node.blobs().has(entry.content_hash()).await.map_err(RegistryError::blobs)?
+                && !self
+                    .node
+                    .blobs()
+                    .has(entry.content_hash())
+                    .await
+                    .map_err(RegistryError::blobs)?
             {
                 missing += 1;
             }
@@ -282,8 +352,16 @@ impl RegistryDoc {
     /// A ticket for this document: read-only or, if this node can write,
     /// with the write capability. It carries this node's addresses.
     pub async fn ticket(&self, write: bool) -> Result<String, RegistryError> {
-        let mode = if write { ShareMode::Write } else { ShareMode::Read };
-        let t = self.doc.share(mode, AddrInfoOptions::RelayAndAddresses).await.map_err(RegistryError::docs)?;
+        let mode = if write {
+            ShareMode::Write
+        } else {
+            ShareMode::Read
+        };
+        let t = self
+            .doc
+            .share(mode, AddrInfoOptions::RelayAndAddresses)
+            .await
+            .map_err(RegistryError::docs)?;
         Ok(t.to_string())
     }
 
@@ -292,14 +370,30 @@ impl RegistryDoc {
     }
 
     /// Writes `value` under `key` as `author`.
-    pub async fn set(&self, author: AuthorId, key: &str, value: impl Into<Bytes>) -> Result<(), RegistryError> {
-        self.doc.set_bytes(author, key.as_bytes().to_vec(), value.into()).await.map_err(RegistryError::docs)?;
+    pub async fn set(
+        &self,
+        author: AuthorId,
+        key: &str,
+        value: impl Into<Bytes>,
+    ) -> Result<(), RegistryError> {
+        self.doc
+            .set_bytes(author, key.as_bytes().to_vec(), value.into())
+            .await
+            .map_err(RegistryError::docs)?;
         Ok(())
     }
 
     /// The value `author` holds under `key`, if its content is here.
-    pub async fn get_by(&self, author: AuthorId, key: &str) -> Result<Option<Vec<u8>>, RegistryError> {
-        let entry = self.doc.get_exact(author, key.as_bytes().to_vec(), false).await.map_err(RegistryError::docs)?;
+    pub async fn get_by(
+        &self,
+        author: AuthorId,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let entry = self
+            .doc
+            .get_exact(author, key.as_bytes().to_vec(), false)
+            .await
+            .map_err(RegistryError::docs)?;
         match entry {
             Some(e) => self.content(e.content_hash(), e.content_len()).await,
             None => Ok(None),
@@ -310,7 +404,11 @@ impl RegistryDoc {
     /// whose content is available, as the pure resolver reads them. Entries
     /// too large or not yet downloaded are skipped.
     pub async fn entries(&self, prefix: &str) -> Result<Vec<DocEntry>, RegistryError> {
-        let stream = self.doc.get_many(Query::key_prefix(prefix.as_bytes())).await.map_err(RegistryError::docs)?;
+        let stream = self
+            .doc
+            .get_many(Query::key_prefix(prefix.as_bytes()))
+            .await
+            .map_err(RegistryError::docs)?;
         tokio::pin!(stream);
         let mut rows = Vec::new();
         while let Some(entry) = stream.next().await {
@@ -322,7 +420,10 @@ impl RegistryDoc {
         self.fetch_missing(&rows).await;
         let mut out = Vec::with_capacity(rows.len());
         for entry in rows {
-            let Some(value) = self.content(entry.content_hash(), entry.content_len()).await? else {
+            let Some(value) = self
+                .content(entry.content_hash(), entry.content_len())
+                .await?
+            else {
                 continue;
             };
             out.push(DocEntry {
@@ -346,7 +447,11 @@ impl RegistryDoc {
         Ok(entries
             .into_iter()
             .filter(|e| e.key == key.as_bytes() && acl.is_trusted_writer(&e.author))
-            .max_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| b.author.cmp(&a.author)))
+            .max_by(|a, b| {
+                a.timestamp
+                    .cmp(&b.timestamp)
+                    .then_with(|| b.author.cmp(&a.author))
+            })
             .map(|e| e.value))
     }
 
@@ -354,7 +459,10 @@ impl RegistryDoc {
     pub async fn latest(&self, key: &str) -> Result<Option<Vec<u8>>, RegistryError> {
         let mut entries = self.entries(key).await?;
         entries.retain(|e| e.key == key.as_bytes());
-        Ok(entries.into_iter().max_by_key(|e| e.timestamp).map(|e| e.value))
+        Ok(entries
+            .into_iter()
+            .max_by_key(|e| e.timestamp)
+            .map(|e| e.value))
     }
 
     /// Fetches, from the peers this replica was joined from, the content of
@@ -368,7 +476,15 @@ impl RegistryDoc {
         let mut missing = Vec::new();
         for e in rows {
             let len = e.content_len();
-            if len > 0 && len <= MAX_ENTRY_VALUE_LEN && !self.node.blobs().has(e.content_hash()).await.unwrap_or(true) {
+            if len > 0
+                && len <= MAX_ENTRY_VALUE_LEN
+                && !self
+                    .node
+                    .blobs()
+                    .has(e.content_hash())
+                    .await
+                    .unwrap_or(true)
+            {
                 missing.push(e.content_hash());
             }
             if missing.len() >= MAX_FETCHES_PER_READ {
@@ -380,17 +496,23 @@ impl RegistryDoc {
         }
         let downloader = self.node.blobs().downloader(self.node.endpoint());
         let fetches = missing.into_iter().map(|hash| {
-            let request = downloader.download(iroh_blobs::HashAndFormat::raw(hash), sources.clone());
+            let request =
+                downloader.download(iroh_blobs::HashAndFormat::raw(hash), sources.clone());
             async move {
                 if let Err(e) = request.await {
                     debug!(%hash, error = %e, "registry content not fetched");
                 }
             }
         });
-        let _ = tokio::time::timeout(CONTENT_FETCH_WAIT, futures_util::future::join_all(fetches)).await;
+        let _ =
+            tokio::time::timeout(CONTENT_FETCH_WAIT, futures_util::future::join_all(fetches)).await;
     }
 
-    async fn content(&self, hash: iroh_blobs::Hash, len: u64) -> Result<Option<Vec<u8>>, RegistryError> {
+    async fn content(
+        &self,
+        hash: iroh_blobs::Hash,
+        len: u64,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
         if len > MAX_ENTRY_VALUE_LEN {
             debug!(%hash, len, "registry value too large; skipped");
             return Ok(None);
@@ -410,8 +532,10 @@ impl RegistryDoc {
     /// Live change events of this document (inserts, syncs).
     pub async fn subscribe(
         &self,
-    ) -> Result<impl n0_future::Stream<Item = Result<LiveEvent, RegistryError>> + Send + Unpin + 'static, RegistryError>
-    {
+    ) -> Result<
+        impl n0_future::Stream<Item = Result<LiveEvent, RegistryError>> + Send + Unpin + 'static,
+        RegistryError,
+    > {
         let s = self.doc.subscribe().await.map_err(RegistryError::docs)?;
         Ok(s.map(|e| e.map_err(RegistryError::docs)))
     }

@@ -46,7 +46,9 @@ impl Drop for RegistryHost {
 
 impl std::fmt::Debug for RegistryHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryHost").field("namespace", &self.doc.namespace()).finish()
+        f.debug_struct("RegistryHost")
+            .field("namespace", &self.doc.namespace())
+            .finish()
     }
 }
 
@@ -59,19 +61,39 @@ impl RegistryHost {
         storage: Option<&Path>,
     ) -> Result<RegistryHost, RegistryError> {
         let lookup = MemoryLookup::new();
-        let options = EndpointOptions { secret_key, network, ..EndpointOptions::default() };
-        let endpoint: Endpoint =
-            bind_endpoint(&options, &lookup).await.map_err(|e| RegistryError::Storage(e.to_string()))?;
+        let options = EndpointOptions {
+            secret_key,
+            network,
+            ..EndpointOptions::default()
+        };
+        let endpoint: Endpoint = bind_endpoint(&options, &lookup)
+            .await
+            .map_err(|e| RegistryError::Storage(e.to_string()))?;
         let node = RegistryNode::spawn(&endpoint, storage).await?;
         let router = node.install(Router::builder(endpoint)).spawn();
         let doc = own_doc(&node).await?;
         let repair = tokio::spawn(repair(doc.clone()));
-        Ok(RegistryHost { node, doc, router, repair })
+        Ok(RegistryHost {
+            node,
+            doc,
+            router,
+            repair,
+        })
     }
 
     /// Sets the lease timing every member reads (`_aster/config/lease_*`).
-    pub async fn set_lease_timing(&self, lease_duration: Duration, refresh_interval: Duration) -> Result<(), RegistryError> {
-        set_lease_config(&self.doc, self.node.author().await?, lease_duration, refresh_interval).await
+    pub async fn set_lease_timing(
+        &self,
+        lease_duration: Duration,
+        refresh_interval: Duration,
+    ) -> Result<(), RegistryError> {
+        set_lease_config(
+            &self.doc,
+            self.node.author().await?,
+            lease_duration,
+            refresh_interval,
+        )
+        .await
     }
 
     /// The ticket producers join with (write access).

@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use aster_proto::registry::{GossipEvent, HealthStatus, LeasePublisher, LeaseSpec, LeaseTiming, LeaseWrite, keys};
+use aster_proto::registry::{
+    GossipEvent, HealthStatus, LeasePublisher, LeaseSpec, LeaseTiming, LeaseWrite, keys,
+};
 use bytes::Bytes;
 use iroh::EndpointId;
 use iroh_docs::AuthorId;
@@ -41,16 +43,27 @@ pub async fn gossip_topic(doc: &RegistryDoc) -> Result<TopicId, RegistryError> {
 }
 
 /// Joins the registry's gossip topic with `peers` as bootstrap.
-pub async fn join_gossip(doc: &RegistryDoc, peers: Vec<EndpointId>) -> Result<(GossipSender, iroh_gossip::api::GossipReceiver), RegistryError> {
+pub async fn join_gossip(
+    doc: &RegistryDoc,
+    peers: Vec<EndpointId>,
+) -> Result<(GossipSender, iroh_gossip::api::GossipReceiver), RegistryError> {
     let topic = gossip_topic(doc).await?;
-    let sub = doc.node().gossip().subscribe(topic, peers).await.map_err(RegistryError::docs)?;
+    let sub = doc
+        .node()
+        .gossip()
+        .subscribe(topic, peers)
+        .await
+        .map_err(RegistryError::docs)?;
     Ok(sub.split())
 }
 
 enum Command {
     Health(HealthStatus),
     Load(Option<f64>),
-    Withdraw { grace: Duration, done: oneshot::Sender<()> },
+    Withdraw {
+        grace: Duration,
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// Keeps a server's leases alive. Dropping it stops refreshing (the leases
@@ -78,13 +91,19 @@ impl LeaseKeeper {
         gossip: Option<GossipSender>,
     ) -> Result<LeaseKeeper, RegistryError> {
         let mut publishers = Vec::with_capacity(specs.len());
-        let writer = Writer { doc, author, gossip };
+        let writer = Writer {
+            doc,
+            author,
+            gossip,
+        };
         for spec in specs {
             let now = now_ms() as i64;
-            let (mut p, first) =
-                LeasePublisher::register(spec, timing, now).map_err(|e| RegistryError::Record(e.to_string()))?;
+            let (mut p, first) = LeasePublisher::register(spec, timing, now)
+                .map_err(|e| RegistryError::Record(e.to_string()))?;
             writer.write(&first).await?;
-            let ready = p.set_health(HealthStatus::Ready, now_ms() as i64).map_err(|e| RegistryError::Record(e.to_string()))?;
+            let ready = p
+                .set_health(HealthStatus::Ready, now_ms() as i64)
+                .map_err(|e| RegistryError::Record(e.to_string()))?;
             writer.write(&ready).await?;
             info!(service = %p.lease().service, contract_id = %p.lease().contract_id, "lease registered");
             publishers.push(p);
@@ -109,7 +128,12 @@ impl LeaseKeeper {
     /// the tombstones. Returns once they are written.
     pub async fn withdraw(self, grace: Duration) {
         let (done, wait) = oneshot::channel();
-        if self.commands.send(Command::Withdraw { grace, done }).await.is_ok() {
+        if self
+            .commands
+            .send(Command::Withdraw { grace, done })
+            .await
+            .is_ok()
+        {
             let _ = wait.await;
         }
     }
@@ -143,10 +167,17 @@ impl Writer {
     }
 }
 
-async fn run(writer: Writer, mut publishers: Vec<LeasePublisher>, mut commands: mpsc::Receiver<Command>) {
+async fn run(
+    writer: Writer,
+    mut publishers: Vec<LeasePublisher>,
+    mut commands: mpsc::Receiver<Command>,
+) {
     let mut withdrawn: Option<oneshot::Sender<()>> = None;
     loop {
-        let next = publishers.iter().filter_map(LeasePublisher::poll_timeout).min();
+        let next = publishers
+            .iter()
+            .filter_map(LeasePublisher::poll_timeout)
+            .min();
         let Some(next) = next else { break };
         let wait = Duration::from_millis(next.saturating_sub(now_ms() as i64).max(0) as u64);
         tokio::select! {

@@ -30,8 +30,8 @@ mod node;
 mod publish;
 
 pub use balance::{Balancer, BalancerBuilder};
-pub use host::RegistryHost;
 pub use doc::{MAX_ENTRIES_PER_READ, MAX_ENTRY_VALUE_LEN, RegistryDoc};
+pub use host::RegistryHost;
 pub use node::RegistryNode;
 pub use publish::{Publication, fetch_bundle, own_doc, publish, store_bundle};
 
@@ -89,7 +89,9 @@ impl RegistryError {
 /// Lease timing a shared registry asks of its producers and readers, from
 /// its `_aster/config/lease_duration_s` and `lease_refresh_interval_s`
 /// keys (§2.2); the defaults (45 s, 15 s) where a key is missing or bad.
-pub async fn lease_config(doc: &RegistryDoc) -> Result<aster_proto::registry::LeaseTiming, RegistryError> {
+pub async fn lease_config(
+    doc: &RegistryDoc,
+) -> Result<aster_proto::registry::LeaseTiming, RegistryError> {
     let mut timing = aster_proto::registry::LeaseTiming::default();
     let read = |bytes: Option<Vec<u8>>| -> Option<i64> {
         let text = String::from_utf8(bytes?).ok()?;
@@ -118,7 +120,18 @@ pub async fn set_lease_config(
     refresh_interval: Duration,
 ) -> Result<(), RegistryError> {
     let duration_key = keys::config_key(CONFIG_LEASE_DURATION_S).map_err(RegistryError::key)?;
-    let refresh_key = keys::config_key(CONFIG_LEASE_REFRESH_INTERVAL_S).map_err(RegistryError::key)?;
-    doc.set(author, &duration_key, format!("{}", lease_duration.as_secs_f64()).into_bytes()).await?;
-    doc.set(author, &refresh_key, format!("{}", refresh_interval.as_secs_f64()).into_bytes()).await
+    let refresh_key =
+        keys::config_key(CONFIG_LEASE_REFRESH_INTERVAL_S).map_err(RegistryError::key)?;
+    doc.set(
+        author,
+        &duration_key,
+        format!("{}", lease_duration.as_secs_f64()).into_bytes(),
+    )
+    .await?;
+    doc.set(
+        author,
+        &refresh_key,
+        format!("{}", refresh_interval.as_secs_f64()).into_bytes(),
+    )
+    .await
 }

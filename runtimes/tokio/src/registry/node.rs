@@ -38,19 +38,29 @@ struct NodeInner {
 
 impl std::fmt::Debug for RegistryNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryNode").field("endpoint", &self.inner.endpoint.id()).field("storage", &self.inner.storage).finish()
+        f.debug_struct("RegistryNode")
+            .field("endpoint", &self.inner.endpoint.id())
+            .field("storage", &self.inner.storage)
+            .finish()
     }
 }
 
 impl RegistryNode {
     /// Starts the stack on `endpoint`. The caller must also route the three
     /// ALPNs to it ([`RegistryNode::install`]) on the endpoint's router.
-    pub async fn spawn(endpoint: &Endpoint, storage: Option<&Path>) -> Result<RegistryNode, RegistryError> {
+    pub async fn spawn(
+        endpoint: &Endpoint,
+        storage: Option<&Path>,
+    ) -> Result<RegistryNode, RegistryError> {
         let store: BlobStore = match storage {
             Some(dir) => {
                 let blobs = dir.join("blobs");
-                std::fs::create_dir_all(&blobs).map_err(|e| RegistryError::Storage(format!("{}: {e}", blobs.display())))?;
-                FsStore::load(&blobs).await.map_err(|e| RegistryError::Storage(format!("blob store: {e:#}")))?.into()
+                std::fs::create_dir_all(&blobs)
+                    .map_err(|e| RegistryError::Storage(format!("{}: {e}", blobs.display())))?;
+                FsStore::load(&blobs)
+                    .await
+                    .map_err(|e| RegistryError::Storage(format!("blob store: {e:#}")))?
+                    .into()
             }
             None => MemStore::new().into(),
         };
@@ -58,7 +68,8 @@ impl RegistryNode {
         let docs = match storage {
             Some(dir) => {
                 let docs = dir.join("docs");
-                std::fs::create_dir_all(&docs).map_err(|e| RegistryError::Storage(format!("{}: {e}", docs.display())))?;
+                std::fs::create_dir_all(&docs)
+                    .map_err(|e| RegistryError::Storage(format!("{}: {e}", docs.display())))?;
                 Docs::persistent(docs)
             }
             None => Docs::memory(),
@@ -80,7 +91,10 @@ impl RegistryNode {
     /// Routes the blobs, gossip and docs ALPNs to this node.
     pub fn install(&self, router: RouterBuilder) -> RouterBuilder {
         router
-            .accept(iroh_blobs::ALPN, BlobsProtocol::new(&self.inner.store, None))
+            .accept(
+                iroh_blobs::ALPN,
+                BlobsProtocol::new(&self.inner.store, None),
+            )
             .accept(iroh_gossip::ALPN, self.inner.gossip.clone())
             .accept(iroh_docs::ALPN, self.inner.docs.clone())
     }
@@ -109,6 +123,10 @@ impl RegistryNode {
 
     /// This node's default author (persistent with storage).
     pub async fn author(&self) -> Result<AuthorId, RegistryError> {
-        self.inner.docs.author_default().await.map_err(RegistryError::docs)
+        self.inner
+            .docs
+            .author_default()
+            .await
+            .map_err(RegistryError::docs)
     }
 }

@@ -39,20 +39,34 @@ pub struct Publication {
 }
 
 /// Stores `bundle` as a collection and tags it; returns the collection hash.
-pub async fn store_bundle(node: &RegistryNode, bundle: &ContractBundle) -> Result<Hash, RegistryError> {
+pub async fn store_bundle(
+    node: &RegistryNode,
+    bundle: &ContractBundle,
+) -> Result<Hash, RegistryError> {
     let store = node.blobs();
     let mut collection = Collection::default();
     // Temp tags keep the parts alive until the collection's tag covers them.
     let mut parts = Vec::new();
     for (name, bytes) in bundle.entries() {
-        let tt = store.add_bytes(bytes.to_vec()).temp_tag().await.map_err(RegistryError::blobs)?;
+        let tt = store
+            .add_bytes(bytes.to_vec())
+            .temp_tag()
+            .await
+            .map_err(RegistryError::blobs)?;
         collection.push(name, tt.hash());
         parts.push(tt);
     }
-    let root = collection.store(store).await.map_err(RegistryError::blobs)?;
+    let root = collection
+        .store(store)
+        .await
+        .map_err(RegistryError::blobs)?;
     let hash = root.hash();
     let tag = format!("{TAG_PREFIX}{}", &hash.to_hex()[..16]);
-    store.tags().set(tag, HashAndFormat::hash_seq(hash)).await.map_err(RegistryError::blobs)?;
+    store
+        .tags()
+        .set(tag, HashAndFormat::hash_seq(hash))
+        .await
+        .map_err(RegistryError::blobs)?;
     drop(parts);
     Ok(hash)
 }
@@ -89,12 +103,19 @@ pub async fn publish(
         doc.set(author, &contract_key, artifact.encode()).await?;
         if !publication.bundle.manifest.is_empty() {
             let key = keys::manifest_key(&cid).map_err(RegistryError::key)?;
-            doc.set(author, &key, publication.bundle.manifest.clone().into_bytes()).await?;
+            doc.set(
+                author,
+                &key,
+                publication.bundle.manifest.clone().into_bytes(),
+            )
+            .await?;
         }
     }
-    let version_key = keys::version_key(&publication.service, publication.version).map_err(RegistryError::key)?;
+    let version_key =
+        keys::version_key(&publication.service, publication.version).map_err(RegistryError::key)?;
     if doc.get_by(author, &version_key).await?.as_deref() != Some(cid.as_bytes()) {
-        doc.set(author, &version_key, cid.clone().into_bytes()).await?;
+        doc.set(author, &version_key, cid.clone().into_bytes())
+            .await?;
     }
     debug!(service = %publication.service, contract_id = %cid, collection = %collection, "contract published");
     Ok(())
@@ -147,14 +168,19 @@ pub async fn fetch_bundle(
     artifact: &ArtifactRef,
     providers: Vec<EndpointId>,
 ) -> Result<ContractBundle, RegistryError> {
-    artifact.validate().map_err(|e| RegistryError::Record(e.to_string()))?;
+    artifact
+        .validate()
+        .map_err(|e| RegistryError::Record(e.to_string()))?;
     if artifact.contract_id != cid.to_hex() {
         return Err(RegistryError::Bundle(BundleError::ContractMismatch {
             expected: *cid,
             actual: ContractId::from_hex(&artifact.contract_id).unwrap_or(ContractId([0; 32])),
         }));
     }
-    let root: Hash = artifact.collection_hash.parse().map_err(|e| RegistryError::Record(format!("collection_hash: {e}")))?;
+    let root: Hash = artifact
+        .collection_hash
+        .parse()
+        .map_err(|e| RegistryError::Record(format!("collection_hash: {e}")))?;
     let store = node.blobs();
     let format = match artifact.collection_format {
         CollectionFormat::Index => HashAndFormat::hash_seq(root),
@@ -162,17 +188,31 @@ pub async fn fetch_bundle(
     };
     // Bounded in time: the size caps below apply once the blobs are here,
     // so a provider cannot keep us downloading for ever (spec §8.4).
-    tokio::time::timeout(BUNDLE_FETCH_TIMEOUT, store.downloader(node.endpoint()).download(format, providers))
-        .await
-        .map_err(|_| RegistryError::Blobs(format!("bundle download took longer than {BUNDLE_FETCH_TIMEOUT:?}")))?
-        .map_err(RegistryError::blobs)?;
+    tokio::time::timeout(
+        BUNDLE_FETCH_TIMEOUT,
+        store
+            .downloader(node.endpoint())
+            .download(format, providers),
+    )
+    .await
+    .map_err(|_| {
+        RegistryError::Blobs(format!(
+            "bundle download took longer than {BUNDLE_FETCH_TIMEOUT:?}"
+        ))
+    })?
+    .map_err(RegistryError::blobs)?;
     let entries: Vec<(String, Vec<u8>)> = match artifact.collection_format {
         CollectionFormat::Raw => {
             let bytes = store.get_bytes(root).await.map_err(RegistryError::blobs)?;
-            vec![(aster_proto::contract::bundle::CONTRACT_ENTRY.to_owned(), bytes.to_vec())]
+            vec![(
+                aster_proto::contract::bundle::CONTRACT_ENTRY.to_owned(),
+                bytes.to_vec(),
+            )]
         }
         CollectionFormat::Index => {
-            let collection = Collection::load(root, store).await.map_err(RegistryError::blobs)?;
+            let collection = Collection::load(root, store)
+                .await
+                .map_err(RegistryError::blobs)?;
             if collection.len() > aster_proto::contract::bundle::MAX_BUNDLE_ENTRIES {
                 return Err(RegistryError::Bundle(BundleError::TooManyEntries));
             }

@@ -30,13 +30,21 @@ impl ProtocolHandler for ConsumerAdmission {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
         let peer = conn.remote_id();
         let (mut send, mut recv) = conn.accept_bi().await?;
-        let request = recv.read_to_end(MAX_ADMISSION_PAYLOAD_SIZE).await.map_err(AcceptError::from_err)?;
-        let mut response = self.shared.keeper.admit_consumer(&request, &peer.to_string(), &self.shared.summaries);
+        let request = recv
+            .read_to_end(MAX_ADMISSION_PAYLOAD_SIZE)
+            .await
+            .map_err(AcceptError::from_err)?;
+        let mut response =
+            self.shared
+                .keeper
+                .admit_consumer(&request, &peer.to_string(), &self.shared.summaries);
         if response.admitted {
             response.registry_namespace = self.shared.registry_namespace.clone();
         }
         debug!(%peer, admitted = response.admitted, "consumer admission");
-        send.write_all(&response.encode()).await.map_err(AcceptError::from_err)?;
+        send.write_all(&response.encode())
+            .await
+            .map_err(AcceptError::from_err)?;
         send.finish()?;
         // Closing now could race the peer's read of the answer: wait for it
         // to close (bounded).
@@ -60,9 +68,17 @@ impl ProtocolHandler for ProducerAdmission {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
         let peer = conn.remote_id();
         let (mut send, mut recv) = conn.accept_bi().await?;
-        let request = recv.read_to_end(MAX_ADMISSION_PAYLOAD_SIZE).await.map_err(AcceptError::from_err)?;
-        let response = self.shared.keeper.admit_producer(&request, &peer.to_string());
-        send.write_all(&response).await.map_err(AcceptError::from_err)?;
+        let request = recv
+            .read_to_end(MAX_ADMISSION_PAYLOAD_SIZE)
+            .await
+            .map_err(AcceptError::from_err)?;
+        let response = self
+            .shared
+            .keeper
+            .admit_producer(&request, &peer.to_string());
+        send.write_all(&response)
+            .await
+            .map_err(AcceptError::from_err)?;
         send.finish()?;
         let _ = tokio::time::timeout(LINGER, conn.closed()).await;
         Ok(())

@@ -23,11 +23,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aster_proto::admission::{CONSUMER_ADMISSION_ALPN, PRODUCER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary};
-use aster_proto::trust::{FileNonceStore, RootPublicKey};
+use aster_proto::Status;
+use aster_proto::admission::{
+    CONSUMER_ADMISSION_ALPN, PRODUCER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary,
+};
 use aster_proto::call::ServiceTable;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
-use aster_proto::Status;
+use aster_proto::trust::{FileNonceStore, RootPublicKey};
 use iroh::address_lookup::MemoryLookup;
 use iroh::endpoint::Connection;
 use iroh::protocol::{AcceptError, ProtocolHandler, Router, RouterBuilder};
@@ -42,9 +44,11 @@ use aster_proto::registry::LeaseSpec;
 
 use crate::handler::Service;
 use crate::net::now_ms;
+use crate::net::{
+    EndpointOptions, NetError, NetworkMode, bind_endpoint_hooked, node_addr_of, ticket_of,
+};
 use crate::registry::leases::LeaseKeeper;
 use crate::registry::{Publication, RegistryDoc, RegistryNode, own_doc, publish, store_bundle};
-use crate::net::{EndpointOptions, NetError, NetworkMode, bind_endpoint_hooked, node_addr_of, ticket_of};
 use crate::trust::{Gate0, Gatekeeper, TrustConfig};
 use stream::{PeerInfo, serve_stream};
 
@@ -66,7 +70,13 @@ pub enum ServerError {
         "{service} v{version}: contract {live} differs from the committed manifest's {committed} ({path}); \
          regenerate it (`aster contract gen`) if the interface change is intended"
     )]
-    ContractDrift { service: String, version: i32, live: String, committed: String, path: String },
+    ContractDrift {
+        service: String,
+        version: i32,
+        live: String,
+        committed: String,
+        path: String,
+    },
 }
 
 /// State shared by every connection and stream of a server.
@@ -190,7 +200,8 @@ impl ServerBuilder {
     /// Keeps consumed one-time-credential nonces in `path`, so a one-time
     /// credential cannot be replayed, even after a restart.
     pub fn nonce_file(mut self, path: impl Into<std::path::PathBuf>) -> Result<Self, ServerError> {
-        let store = FileNonceStore::open(path.into()).map_err(|e| ServerError::Trust(e.to_string()))?;
+        let store =
+            FileNonceStore::open(path.into()).map_err(|e| ServerError::Trust(e.to_string()))?;
         self.trust.nonces = Box::new(store);
         Ok(self)
     }
@@ -244,7 +255,8 @@ impl ServerBuilder {
 
     /// Adds another protocol to the endpoint's router (blobs, docs, ...).
     pub fn protocol(mut self, alpn: &'static [u8], handler: impl ProtocolHandler) -> Self {
-        self.protocols.push(Box::new(move |r| r.accept(alpn, handler)));
+        self.protocols
+            .push(Box::new(move |r| r.accept(alpn, handler)));
         self
     }
 
@@ -256,12 +268,28 @@ impl ServerBuilder {
         if let Some(path) = &self.manifest_check {
             check_committed_manifest(path, &self.services)?;
         }
-        let table = Arc::new(ServiceTable::new(self.services.iter().map(|s| s.descriptor().spec()).collect())?);
+        let table = Arc::new(ServiceTable::new(
+            self.services
+                .iter()
+                .map(|s| s.descriptor().spec())
+                .collect(),
+        )?);
         let mut salt = [0u8; 32];
         rand::fill(&mut salt);
-        let keeper = Arc::new(Gatekeeper::new(self.trust, SecretKey::generate().public().to_string(), salt));
+        let keeper = Arc::new(Gatekeeper::new(
+            self.trust,
+            SecretKey::generate().public().to_string(),
+            salt,
+        ));
         let lookup = MemoryLookup::new();
-        let endpoint = bind_endpoint_hooked(&self.endpoint, &lookup, Gate0 { keeper: keeper.clone() }).await?;
+        let endpoint = bind_endpoint_hooked(
+            &self.endpoint,
+            &lookup,
+            Gate0 {
+                keeper: keeper.clone(),
+            },
+        )
+        .await?;
         let addr = endpoint.addr();
         let rpc_address = node_addr_of(&addr);
         let registry = if self.registry.enabled {
@@ -280,7 +308,11 @@ impl ServerBuilder {
                     contract_id: d.contract_id().to_string(),
                     channels: [("rpc".to_string(), rpc_address.clone())].into(),
                     pattern: d.scope_name().to_string(),
-                    serialization_modes: d.effective_modes().iter().map(|m| m.name().to_string()).collect(),
+                    serialization_modes: d
+                        .effective_modes()
+                        .iter()
+                        .map(|m| m.name().to_string())
+                        .collect(),
                 }
             })
             .collect();
@@ -292,13 +324,32 @@ impl ServerBuilder {
             active_streams: AtomicUsize::new(0),
             idle: Notify::new(),
             draining: AtomicBool::new(false),
-            registry_namespace: registry.as_ref().and_then(|r| r.own.as_ref()).map(|d| d.namespace().to_string()).unwrap_or_default(),
+            registry_namespace: registry
+                .as_ref()
+                .and_then(|r| r.own.as_ref())
+                .map(|d| d.namespace().to_string())
+                .unwrap_or_default(),
         });
         let mut router = Router::builder(endpoint.clone())
-            .accept(RPC_ALPN, RpcProtocol { shared: shared.clone() })
-            .accept(CONSUMER_ADMISSION_ALPN, admission::ConsumerAdmission { shared: shared.clone() });
+            .accept(
+                RPC_ALPN,
+                RpcProtocol {
+                    shared: shared.clone(),
+                },
+            )
+            .accept(
+                CONSUMER_ADMISSION_ALPN,
+                admission::ConsumerAdmission {
+                    shared: shared.clone(),
+                },
+            );
         if keeper.serves_producer_admission() {
-            router = router.accept(PRODUCER_ADMISSION_ALPN, admission::ProducerAdmission { shared: shared.clone() });
+            router = router.accept(
+                PRODUCER_ADMISSION_ALPN,
+                admission::ProducerAdmission {
+                    shared: shared.clone(),
+                },
+            );
         }
         if let Some(r) = &registry {
             router = r.node.install(router);
@@ -315,7 +366,8 @@ impl ServerBuilder {
                     keeper.allow_registry_peer(&node.id.to_string());
                 }
             }
-            let (doc, keeper) = join_shared_registry(r, ticket, &shared.services, &endpoint).await?;
+            let (doc, keeper) =
+                join_shared_registry(r, ticket, &shared.services, &endpoint).await?;
             shared_doc = Some(doc);
             leases = Some(keeper);
         }
@@ -328,7 +380,11 @@ impl ServerBuilder {
             router,
             shared,
             lookup,
-            registry: registry.map(|r| ServerRegistry { node: r.node, own: r.own, shared: shared_doc }),
+            registry: registry.map(|r| ServerRegistry {
+                node: r.node,
+                own: r.own,
+                shared: shared_doc,
+            }),
             leases: tokio::sync::Mutex::new(leases),
             withdraw_grace: self.registry.withdraw_grace,
         })
@@ -336,19 +392,34 @@ impl ServerBuilder {
 }
 
 /// The startup guard of [`ServerBuilder::check_manifest`].
-fn check_committed_manifest(path: &std::path::Path, services: &[Arc<dyn Service>]) -> Result<(), ServerError> {
+fn check_committed_manifest(
+    path: &std::path::Path,
+    services: &[Arc<dyn Service>],
+) -> Result<(), ServerError> {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(ServerError::Manifest { path: shown, reason: e.to_string() }),
+        Err(e) => {
+            return Err(ServerError::Manifest {
+                path: shown,
+                reason: e.to_string(),
+            });
+        }
     };
-    let committed = aster_proto::contract::manifest::Manifest::from_json_many(&text)
-        .map_err(|e| ServerError::Manifest { path: shown.clone(), reason: e.to_string() })?;
+    let committed =
+        aster_proto::contract::manifest::Manifest::from_json_many(&text).map_err(|e| {
+            ServerError::Manifest {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }
+        })?;
     for s in services {
         let d = s.descriptor();
         let live = d.contract_id().to_hex();
-        let same_service = |m: &&aster_proto::contract::manifest::Manifest| m.service == d.name && m.version == i64::from(d.version);
+        let same_service = |m: &&aster_proto::contract::manifest::Manifest| {
+            m.service == d.name && m.version == i64::from(d.version)
+        };
         if let Some(m) = committed.iter().find(same_service) {
             if m.contract_id != live {
                 return Err(ServerError::ContractDrift {
@@ -384,8 +455,11 @@ async fn start_registry(
     let mut publications = Vec::new();
     for s in services {
         let d = s.descriptor();
-        let publication =
-            Publication { service: d.name.to_owned(), version: d.version, bundle: ContractBundle::of(d, &s.manifest()) };
+        let publication = Publication {
+            service: d.name.to_owned(),
+            version: d.version,
+            bundle: ContractBundle::of(d, &s.manifest()),
+        };
         let hash = store_bundle(&node, &publication.bundle).await?;
         publications.push((publication, hash));
     }
@@ -396,7 +470,11 @@ async fn start_registry(
             None
         }
     };
-    Ok(StartedRegistry { node, own, publications })
+    Ok(StartedRegistry {
+        node,
+        own,
+        publications,
+    })
 }
 
 /// Publishes every service into `doc` (the own document when `None`).
@@ -434,7 +512,12 @@ async fn join_shared_registry(
         .iter()
         .map(|s| {
             let d = s.descriptor();
-            let mut spec = LeaseSpec::new(&endpoint.id().to_string(), &d.contract_id().to_hex(), d.name, d.version);
+            let mut spec = LeaseSpec::new(
+                &endpoint.id().to_string(),
+                &d.contract_id().to_hex(),
+                d.name,
+                d.version,
+            );
             let mut modes: Vec<String> = Vec::new();
             for m in d.effective_modes() {
                 let name = lease_mode_name(*m).to_owned();
@@ -460,7 +543,8 @@ async fn join_shared_registry(
             None
         }
     };
-    let keeper = LeaseKeeper::start(doc.clone(), node.author().await?, specs, timing, gossip).await?;
+    let keeper =
+        LeaseKeeper::start(doc.clone(), node.author().await?, specs, timing, gossip).await?;
     info!(registry = %doc.namespace(), "joined the shared registry");
     Ok((doc, keeper))
 }
@@ -588,7 +672,10 @@ impl Server {
         })
         .await;
         if waited.is_err() {
-            warn!(remaining = self.active_streams(), "drain grace period over; closing with calls in flight");
+            warn!(
+                remaining = self.active_streams(),
+                "drain grace period over; closing with calls in flight"
+            );
         }
         self.shutdown().await;
     }
@@ -615,7 +702,9 @@ impl std::fmt::Debug for RpcProtocol {
 
 impl ProtocolHandler for RpcProtocol {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
-        let peer = Arc::new(PeerInfo { id: conn.remote_id().to_string() });
+        let peer = Arc::new(PeerInfo {
+            id: conn.remote_id().to_string(),
+        });
         debug!(peer = %peer.id, "rpc connection");
         loop {
             let (send, recv) = match conn.accept_bi().await {
@@ -628,7 +717,9 @@ impl ProtocolHandler for RpcProtocol {
             if self.shared.draining.load(Ordering::SeqCst) {
                 // Draining: refuse new streams, let the running ones finish.
                 let mut send = send;
-                let _ = send.reset(iroh::endpoint::VarInt::from_u32(aster_proto::call::STREAM_REFUSED_CODE));
+                let _ = send.reset(iroh::endpoint::VarInt::from_u32(
+                    aster_proto::call::STREAM_REFUSED_CODE,
+                ));
                 continue;
             }
             let shared = self.shared.clone();

@@ -30,7 +30,9 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span};
 
 use super::ServerShared;
-use crate::handler::{BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext};
+use crate::handler::{
+    BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext,
+};
 use crate::net::now_ms;
 use crate::timer::DeadlineTimer;
 
@@ -70,7 +72,11 @@ impl Active {
     /// Starts the handler; its future runs inside the call's span.
     fn run(&mut self, input: Incoming) -> Option<BoxFuture<Result<Outgoing, Status>>> {
         let ctx = self.ctx.take()?;
-        Some(Box::pin(self.dispatch.call(self.method, ctx, input).instrument(self.span.clone())))
+        Some(Box::pin(
+            self.dispatch
+                .call(self.method, ctx, input)
+                .instrument(self.span.clone()),
+        ))
     }
 }
 
@@ -84,7 +90,12 @@ enum Wake {
     Timer,
 }
 
-pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>, mut send: SendStream, mut recv: RecvStream) {
+pub(crate) async fn serve_stream(
+    shared: Arc<ServerShared>,
+    peer: Arc<PeerInfo>,
+    mut send: SendStream,
+    mut recv: RecvStream,
+) {
     let mut sm = ServerStream::new(shared.table.clone());
     let mut active: Option<Active> = None;
     let mut session: Option<(Arc<dyn Dispatch>, SessionContext)> = None;
@@ -134,14 +145,16 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                     let (dispatch, ctx) = open_session(&shared, &peer, info);
                     session = Some((dispatch, ctx));
                 }
-                ServerEvent::Call(info) => match start_call(&shared, &peer, session.as_ref(), info) {
+                ServerEvent::Call(info) => match start_call(&shared, &peer, session.as_ref(), info)
+                {
                     Ok(mut call) => {
                         if call.pattern.client_streams() {
                             // Streaming input: the handler starts now and
                             // pulls requests from a bounded channel.
                             let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
                             input = Some(tx);
-                            let requests = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+                            let requests =
+                                futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
                             handler = call.run(Incoming::Stream(Box::pin(requests)));
                             handler_fresh = handler.is_some();
                         }
@@ -152,14 +165,18 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
                     }
                 },
                 ServerEvent::Request { id, payload } => {
-                    let Some(call) = active.as_mut().filter(|c| c.id == id) else { continue };
+                    let Some(call) = active.as_mut().filter(|c| c.id == id) else {
+                        continue;
+                    };
                     if !call.pattern.client_streams() {
                         handler = call.run(Incoming::Unary(payload));
                         handler_fresh = handler.is_some();
                     } else if let Some(tx) = &input {
                         if !pending_input.is_empty() {
                             pending_input.push_back(payload);
-                        } else if let Err(mpsc::error::TrySendError::Full(Ok(p))) = tx.try_send(Ok(payload)) {
+                        } else if let Err(mpsc::error::TrySendError::Full(Ok(p))) =
+                            tx.try_send(Ok(payload))
+                        {
                             pending_input.push_back(p);
                         }
                     }
@@ -196,7 +213,9 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
         // A handler that answers at once (most unary ones) is done here,
         // without a turn through the select below.
         let ready = match handler.as_mut() {
-            Some(h) if std::mem::take(&mut handler_fresh) => std::future::poll_fn(|cx| Poll::Ready(h.as_mut().poll(cx))).await,
+            Some(h) if std::mem::take(&mut handler_fresh) => {
+                std::future::poll_fn(|cx| Poll::Ready(h.as_mut().poll(cx))).await
+            }
             _ => Poll::Pending,
         };
         let wake = if let Poll::Ready(r) = ready {
@@ -236,7 +255,9 @@ pub(crate) async fn serve_stream(shared: Arc<ServerShared>, peer: Arc<PeerInfo>,
             }
             Wake::Handler(result) => {
                 handler = None;
-                let Some(call) = active.as_ref() else { continue };
+                let Some(call) = active.as_ref() else {
+                    continue;
+                };
                 let id = call.id;
                 match result {
                     Ok(Outgoing::Unary(message)) => {
@@ -381,7 +402,11 @@ async fn drain(recv: &mut RecvStream) {
     .await;
 }
 
-fn open_session(shared: &ServerShared, peer: &PeerInfo, info: SessionInfo) -> (Arc<dyn Dispatch>, SessionContext) {
+fn open_session(
+    shared: &ServerShared,
+    peer: &PeerInfo,
+    info: SessionInfo,
+) -> (Arc<dyn Dispatch>, SessionContext) {
     let service = &shared.services[info.service];
     let ctx = SessionContext {
         service: service.descriptor().name,
@@ -450,7 +475,8 @@ fn short(id: &str) -> &str {
 
 fn finish_span(call: &Active, status: &Status) {
     call.span.record("status", status.code.name());
-    call.span.record("elapsed_us", call.started.elapsed().as_micros() as u64);
+    call.span
+        .record("elapsed_us", call.started.elapsed().as_micros() as u64);
     call.span.in_scope(|| {
         if status.code == StatusCode::Ok {
             debug!("call done");
@@ -469,5 +495,7 @@ fn end_call(active: &mut Option<Active>, status: &Status) {
 #[allow(dead_code)]
 fn _assert_send() {
     fn is_send<T: Send>(_: T) {}
-    let _ = |s: Arc<ServerShared>, p: Arc<PeerInfo>, a: SendStream, b: RecvStream| is_send(serve_stream(s, p, a, b));
+    let _ = |s: Arc<ServerShared>, p: Arc<PeerInfo>, a: SendStream, b: RecvStream| {
+        is_send(serve_stream(s, p, a, b))
+    };
 }

@@ -20,7 +20,10 @@ pub struct WhoResponse {
 
 impl Default for WhoResponse {
     fn default() -> Self {
-        WhoResponse { server: "nobody".into(), calls: -1 }
+        WhoResponse {
+            server: "nobody".into(),
+            calls: -1,
+        }
     }
 }
 
@@ -39,17 +42,22 @@ pub struct WhoImpl {
 
 impl WhoImpl {
     pub fn new(name: &str) -> WhoImpl {
-        WhoImpl { name: name.into(), calls: Default::default() }
+        WhoImpl {
+            name: name.into(),
+            calls: Default::default(),
+        }
     }
 }
 
 impl Who for WhoImpl {
     async fn whoami(&self, _req: WhoRequest) -> Result<WhoResponse, Status> {
         let calls = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(WhoResponse { server: self.name.clone(), calls })
+        Ok(WhoResponse {
+            server: self.name.clone(),
+            calls,
+        })
     }
     async fn record(&self, req: WhoRequest) -> Result<WhoResponse, Status> {
         self.whoami(req).await
     }
 }
-
