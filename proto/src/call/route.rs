@@ -1,7 +1,7 @@
 //! The server's table of services and methods, and the reference's routing
 //! order with its exact errors (spec §3.5, dispatch steps 3–8).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::Pattern;
 use crate::codec::SerializationMode;
@@ -48,12 +48,17 @@ pub enum RouteError {
 }
 
 /// Immutable once built; shared by every stream of a server.
+///
+/// Looked up on every call by names from the wire, so the maps are keyed by
+/// `str` (no allocation per lookup) and use Fx hashing: their key sets are
+/// the server's own services and methods, fixed at start, so a peer's
+/// choice of names cannot grow them or crowd a bucket.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceTable {
     services: Vec<ServiceSpec>,
-    by_key: HashMap<(String, i64), usize>,
-    versions: HashMap<String, Vec<usize>>,
-    methods: Vec<HashMap<String, usize>>,
+    /// Service name → (version, index) of each registration.
+    by_name: FxHashMap<String, Vec<(i64, usize)>>,
+    methods: Vec<FxHashMap<String, usize>>,
 }
 
 impl ServiceTable {
@@ -61,14 +66,15 @@ impl ServiceTable {
         let mut table = ServiceTable::default();
         for spec in services {
             let idx = table.services.len();
-            let key = (spec.name.clone(), spec.version);
-            if table.by_key.insert(key, idx).is_some() {
+            let versions = table.by_name.entry(spec.name.clone()).or_default();
+            if versions.iter().any(|&(v, _)| v == spec.version) {
                 return Err(RouteError::DuplicateService {
                     name: spec.name,
                     version: spec.version,
                 });
             }
-            let mut methods = HashMap::new();
+            versions.push((spec.version, idx));
+            let mut methods = FxHashMap::default();
             for (i, m) in spec.methods.iter().enumerate() {
                 if methods.insert(m.name.clone(), i).is_some() {
                     return Err(RouteError::DuplicateMethod {
@@ -77,11 +83,6 @@ impl ServiceTable {
                     });
                 }
             }
-            table
-                .versions
-                .entry(spec.name.clone())
-                .or_default()
-                .push(idx);
             table.methods.push(methods);
             table.services.push(spec);
         }
@@ -106,13 +107,12 @@ impl ServiceTable {
     /// one other version goes to that version (the reference answers
     /// NOT_FOUND there; this is a deliberate improvement).
     pub fn find_service(&self, name: &str, version: i64) -> Result<usize, Status> {
-        if let Some(&i) = self.by_key.get(&(name.to_string(), version)) {
+        let registered = self.by_name.get(name).map_or(&[][..], Vec::as_slice);
+        if let Some(&(_, i)) = registered.iter().find(|&&(v, _)| v == version) {
             return Ok(i);
         }
-        if version == 1 {
-            if let Some([only]) = self.versions.get(name).map(Vec::as_slice) {
-                return Ok(*only);
-            }
+        if let ([(_, only)], 1) = (registered, version) {
+            return Ok(*only);
         }
         Err(Status::not_found(format!(
             "Service '{name}' v{version} not found"

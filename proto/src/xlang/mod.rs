@@ -211,7 +211,8 @@ fn put_full_meta(buf: &mut BytesMut, m: &MetaString) {
 /// Encoded type info of constant tags, computed once per thread.
 mod cached {
     use std::cell::RefCell;
-    use std::collections::HashMap;
+
+    use rustc_hash::FxHashMap;
 
     use bytes::{BufMut, BytesMut};
 
@@ -226,8 +227,9 @@ mod cached {
     }
 
     thread_local! {
-        // Keyed by the tag's address: constant tags are few and fixed.
-        static CACHE: RefCell<HashMap<(usize, usize), &'static TypeInfo>> = RefCell::new(HashMap::new());
+        // Keyed by the tag's address: constant tags are few and fixed, so a
+        // plain Fx hash will do (looked up for every struct encoded).
+        static CACHE: RefCell<FxHashMap<(usize, usize), &'static TypeInfo>> = RefCell::new(FxHashMap::default());
     }
 
     fn build(tag: &str) -> TypeInfo {

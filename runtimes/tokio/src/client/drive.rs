@@ -159,6 +159,18 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
     Ok(())
 }
 
+/// After the trailer: takes the stream's end (FIN) if it is already there,
+/// without waiting. A receive side dropped before its end is stopped by iroh,
+/// which wakes the connection's driver; on the common path the FIN came
+/// with the trailer and this is a lookup.
+async fn read_end_if_there(recv: &mut RecvStream) {
+    let _ = std::future::poll_fn(|cx| {
+        let mut read = std::pin::pin!(recv.read_chunk(READ_CHUNK));
+        Poll::Ready(read.as_mut().poll(cx))
+    })
+    .await;
+}
+
 /// The inline unary path: write, then read until the outcome.
 async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, Status> {
     flush(call, streams).await?;
@@ -170,6 +182,9 @@ async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, St
                 ClientEvent::Response(b) => reply = Some(b),
                 ClientEvent::Done(status) => {
                     streams.done = !call.ended_locally();
+                    if streams.done {
+                        read_end_if_there(&mut streams.recv).await;
+                    }
                     return if status.is_ok() {
                         reply.ok_or_else(|| Status::internal("call ended without a response"))
                     } else {

@@ -363,9 +363,13 @@ pub(crate) async fn serve_stream(
         // answered (refused, or ended early); stopping the stream now would
         // fail its next write before it reads our trailer. Read and drop what
         // still comes, briefly and boundedly, then stop.
-        drain(&mut recv).await;
+        read_open = !drain(&mut recv).await;
     }
-    let _ = recv.stop(VarInt::from_u32(0));
+    if read_open {
+        // Only a stream not read to its end needs stopping: `stop` wakes
+        // the connection's driver, a cost on every call otherwise.
+        let _ = recv.stop(VarInt::from_u32(0));
+    }
     if let Some((dispatch, _)) = session {
         dispatch.close().await;
     }
@@ -374,7 +378,8 @@ pub(crate) async fn serve_stream(
 /// Reads and drops the peer's leftover request: what is already there, then
 /// (only if the peer has not finished yet) up to [`DRAIN_BYTES`] for up to
 /// [`DRAIN_TIME`]. The usual case, a FIN that already came, costs no timer.
-async fn drain(recv: &mut RecvStream) {
+/// True when the stream's end (FIN, or a reset) was read.
+async fn drain(recv: &mut RecvStream) -> bool {
     let mut drained = 0usize;
     loop {
         let read = std::future::poll_fn(|cx| {
@@ -384,22 +389,24 @@ async fn drain(recv: &mut RecvStream) {
         .await;
         match read {
             Poll::Ready(Ok(Some(chunk))) => drained += chunk.len(),
-            Poll::Ready(_) => return,
+            Poll::Ready(_) => return true,
             Poll::Pending => break,
         }
         if drained >= DRAIN_BYTES {
-            return;
+            return false;
         }
     }
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
+    tokio::time::timeout(DRAIN_TIME, async {
         while drained < DRAIN_BYTES {
             match recv.read_chunk(READ_CHUNK).await {
                 Ok(Some(chunk)) => drained += chunk.len(),
-                _ => return,
+                _ => return true,
             }
         }
+        false
     })
-    .await;
+    .await
+    .unwrap_or(false)
 }
 
 fn open_session(
