@@ -119,10 +119,18 @@ pub fn finish_frame(at: usize, out: &mut BytesMut) -> Result<(), FrameError> {
 }
 
 /// Incremental frame decoder.
+///
+/// Input comes as borrowed slices ([`FrameDecoder::push`], copied) or as
+/// owned chunks ([`FrameDecoder::push_bytes`]): frames lying whole inside
+/// an owned chunk are handed out as slices of it, without a copy. Only a
+/// frame split across chunks is assembled in a buffer.
 #[derive(Debug, Default)]
 pub struct FrameDecoder {
+    /// An owned chunk not yet consumed. When it is not empty, `buf` is.
+    chunk: Bytes,
+    /// Bytes of a frame being assembled across chunks.
     buf: BytesMut,
-    /// Body length of the frame being assembled, once its prefix is in.
+    /// Body length of the frame at the front, once its prefix is in.
     pending: Option<usize>,
 }
 
@@ -131,16 +139,45 @@ impl FrameDecoder {
         FrameDecoder::default()
     }
 
-    /// Adds received bytes. Fails if a length prefix that is now complete
-    /// declares an invalid length; the decoder is then unusable.
+    /// Adds received bytes (copied). Fails if a length prefix that is now
+    /// complete declares an invalid length; the decoder is then unusable.
     pub fn push(&mut self, data: &[u8]) -> Result<(), FrameError> {
+        self.spill();
         self.buf.extend_from_slice(data);
         self.check_prefix()
     }
 
+    /// Adds a received chunk without copying it; otherwise as [`FrameDecoder::push`].
+    /// A payload handed out from it shares (and keeps alive) the chunk; typed
+    /// decoding copies out of it, so this matters only to a caller that keeps
+    /// raw payloads for long.
+    pub fn push_bytes(&mut self, data: Bytes) -> Result<(), FrameError> {
+        if self.buf.is_empty() && self.chunk.is_empty() {
+            self.chunk = data;
+        } else {
+            self.spill();
+            self.buf.extend_from_slice(&data);
+        }
+        self.check_prefix()
+    }
+
+    /// Moves the unconsumed chunk into the assembly buffer.
+    fn spill(&mut self) {
+        if !self.chunk.is_empty() {
+            self.buf.extend_from_slice(&self.chunk);
+            self.chunk = Bytes::new();
+        }
+    }
+
+    /// The unconsumed input, in order (one of the two is empty).
+    fn front(&self) -> &[u8] {
+        if self.chunk.is_empty() { &self.buf } else { &self.chunk }
+    }
+
     fn check_prefix(&mut self) -> Result<(), FrameError> {
-        if self.pending.is_none() && self.buf.len() >= 4 {
-            let len = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
+        let front = self.front();
+        if self.pending.is_none() && front.len() >= 4 {
+            let len = u32::from_le_bytes([front[0], front[1], front[2], front[3]]);
             if len == 0 {
                 return Err(FrameError::ZeroLength);
             }
@@ -156,8 +193,20 @@ impl FrameDecoder {
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         self.check_prefix()?;
         let Some(len) = self.pending else {
+            // Fewer than 4 bytes: keep them for the next chunk.
+            self.spill();
             return Ok(None);
         };
+        if !self.chunk.is_empty() {
+            if self.chunk.len() >= 4 + len {
+                let flags = Flags(self.chunk[4]);
+                let payload = self.chunk.slice(5..4 + len);
+                self.chunk.advance(4 + len);
+                self.pending = None;
+                return Ok(Some(Frame { flags, payload }));
+            }
+            self.spill();
+        }
         if self.buf.len() < 4 + len {
             // Make room for the rest of the body in one allocation.
             self.buf.reserve(4 + len - self.buf.len());
@@ -172,18 +221,18 @@ impl FrameDecoder {
         Ok(Some(Frame { flags, payload }))
     }
 
-    /// Bytes held that do not yet form a whole frame.
+/// Bytes held that do not yet form a whole frame.
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }
 
     /// Call at end of stream: fails if a partial frame is buffered.
     pub fn finish(&self) -> Result<(), FrameError> {
-        if self.buf.is_empty() {
+        if self.buffered() == 0 {
             Ok(())
         } else {
             Err(FrameError::Incomplete {
-                buffered: self.buf.len(),
+                buffered: self.buffered(),
                 expected: self.pending.map_or(4, |l| l + 4),
             })
         }

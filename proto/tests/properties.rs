@@ -30,10 +30,18 @@ fn split_points(len: usize, cuts: &[usize]) -> Vec<usize> {
 
 /// Feeds `data` to a frame decoder in pieces; returns frames and the error, if any.
 fn decode_frames(data: &[u8], points: &[usize]) -> (Vec<(u8, Vec<u8>)>, Option<String>) {
+    decode_frames_as(data, points, |_| false)
+}
+
+/// As [`decode_frames`], each piece passed as an owned chunk
+/// (`push_bytes`, zero-copy) when `owned(piece index)`, else as a slice.
+fn decode_frames_as(data: &[u8], points: &[usize], owned: impl Fn(usize) -> bool) -> (Vec<(u8, Vec<u8>)>, Option<String>) {
     let mut d = FrameDecoder::new();
     let mut frames = vec![];
-    for w in points.windows(2) {
-        if let Err(e) = d.push(&data[w[0]..w[1]]) {
+    for (i, w) in points.windows(2).enumerate() {
+        let piece = &data[w[0]..w[1]];
+        let pushed = if owned(i) { d.push_bytes(bytes::Bytes::copy_from_slice(piece)) } else { d.push(piece) };
+        if let Err(e) = pushed {
             return (frames, Some(e.to_string()));
         }
         loop {
@@ -291,7 +299,36 @@ proptest! {
     fn frame_decoding_is_split_invariant(data in proptest::collection::vec(any::<u8>(), 0..200), cuts in proptest::collection::vec(any::<usize>(), 0..10)) {
         let whole = decode_frames(&data, &[0, data.len()]);
         let split = decode_frames(&data, &split_points(data.len(), &cuts));
-        prop_assert_eq!(whole, split);
+        prop_assert_eq!(&whole, &split);
+        let owned = decode_frames_as(&data, &split_points(data.len(), &cuts), |i| i % 2 == 0);
+        prop_assert_eq!(&whole, &owned);
+    }
+
+    /// Valid frame sequences (plus trailing junk), split anywhere and fed as
+    /// any mix of owned chunks and slices, decode as when fed whole.
+    #[test]
+    fn zero_copy_decoding_matches_copying(
+        frames in proptest::collection::vec((any::<u8>(), proptest::collection::vec(any::<u8>(), 1..64)), 0..8),
+        junk in proptest::collection::vec(any::<u8>(), 0..6),
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        mask in any::<u32>(),
+    ) {
+        let mut out = BytesMut::new();
+        for (flags, payload) in &frames {
+            encode_frame(Flags(*flags), payload, &mut out).unwrap();
+        }
+        out.extend_from_slice(&junk);
+        let points = split_points(out.len(), &cuts);
+        let whole = decode_frames(&out, &[0, out.len()]);
+        let mixed = decode_frames_as(&out, &points, |i| mask >> (i % 32) & 1 == 1);
+        prop_assert_eq!(&whole, &mixed);
+        let all_owned = decode_frames_as(&out, &points, |_| true);
+        prop_assert_eq!(&whole, &all_owned);
+        if junk.is_empty() {
+            let decoded: Vec<(u8, Vec<u8>)> = frames.clone();
+            prop_assert_eq!(&whole.0, &decoded);
+            prop_assert!(whole.1.is_none());
+        }
     }
 
     #[test]

@@ -180,7 +180,22 @@ impl ClientCall {
         if self.done {
             return;
         }
-        if let Err(e) = self.decoder.push(data) {
+        let pushed = self.decoder.push(data);
+        self.take_frames(pushed);
+    }
+
+    /// [`ClientCall::handle_data`] for an owned chunk: frames inside it
+    /// reach the application without being copied.
+    pub fn handle_bytes(&mut self, data: Bytes) {
+        if self.done {
+            return;
+        }
+        let pushed = self.decoder.push_bytes(data);
+        self.take_frames(pushed);
+    }
+
+    fn take_frames(&mut self, pushed: Result<(), crate::frame::FrameError>) {
+        if let Err(e) = pushed {
             return self.end_locally(Status::internal(e.to_string()));
         }
         while !self.done {

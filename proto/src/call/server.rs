@@ -159,7 +159,22 @@ impl ServerStream {
         if matches!(self.state, State::Done) {
             return;
         }
-        if let Err(e) = self.decoder.push(data) {
+        let pushed = self.decoder.push(data);
+        self.take_frames(pushed, now_ms);
+    }
+
+    /// [`ServerStream::handle_data`] for an owned chunk: frames inside it
+    /// reach the application without being copied.
+    pub fn handle_bytes(&mut self, data: Bytes, now_ms: u64) {
+        if matches!(self.state, State::Done) {
+            return;
+        }
+        let pushed = self.decoder.push_bytes(data);
+        self.take_frames(pushed, now_ms);
+    }
+
+    fn take_frames(&mut self, pushed: Result<(), crate::frame::FrameError>, now_ms: u64) {
+        if let Err(e) = pushed {
             self.protocol_error(Status::internal(e.to_string()));
             return;
         }

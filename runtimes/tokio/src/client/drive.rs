@@ -197,7 +197,7 @@ async fn unary(call: &mut ClientCall, streams: &mut Streams) -> Result<Bytes, St
         timer.arm(deadline);
         tokio::select! {
             r = streams.recv.read_chunk(READ_CHUNK) => match r {
-                Ok(Some(data)) => call.handle_data(&data),
+                Ok(Some(data)) => call.handle_bytes(data),
                 Ok(None) => call.handle_fin(),
                 Err(iroh::endpoint::ReadError::Reset(code)) => call.handle_reset_code(code.into_inner()),
                 Err(_) => call.handle_reset(),
@@ -344,7 +344,7 @@ async fn stream_task(
             _ = timer.wait(), if deadline.is_some() => Wake::Timer,
         };
         match wake {
-            Wake::Read(Ok(Some(data))) => call.handle_data(&data),
+            Wake::Read(Ok(Some(data))) => call.handle_bytes(data),
             Wake::Read(Ok(None)) => call.handle_fin(),
             Wake::Read(Err(iroh::endpoint::ReadError::Reset(code))) => {
                 call.handle_reset_code(code.into_inner())

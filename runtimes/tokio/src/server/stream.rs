@@ -243,7 +243,7 @@ pub(crate) async fn serve_stream(
         };
 
         match wake {
-            Wake::Read(Ok(Some(data))) => sm.handle_data(&data, now_ms()),
+            Wake::Read(Ok(Some(data))) => sm.handle_bytes(data, now_ms()),
             Wake::Read(Ok(None)) => {
                 read_open = false;
                 sm.handle_fin(now_ms());
