@@ -171,7 +171,11 @@ impl FrameDecoder {
 
     /// The unconsumed input, in order (one of the two is empty).
     fn front(&self) -> &[u8] {
-        if self.chunk.is_empty() { &self.buf } else { &self.chunk }
+        if self.chunk.is_empty() {
+            &self.buf
+        } else {
+            &self.chunk
+        }
     }
 
     fn check_prefix(&mut self) -> Result<(), FrameError> {
@@ -221,7 +225,7 @@ impl FrameDecoder {
         Ok(Some(Frame { flags, payload }))
     }
 
-/// Bytes held that do not yet form a whole frame.
+    /// Bytes held that do not yet form a whole frame.
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }

@@ -35,12 +35,20 @@ fn decode_frames(data: &[u8], points: &[usize]) -> (Vec<(u8, Vec<u8>)>, Option<S
 
 /// As [`decode_frames`], each piece passed as an owned chunk
 /// (`push_bytes`, zero-copy) when `owned(piece index)`, else as a slice.
-fn decode_frames_as(data: &[u8], points: &[usize], owned: impl Fn(usize) -> bool) -> (Vec<(u8, Vec<u8>)>, Option<String>) {
+fn decode_frames_as(
+    data: &[u8],
+    points: &[usize],
+    owned: impl Fn(usize) -> bool,
+) -> (Vec<(u8, Vec<u8>)>, Option<String>) {
     let mut d = FrameDecoder::new();
     let mut frames = vec![];
     for (i, w) in points.windows(2).enumerate() {
         let piece = &data[w[0]..w[1]];
-        let pushed = if owned(i) { d.push_bytes(bytes::Bytes::copy_from_slice(piece)) } else { d.push(piece) };
+        let pushed = if owned(i) {
+            d.push_bytes(bytes::Bytes::copy_from_slice(piece))
+        } else {
+            d.push(piece)
+        };
         if let Err(e) = pushed {
             return (frames, Some(e.to_string()));
         }

@@ -184,13 +184,21 @@ impl ClientBuilder {
         })??;
         // Parsed once here: decoding an address checks the key (an ed25519
         // point decompression), far too slow to repeat per call.
-        let mut rpc_addrs = Vec::with_capacity(admission.services.len());
+        // Each distinct endpoint gets one connection slot, found per call
+        // without a map lookup.
+        let mut slots: HashMap<EndpointId, Arc<ConnSlot>> = HashMap::new();
+        let mut target = |addr: EndpointAddr| Target {
+            slot: slots.entry(addr.id).or_default().clone(),
+            addr,
+        };
+        let peer_target = target(peer.clone());
+        let mut rpc_targets = Vec::with_capacity(admission.services.len());
         for s in &admission.services {
             let addr = s.channels.get("rpc").and_then(|a| parse_address(a).ok());
             if let Some(addr) = &addr {
                 remember(&lookup, addr);
             }
-            rpc_addrs.push(addr);
+            rpc_targets.push(addr.map(&mut target));
         }
         Ok(Client {
             inner: Arc::new(Inner {
@@ -198,9 +206,10 @@ impl ClientBuilder {
                 owns_endpoint: owned,
                 peer,
                 admission,
-                rpc_addrs,
+                peer_target,
+                rpc_targets,
                 connect_timeout: self.connect_timeout,
-                conns: Mutex::new(HashMap::new()),
+                conns: slots.into_values().collect(),
                 registry: registry::ClientRegistry::new(self.registry_node),
                 schemas: Mutex::new(HashMap::new()),
             }),
@@ -251,15 +260,23 @@ struct Inner {
     owns_endpoint: bool,
     peer: EndpointAddr,
     admission: AdmissionResponse,
-    /// The RPC address of each of `admission.services`, parsed.
-    rpc_addrs: Vec<Option<EndpointAddr>>,
+    /// Where to call the peer itself (services without an RPC address).
+    peer_target: Target,
+    /// Where to call each of `admission.services`: its RPC address, parsed.
+    rpc_targets: Vec<Option<Target>>,
     connect_timeout: Duration,
-    /// One cached `aster/1` connection per RPC endpoint.
-    conns: Mutex<HashMap<EndpointId, Arc<ConnSlot>>>,
+    /// Every connection slot (of `peer_target` and `rpc_targets`), for `close`.
+    conns: Vec<Arc<ConnSlot>>,
     /// The peer's registry, joined on first use.
     registry: registry::ClientRegistry,
     /// XLANG schemas of services called dynamically, by name.
     schemas: Mutex<HashMap<String, Arc<aster_proto::contract::schema::ContractSchema>>>,
+}
+
+/// An endpoint to call and its connection slot.
+struct Target {
+    addr: EndpointAddr,
+    slot: Arc<ConnSlot>,
 }
 
 /// The cached connection to one RPC endpoint.
@@ -349,15 +366,15 @@ impl Client {
     }
 
     /// Where to call `name`: the RPC address the peer gave for it, else the peer itself.
-    fn rpc_addr(&self, name: &str, version: i64) -> &EndpointAddr {
+    fn rpc_target(&self, name: &str, version: i64) -> &Target {
         let services = &self.inner.admission.services;
         let index = services
             .iter()
             .position(|s| s.name == name && s.version == version)
             .or_else(|| services.iter().position(|s| s.name == name));
         index
-            .and_then(|i| self.inner.rpc_addrs.get(i).and_then(Option::as_ref))
-            .unwrap_or(&self.inner.peer)
+            .and_then(|i| self.inner.rpc_targets.get(i).and_then(Option::as_ref))
+            .unwrap_or(&self.inner.peer_target)
     }
 
     /// The mode for a call: the caller's choice, else JSON when the peer
@@ -383,17 +400,10 @@ impl Client {
     /// drops a cached one first (after it failed).
     async fn connection(
         &self,
-        addr: &EndpointAddr,
+        target: &Target,
         stale: Option<&Connection>,
     ) -> Result<Connection, Status> {
-        let slot = {
-            let mut conns = self
-                .inner
-                .conns
-                .lock()
-                .map_err(|_| Status::internal("connection cache poisoned"))?;
-            conns.entry(addr.id).or_default().clone()
-        };
+        let (addr, slot) = (&target.addr, &target.slot);
         let usable = |c: &Connection| stale.is_none_or(|s| s.stable_id() != c.stable_id());
         if let Some(c) = slot.get().filter(usable) {
             return Ok(c);
@@ -423,13 +433,13 @@ impl Client {
     /// Opens a bi-stream, reconnecting once if the cached connection is dead.
     async fn open_stream(
         &self,
-        addr: &EndpointAddr,
+        target: &Target,
     ) -> Result<(iroh::endpoint::SendStream, iroh::endpoint::RecvStream), Status> {
-        let conn = self.connection(addr, None).await?;
+        let conn = self.connection(target, None).await?;
         match conn.open_bi().await {
             Ok(s) => Ok(s),
             Err(_) => {
-                let conn = self.connection(addr, Some(&conn)).await?;
+                let conn = self.connection(target, Some(&conn)).await?;
                 conn.open_bi()
                     .await
                     .map_err(|e| Status::unavailable(format!("cannot open a stream: {e}")))
@@ -483,21 +493,24 @@ impl Client {
             deadline_epoch_ms: options.timeout.map(|t| now_ms() + t.as_millis() as u64),
             metadata: options.metadata,
         };
-        let addr = self.rpc_addr(service, version);
+        let target = self.rpc_target(service, version);
         let span = tracing::debug_span!(
             "rpc.client",
             service,
             method,
-            peer = %addr.id.fmt_short(),
+            peer = %target.addr.id.fmt_short(),
             status = tracing::field::Empty,
             elapsed_us = tracing::field::Empty
         );
         let started = std::time::Instant::now();
         let result = async {
-            let (send, recv) = self.open_stream(addr).await.map_err(|status| CallFailure {
-                status,
-                maybe_delivered: false,
-            })?;
+            let (send, recv) = self
+                .open_stream(target)
+                .await
+                .map_err(|status| CallFailure {
+                    status,
+                    maybe_delivered: false,
+                })?;
             drive::run(ClientCall::new(&request), send, recv, input)
                 .await
                 .map_err(|status| {
@@ -588,8 +601,8 @@ impl Client {
         mode: SerializationMode,
         options: CallOptions,
     ) -> Result<Session, Status> {
-        let addr = self.rpc_addr(service, version);
-        let (send, recv) = self.open_stream(addr).await?;
+        let target = self.rpc_target(service, version);
+        let (send, recv) = self.open_stream(target).await?;
         let request = CallRequest {
             service: service.to_string(),
             method: String::new(),
@@ -610,11 +623,7 @@ impl Client {
 
     /// Closes the client's connections (and its endpoint, if it owns one).
     pub async fn close(&self) {
-        let conns: Vec<_> = match self.inner.conns.lock() {
-            Ok(mut c) => c.drain().map(|(_, v)| v).collect(),
-            Err(_) => vec![],
-        };
-        for slot in conns {
+        for slot in &self.inner.conns {
             if let Some(c) = slot.set(None) {
                 c.close(VarInt::from_u32(0), b"normal close");
             }
