@@ -25,15 +25,20 @@ use aster::{Client, NetworkMode, Server, Service};
 use futures_util::StreamExt;
 use mission_control::{Agent, AgentSessionServer, Control, MissionControlServer};
 
+// Golden files: compared byte for byte with the generator's output, so
+// rustfmt must leave them as generated.
 #[allow(dead_code)]
+#[rustfmt::skip]
 #[path = "generated/mission_control.rs"]
 mod generated;
 
 #[allow(dead_code)]
+#[rustfmt::skip]
 #[path = "generated/edge_cases.rs"]
 mod generated_edge;
 
 #[allow(dead_code)]
+#[rustfmt::skip]
 #[path = "generated/python_manifest.rs"]
 mod generated_py;
 

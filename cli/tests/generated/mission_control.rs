@@ -57,22 +57,14 @@ impl Default for CommandResult {
 }
 
 /// `AgentSession` v1 (session), contract `59136b4a6d90cd5d2711df19021262432f1ae62c1d7bec5ef6b57407b5f7c9c9`.
-#[aster::service(
-    name = "AgentSession",
-    version = 1,
-    scope = "session",
-    rename_all = "camelCase"
-)]
+#[aster::service(name = "AgentSession", version = 1, scope = "session", rename_all = "camelCase")]
 pub trait AgentSession {
     #[rpc]
     async fn heartbeat(&self, request: Heartbeat) -> Result<Assignment, Status>;
     #[rpc]
     async fn register(&self, request: Heartbeat) -> Result<Assignment, Status>;
     #[bidi_stream]
-    async fn run_command(
-        &self,
-        requests: RequestStream<Command>,
-    ) -> Result<ResponseStream<CommandResult>, Status>;
+    async fn run_command(&self, requests: RequestStream<Command>) -> Result<ResponseStream<CommandResult>, Status>;
 }
 
 /// Wire type `mission/StatusRequest`.
@@ -152,7 +144,9 @@ pub struct SubmitLogResult {
 /// The producer's defaults (from its manifest).
 impl Default for SubmitLogResult {
     fn default() -> Self {
-        SubmitLogResult { accepted: true }
+        SubmitLogResult {
+            accepted: true,
+        }
     }
 }
 
@@ -180,10 +174,7 @@ pub trait MissionControl {
     #[rpc]
     async fn get_status(&self, request: StatusRequest) -> Result<StatusResponse, Status>;
     #[client_stream]
-    async fn ingest_metrics(
-        &self,
-        requests: RequestStream<MetricPoint>,
-    ) -> Result<IngestResult, Status>;
+    async fn ingest_metrics(&self, requests: RequestStream<MetricPoint>) -> Result<IngestResult, Status>;
     #[rpc]
     async fn submit_log(&self, request: LogEntry) -> Result<SubmitLogResult, Status>;
     #[server_stream]

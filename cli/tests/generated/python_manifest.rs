@@ -23,7 +23,8 @@ use aster::{RequestStream, ResponseStream, Status, WireType};
 
 /// `Empty` v1 (shared), contract (none stated).
 #[aster::service(name = "Empty", version = 1)]
-pub trait Empty {}
+pub trait Empty {
+}
 
 /// Wire type `Req`.
 #[derive(Debug, Clone, Default, PartialEq, WireType)]

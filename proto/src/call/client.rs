@@ -36,12 +36,16 @@ pub struct CallRequest {
 
 impl CallRequest {
     pub(crate) fn header(&self) -> StreamHeader {
-        let (metadata_keys, metadata_values) = self.metadata.iter().cloned().unzip();
+        self.clone().into_header()
+    }
+
+    fn into_header(self) -> StreamHeader {
+        let (metadata_keys, metadata_values) = self.metadata.into_iter().unzip();
         StreamHeader {
-            service: self.service.clone(),
-            method: self.method.clone(),
+            service: self.service,
+            method: self.method,
             version: self.version,
-            call_id: self.call_id.clone(),
+            call_id: self.call_id,
             deadline_epoch_ms: self.deadline_epoch_ms.map_or(0, |d| d as i64),
             serialization_mode: self.mode as i64,
             metadata_keys,
@@ -77,20 +81,27 @@ pub struct ClientCall {
 
 impl ClientCall {
     pub fn new(request: &CallRequest) -> ClientCall {
+        ClientCall::from_request(request.clone())
+    }
+
+    /// [`ClientCall::new`], taking the request: its strings move into the
+    /// header instead of being copied.
+    pub fn from_request(request: CallRequest) -> ClientCall {
         let mut out = Outbox::with_capacity(128);
         let form = if request.mode.is_json() {
             MessageForm::Json
         } else {
             MessageForm::Xlang
         };
-        out.protocol(Flags::HEADER, &request.header(), form);
+        let (pattern, mode, deadline) = (request.pattern, request.mode, request.deadline_epoch_ms);
+        out.protocol(Flags::HEADER, &request.into_header(), form);
         ClientCall {
-            pattern: request.pattern,
-            mode: request.mode,
+            pattern,
+            mode,
             decoder: FrameDecoder::new(),
             out,
             events: VecDeque::new(),
-            deadline: request.deadline_epoch_ms,
+            deadline,
             requests: 0,
             responses: 0,
             done: false,

@@ -225,20 +225,29 @@ impl Gatekeeper {
         service: &ServiceDescriptor,
         method: &MethodDescriptor,
     ) -> Result<BTreeMap<String, String>, Status> {
+        // Checked under the read lock, without copying the record: this
+        // runs for every call. An expired record is removed by `admission`.
         let now = now_secs();
-        let admission = self.admission(peer, now);
+        let peers = self
+            .peers
+            .read()
+            .map_err(|_| Status::internal("admission table poisoned"))?;
+        let admission = peers
+            .get(peer)
+            .filter(|r| !r.is_expired_with_ttl(now, self.config.peer_ttl_secs));
         if admission.is_none() && !self.gate_open() {
             return Err(Status::new(
                 StatusCode::Unauthenticated,
                 "peer is not admitted (or its admission expired)",
             ));
         }
-        let attributes = admission.map(|a| a.attributes).unwrap_or_default();
+        let none = Attributes::new();
+        let attributes = admission.map_or(&none, |a| &a.attributes);
         if self.config.enforce_requirements {
             authorize(
                 service.requires.as_ref(),
                 method.requires.as_ref(),
-                &attributes,
+                attributes,
             )
             .map_err(|d| d.to_status(service.name, method.name))?;
         }

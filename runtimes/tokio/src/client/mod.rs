@@ -511,7 +511,7 @@ impl Client {
                     status,
                     maybe_delivered: false,
                 })?;
-            drive::run(ClientCall::new(&request), send, recv, input)
+            drive::run(ClientCall::from_request(request), send, recv, input)
                 .await
                 .map_err(|status| {
                     // A refused stream was never read: as good as not sent.

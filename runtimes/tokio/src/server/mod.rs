@@ -27,7 +27,7 @@ use aster_proto::Status;
 use aster_proto::admission::{
     CONSUMER_ADMISSION_ALPN, PRODUCER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary,
 };
-use aster_proto::call::ServiceTable;
+use aster_proto::call::{Scope, ServiceTable};
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use aster_proto::trust::{FileNonceStore, RootPublicKey};
 use iroh::address_lookup::MemoryLookup;
@@ -42,7 +42,7 @@ use std::str::FromStr;
 use aster_proto::contract::ContractBundle;
 use aster_proto::registry::LeaseSpec;
 
-use crate::handler::Service;
+use crate::handler::{Dispatch, Service, SessionContext};
 use crate::net::now_ms;
 use crate::net::{
     EndpointOptions, NetError, NetworkMode, bind_endpoint_hooked, node_addr_of, ticket_of,
@@ -83,6 +83,9 @@ pub enum ServerError {
 pub(crate) struct ServerShared {
     pub(crate) table: Arc<ServiceTable>,
     pub(crate) services: Vec<Arc<dyn Service>>,
+    /// The one instance of each shared service (`None` for session-scoped
+    /// ones), opened at start rather than on every call.
+    pub(crate) shared_instances: Vec<Option<Arc<dyn Dispatch>>>,
     summaries: Vec<ServiceSummary>,
     pub(crate) keeper: Arc<Gatekeeper>,
     active_streams: AtomicUsize,
@@ -316,9 +319,26 @@ impl ServerBuilder {
                 }
             })
             .collect();
+        let shared_instances = self
+            .services
+            .iter()
+            .map(|s| {
+                let desc = s.descriptor();
+                (desc.scope == Scope::Shared).then(|| {
+                    s.open(&SessionContext {
+                        service: desc.name,
+                        peer: None,
+                        session_id: String::new(),
+                        metadata: vec![],
+                        attributes: Default::default(),
+                    })
+                })
+            })
+            .collect();
         let shared = Arc::new(ServerShared {
             table,
             services: self.services,
+            shared_instances,
             summaries,
             keeper: keeper.clone(),
             active_streams: AtomicUsize::new(0),

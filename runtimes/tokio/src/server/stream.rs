@@ -455,9 +455,10 @@ fn start_call(
         session_id: session.map(|(_, s)| s.session_id.clone()),
         mode: info.mode,
     };
-    let dispatch = match session {
-        Some((d, _)) => d.clone(),
-        None => service.open(&SessionContext {
+    let dispatch = match (session, &shared.shared_instances[info.route.service]) {
+        (Some((d, _)), _) => d.clone(),
+        (None, Some(instance)) => instance.clone(),
+        (None, None) => service.open(&SessionContext {
             service: desc.name,
             peer: ctx.peer.clone(),
             session_id: String::new(),
