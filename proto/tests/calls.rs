@@ -1396,3 +1396,58 @@ fn stale_ids_are_refused() {
     assert!(server.poll_transmit().is_none());
     let _ = Bytes::new();
 }
+
+/// A draining server resets a new stream with code 8 before reading it.
+/// A session on such a stream processed nothing: its call fails with the
+/// refused message (retryable anywhere); any other code is a plain reset.
+#[test]
+fn refused_session_stream_says_nothing_was_processed() {
+    for (code, message) in [
+        (
+            u64::from(aster_proto::call::STREAM_REFUSED_CODE),
+            aster_proto::call::REFUSED_MESSAGE,
+        ),
+        (1, "session stream reset by peer"),
+    ] {
+        let mut req = request("", Pattern::Unary);
+        req.service = "Tally".into();
+        let mut client = ClientSession::new(&req);
+        let id = client
+            .start_call(&SessionCall {
+                method: "add".into(),
+                pattern: Pattern::Unary,
+                call_id: "c".into(),
+                deadline_epoch_ms: None,
+                metadata: vec![],
+            })
+            .unwrap();
+        client.send_message(id, &echo("1")).unwrap();
+        while client.poll_transmit().is_some() {}
+        client.handle_reset_code(code);
+        let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+        let expected = Status::unavailable(message);
+        assert_eq!(
+            events,
+            vec![
+                SessionEvent::Done {
+                    id,
+                    status: expected.clone()
+                },
+                SessionEvent::Closed(expected),
+            ],
+            "code {code}"
+        );
+        assert!(
+            client
+                .start_call(&SessionCall {
+                    method: "add".into(),
+                    pattern: Pattern::Unary,
+                    call_id: "d".into(),
+                    deadline_epoch_ms: None,
+                    metadata: vec![],
+                })
+                .is_err(),
+            "a failed session takes no more calls"
+        );
+    }
+}

@@ -254,6 +254,18 @@ impl ClientSession {
         self.fail_session(Status::unavailable("session stream reset by peer"));
     }
 
+    /// The peer reset its side with `code`. [`super::STREAM_REFUSED_CODE`]
+    /// means the server refused the stream before reading it (draining), so
+    /// no call of this session was processed: the failure says so, as for
+    /// shared calls ([`super::REFUSED_MESSAGE`]).
+    pub fn handle_reset_code(&mut self, code: u64) {
+        if code == u64::from(super::STREAM_REFUSED_CODE) {
+            self.fail_session(Status::unavailable(super::REFUSED_MESSAGE));
+        } else {
+            self.handle_reset();
+        }
+    }
+
     /// Cancels the current call when its deadline has passed.
     pub fn handle_timeout(&mut self, now_ms: u64) {
         if self

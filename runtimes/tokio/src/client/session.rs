@@ -330,6 +330,10 @@ async fn actor(
                 read_open = false;
                 sm.handle_fin();
             }
+            Wake::Read(Err(iroh::endpoint::ReadError::Reset(code))) => {
+                read_open = false;
+                sm.handle_reset_code(code.into_inner());
+            }
             Wake::Read(Err(_)) => {
                 read_open = false;
                 sm.handle_reset();
