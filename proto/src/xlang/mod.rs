@@ -211,6 +211,7 @@ fn put_full_meta(buf: &mut BytesMut, m: &MetaString) {
 /// Encoded type info of constant tags, computed once per thread.
 mod cached {
     use std::cell::RefCell;
+    use std::rc::Rc;
 
     use rustc_hash::FxHashMap;
 
@@ -228,8 +229,10 @@ mod cached {
 
     thread_local! {
         // Keyed by the tag's address: constant tags are few and fixed, so a
-        // plain Fx hash will do (looked up for every struct encoded).
-        static CACHE: RefCell<FxHashMap<(usize, usize), &'static TypeInfo>> = RefCell::new(FxHashMap::default());
+        // plain Fx hash will do (looked up for every struct encoded). Owned
+        // by the map (`Rc`), not leaked: a leak checker sees no leak, and a
+        // thread's entries go with it.
+        static CACHE: RefCell<FxHashMap<(usize, usize), Rc<TypeInfo>>> = RefCell::new(FxHashMap::default());
     }
 
     fn build(tag: &str) -> TypeInfo {
@@ -251,12 +254,17 @@ mod cached {
 
     pub(super) fn with<R>(tag: &'static str, f: impl FnOnce(&TypeInfo) -> R) -> R {
         let key = (tag.as_ptr() as usize, tag.len());
-        let info = CACHE.with(|c| {
-            *c.borrow_mut()
+        let cached = CACHE.try_with(|c| {
+            c.borrow_mut()
                 .entry(key)
-                .or_insert_with(|| Box::leak(Box::new(build(tag))))
+                .or_insert_with(|| Rc::new(build(tag)))
+                .clone()
         });
-        f(info)
+        match cached {
+            Ok(info) => f(&info),
+            // This thread's storage is already gone (it is exiting).
+            Err(_) => f(&build(tag)),
+        }
     }
 }
 
