@@ -163,6 +163,19 @@ pub fn decode_message<T: Message>(
     }
 }
 
+/// [`decode_message`] for an uncompressed payload held as shared bytes:
+/// large `Bytes` fields of an XLANG message are slices of `payload`.
+pub fn decode_shared_message<T: Message>(
+    payload: &Bytes,
+    mode: SerializationMode,
+) -> Result<T, PayloadError> {
+    if mode.is_json() {
+        decode_json(payload)
+    } else {
+        Ok(xlang::decode_shared(payload)?)
+    }
+}
+
 /// Strict JSON decoding of a message (see [`json::WireJson`]).
 pub fn decode_json<T: Message>(data: &[u8]) -> Result<T, PayloadError> {
     let value: serde_json::Value =
@@ -259,5 +272,44 @@ mod tests {
         let mut out = BytesMut::new();
         encode_message_frame(&value, SerializationMode::Json, &mut out).unwrap();
         assert_eq!(one_frame(&out).flags, Flags::NONE);
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    struct Chunk {
+        small: Bytes,
+        big: Bytes,
+    }
+    crate::wire_struct!(Chunk, "test/Chunk", { small: Bytes => "small", big: Bytes => "big" });
+
+    /// Large `Bytes` fields decoded from shared bytes point into the payload;
+    /// small ones are copies; both decode to the same values as from a slice.
+    #[test]
+    fn shared_decoding_slices_large_bytes_fields() {
+        let value = Chunk {
+            small: Bytes::from_static(b"tiny"),
+            big: Bytes::from(noise(64 << 10)),
+        };
+        let payload = Bytes::from(xlang::to_bytes(&value));
+        let shared: Chunk = decode_shared_message(&payload, SerializationMode::Xlang).unwrap();
+        let copied: Chunk =
+            decode_message(&payload, Flags::NONE, SerializationMode::Xlang).unwrap();
+        assert_eq!(shared, value);
+        assert_eq!(copied, value);
+        let inside = |b: &Bytes| {
+            let (p, start) = (b.as_ptr() as usize, payload.as_ptr() as usize);
+            p >= start && p + b.len() <= start + payload.len()
+        };
+        assert!(
+            inside(&shared.big),
+            "the large field is a slice of the payload"
+        );
+        assert!(!inside(&shared.small), "the small field is a copy");
+        assert!(!inside(&copied.big), "decoding from a slice copies");
+        // JSON goes through the same entry point.
+        let json = encode_payload(&value, SerializationMode::Json);
+        assert_eq!(
+            decode_shared_message::<Chunk>(&json, SerializationMode::Json).unwrap(),
+            value
+        );
     }
 }

@@ -27,7 +27,7 @@ pub mod murmur3;
 pub mod string;
 mod typed;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 pub use buf::{Reader, XBufMut};
 pub use layout::{FieldDesc, FieldKind, FieldType, NamedType, StructLayout, TypeDesc};
@@ -281,7 +281,15 @@ pub struct XlangReader<'a> {
     pub r: Reader<'a>,
     meta: Vec<MetaEntry<'a>>,
     depth: u32,
+    /// The payload as shared bytes, when the caller has it so: large
+    /// `Bytes` fields are then slices of it instead of copies.
+    shared: Option<&'a Bytes>,
 }
+
+/// A `Bytes` field at least this long shares the payload instead of being
+/// copied out of it. Below, a copy is cheap, and it does not keep a large
+/// payload alive for a small field.
+const SHARE_FROM: usize = 4096;
 
 impl<'a> XlangReader<'a> {
     pub fn new(data: &'a [u8]) -> Self {
@@ -289,7 +297,32 @@ impl<'a> XlangReader<'a> {
             r: Reader::new(data),
             meta: Vec::new(),
             depth: 0,
+            shared: None,
         }
+    }
+
+    /// A reader over shared bytes (see [`XlangReader::bytes_of`]).
+    pub fn new_shared(data: &'a Bytes) -> Self {
+        XlangReader {
+            shared: Some(data),
+            ..XlangReader::new(data)
+        }
+    }
+
+    /// `part` (read from this payload) as owned bytes: a slice of the
+    /// shared payload when there is one and `part` is large, else a copy.
+    pub fn bytes_of(&self, part: &[u8]) -> Bytes {
+        if let Some(whole) = self.shared.filter(|_| part.len() >= SHARE_FROM) {
+            let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+            if let Some(range) = start
+                .checked_add(part.len())
+                .filter(|&end| start < whole.len() && end <= whole.len())
+                .map(|end| start..end)
+            {
+                return whole.slice(range);
+            }
+        }
+        Bytes::copy_from_slice(part)
     }
 
     /// Reads the header bitmap and root flag of a payload.
@@ -477,7 +510,16 @@ pub fn to_bytes<T: WireStruct>(value: &T) -> BytesMut {
 /// Decodes a whole payload as `T`, checking its tag, hash and that nothing
 /// trails it.
 pub fn decode<T: WireStruct>(data: &[u8]) -> Result<T, DecodeError> {
-    let mut r = XlangReader::new(data);
+    decode_from(XlangReader::new(data))
+}
+
+/// [`decode`] from shared bytes: large `Bytes` fields of the result are
+/// slices of `data`, not copies.
+pub fn decode_shared<T: WireStruct>(data: &Bytes) -> Result<T, DecodeError> {
+    decode_from(XlangReader::new_shared(data))
+}
+
+fn decode_from<T: WireStruct>(mut r: XlangReader<'_>) -> Result<T, DecodeError> {
     r.read_root_header()?;
     r.expect_type_info(&T::TYPE)?;
     let value = read_struct_body(&mut r)?;

@@ -213,7 +213,8 @@ impl WireField for Bytes {
         write_binary(w, self);
     }
     fn read_raw(r: &mut XlangReader<'_>) -> Result<Self, DecodeError> {
-        Ok(Bytes::copy_from_slice(read_binary(r)?))
+        let part = read_binary(r)?;
+        Ok(r.bytes_of(part))
     }
 }
 

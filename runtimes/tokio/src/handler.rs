@@ -179,9 +179,10 @@ impl<T: Message> Stream for RequestStream<T> {
 /// The response messages of a server-stream or bidi call.
 pub type ResponseStream<T> = BoxStream<Result<T, Status>>;
 
-/// Decodes a (decompressed) payload as `T`.
-pub fn decode<T: Message>(payload: &[u8], mode: SerializationMode) -> Result<T, Status> {
-    codec::decode_message(payload, Flags::NONE, mode).map_err(|e| e.to_status())
+/// Decodes a (decompressed) payload as `T`; large `Bytes` fields share
+/// the payload instead of copying it.
+pub fn decode<T: Message>(payload: &Bytes, mode: SerializationMode) -> Result<T, Status> {
+    codec::decode_shared_message(payload, mode).map_err(|e| e.to_status())
 }
 
 /// Helpers called by `#[aster::service]`-generated code.

@@ -38,6 +38,8 @@ use crate::timer::DeadlineTimer;
 
 /// Bytes asked of QUIC per read.
 const READ_CHUNK: usize = 256 * 1024;
+/// Most chunks taken from the stream in one read.
+const READ_CHUNKS: usize = 16;
 /// Request messages buffered ahead of a streaming handler.
 const INPUT_BUFFER: usize = 16;
 /// QUIC error code for a stream abandoned by the server.
@@ -81,7 +83,8 @@ impl Active {
 }
 
 enum Wake {
-    Read(Result<Option<Bytes>, iroh::endpoint::ReadError>),
+    /// How many of `chunks` one read filled.
+    Read(Result<Option<usize>, iroh::endpoint::ReadError>),
     Handler(Result<Outgoing, Status>),
     Output(Option<Result<BoxMessage, Status>>),
     InputRoom(Option<mpsc::OwnedPermit<Result<Bytes, Status>>>),
@@ -115,6 +118,10 @@ pub(crate) async fn serve_stream(
     // turn would cost a connection lock and a timer registration each time.
     let mut stopped: Option<BoxFuture<Result<Option<VarInt>, StoppedError>>> = None;
     let mut timer = DeadlineTimer::default();
+    // Filled by one read: everything the stream has buffered, up to this
+    // many chunks (QUIC delivers them about a packet each), so that a large
+    // request costs one loop turn per batch rather than per packet.
+    let mut chunks: [Bytes; READ_CHUNKS] = [const { Bytes::new() }; READ_CHUNKS];
 
     loop {
         if active.is_none() {
@@ -235,7 +242,7 @@ pub(crate) async fn serve_stream(
                 // After its FIN a client can only cancel by stopping our send side.
                 _ = async { stopped.as_mut().expect("guarded").await }, if watch_stop => Wake::Stopped,
                 _ = timer.wait(), if deadline.is_some() => Wake::Timer,
-                r = recv.read_chunk(READ_CHUNK), if read_open && pending_input.is_empty() => Wake::Read(r),
+                r = recv.read_many_chunks(&mut chunks), if read_open && pending_input.is_empty() => Wake::Read(r),
                 r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
                 r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if !pending_input.is_empty() && input.is_some() => Wake::InputRoom(r),
                 r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
@@ -243,7 +250,12 @@ pub(crate) async fn serve_stream(
         };
 
         match wake {
-            Wake::Read(Ok(Some(data))) => sm.handle_bytes(data, now_ms()),
+            Wake::Read(Ok(Some(n))) => {
+                let now = now_ms();
+                for chunk in &mut chunks[..n] {
+                    sm.handle_bytes(std::mem::take(chunk), now);
+                }
+            }
             Wake::Read(Ok(None)) => {
                 read_open = false;
                 sm.handle_fin(now_ms());
