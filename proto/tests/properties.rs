@@ -65,6 +65,18 @@ fn decode_frames_as(
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+struct Blobs {
+    small: bytes::Bytes,
+    big: bytes::Bytes,
+    rest: Vec<bytes::Bytes>,
+}
+wire_struct!(Blobs, "p/Blobs", {
+    small: bytes::Bytes => "small",
+    big: bytes::Bytes => "big",
+    rest: Vec<bytes::Bytes> => "rest",
+});
+
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Leaf {
     n: i32,
     s: String,
@@ -337,6 +349,27 @@ proptest! {
             prop_assert_eq!(&whole.0, &decoded);
             prop_assert!(whole.1.is_none());
         }
+    }
+
+    /// Shared decoding (large `Bytes` fields sliced from the payload) gives
+    /// the values encoded, and on any bytes what slice decoding gives.
+    #[test]
+    fn shared_decoding_matches_copying(
+        small in proptest::collection::vec(any::<u8>(), 0..64),
+        big_len in 0usize..20_000,
+        rest in proptest::collection::vec(0usize..6000, 0..4),
+        noise in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let value = Blobs {
+            small: bytes::Bytes::from(small),
+            big: bytes::Bytes::from(vec![7u8; big_len]),
+            rest: rest.iter().map(|&n| bytes::Bytes::from(vec![1u8; n])).collect(),
+        };
+        let payload = bytes::Bytes::from(xlang::to_bytes(&value));
+        prop_assert_eq!(xlang::decode_shared::<Blobs>(&payload).unwrap(), value.clone());
+        prop_assert_eq!(xlang::decode::<Blobs>(&payload).unwrap(), value);
+        let junk = bytes::Bytes::from(noise);
+        prop_assert_eq!(xlang::decode_shared::<Blobs>(&junk).ok(), xlang::decode::<Blobs>(&junk).ok());
     }
 
     #[test]
