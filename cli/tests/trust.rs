@@ -84,6 +84,16 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The command exited with `code` and its stderr contains `needle`.
+fn assert_exit(out: &std::process::Output, code: i32, needle: &str, why: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{why}: {err}");
+    assert!(
+        err.contains(needle),
+        "{why}: stderr lacks {needle:?}: {err}"
+    );
+}
+
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -171,15 +181,11 @@ fn keygen_refuses_to_overwrite_and_keeps_an_existing_pub_file() {
     dir.ok(&["trust", "keygen", "--out-key", "root.key"]);
     let (key, public) = (dir.read("root.key"), dir.read("root.pub"));
     let out = dir.aster(&["trust", "keygen", "--out-key", "root.key"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "refused with the reference's exit code"
-    );
-    assert!(
-        text(&out.stderr).contains("already exists"),
-        "{}",
-        text(&out.stderr)
+    assert_exit(
+        &out,
+        1,
+        "already exists",
+        "refused with the reference's exit code",
     );
     assert_eq!(
         (dir.read("root.key"), dir.read("root.pub")),
@@ -408,12 +414,7 @@ fn sign_refuses_bad_input_and_writes_nothing() {
         "--out",
         "x.json",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("key file not found"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_exit(&out, 1, "key file not found", "");
     // A key file whose public half does not match its private half.
     std::fs::write(
         dir.path("bad.key"),
@@ -656,12 +657,7 @@ async fn enroll_reuses_the_node_key_replaces_by_name_and_makes_usable_otts() {
 fn enroll_requires_a_root_key_file_and_a_known_signer() {
     let dir = Scratch::new();
     let out = dir.aster(&["enroll", "node", "--role", "consumer", "--name", "x"]);
-    assert_eq!(out.status.code(), Some(2), "a usage error");
-    assert!(
-        text(&out.stderr).contains("--root-key"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_exit(&out, 2, "--root-key", "a usage error");
     let help = dir.ok(&["enroll", "node", "--help"]);
     assert!(
         help.contains("keyring"),
@@ -828,27 +824,14 @@ async fn call_presents_the_credential_given_with_rcan() {
     );
 
     let out = call(vec![]).await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(7),
-        "no credential: admission denied"
-    );
-    assert!(
-        text(&out.stderr).contains("--rcan"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_exit(&out, 7, "--rcan", "no credential: admission denied");
 
     let out = call(rcan("noroles.json")).await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(7),
-        "admitted without ops.status: PERMISSION_DENIED"
-    );
-    assert!(
-        text(&out.stderr).contains("capability check failed"),
-        "{}",
-        text(&out.stderr)
+    assert_exit(
+        &out,
+        7,
+        "capability check failed",
+        "admitted without ops.status: PERMISSION_DENIED",
     );
 
     let out = call(rcan("missing.json")).await.unwrap();
