@@ -8,11 +8,13 @@ pub mod limits;
 pub mod message;
 pub mod registry;
 pub mod service;
+mod small;
 pub mod status;
 pub mod ticket;
 pub mod trust;
 pub mod xlang;
 
+pub use small::SmallString;
 pub use status::{Status, StatusCode};
 
 #[doc(hidden)]

@@ -181,8 +181,8 @@ fn header() -> impl Strategy<Value = StreamHeader> {
         .prop_map(|(service, method, version, call_id, deadline, mode, md)| {
             let (metadata_keys, metadata_values) = md.into_iter().unzip();
             StreamHeader {
-                service,
-                method,
+                service: service.into(),
+                method: method.into(),
                 version,
                 call_id,
                 deadline_epoch_ms: deadline,

@@ -320,7 +320,7 @@ impl MissionControl for Control {
 
 /// One agent's session.
 pub struct Agent {
-    peer: Option<String>,
+    peer: Option<Arc<str>>,
     agent_id: Mutex<String>,
     commands_run: Arc<AtomicI32>,
 }

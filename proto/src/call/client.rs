@@ -6,22 +6,22 @@
 //! (G1 has no client trailer: the half-close ends the input). The call ends
 //! with exactly one [`ClientEvent::Done`].
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
 use super::outbox::{Outbox, Transmit};
 use super::{CallError, Pattern};
+use crate::SmallString;
 use crate::codec::{Message, SerializationMode, payload_bytes};
 use crate::frame::{Flags, Frame, FrameDecoder};
 use crate::message::{MessageForm, ProtocolMessage, RpcStatus, StreamHeader};
+use crate::small::InlineQueue;
 use crate::status::Status;
 
 /// What to call and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRequest {
-    pub service: String,
-    pub method: String,
+    pub service: SmallString,
+    pub method: SmallString,
     /// Service version; the reference's clients always send 1.
     pub version: i64,
     pub pattern: Pattern,
@@ -69,7 +69,8 @@ pub struct ClientCall {
     mode: SerializationMode,
     decoder: FrameDecoder,
     out: Outbox,
-    events: VecDeque<ClientEvent>,
+    /// Usually a response and the outcome: kept in place.
+    events: InlineQueue<ClientEvent, 2>,
     deadline: Option<u64>,
     requests: u64,
     responses: u64,
@@ -100,7 +101,7 @@ impl ClientCall {
             mode,
             decoder: FrameDecoder::new(),
             out,
-            events: VecDeque::new(),
+            events: InlineQueue::new(),
             deadline,
             requests: 0,
             responses: 0,

@@ -11,7 +11,6 @@
 //! exactly one outcome on the wire (a trailer, or for a successful session
 //! unary/client-stream call the single response).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,6 +26,7 @@ use crate::limits::{
     MAX_METADATA_ENTRIES,
 };
 use crate::message::{CallHeader, MessageForm, ProtocolMessage, RpcStatus, StreamHeader};
+use crate::small::InlineQueue;
 use crate::status::{Status, StatusCode};
 
 /// A call that passed routing and the pre-dispatch checks.
@@ -130,7 +130,8 @@ pub struct ServerStream {
     table: Arc<ServiceTable>,
     decoder: FrameDecoder,
     out: Outbox,
-    events: VecDeque<ServerEvent>,
+    /// Usually a call, its request and its end: kept in place.
+    events: InlineQueue<ServerEvent, 3>,
     state: State,
     mode: SerializationMode,
     /// Form of trailers: JSON for JSON-mode calls.
@@ -145,7 +146,7 @@ impl ServerStream {
             table,
             decoder: FrameDecoder::new(),
             out: Outbox::with_capacity(256),
-            events: VecDeque::new(),
+            events: InlineQueue::new(),
             state: State::AwaitHeader,
             mode: SerializationMode::Xlang,
             form: MessageForm::Xlang,

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use super::client::CallRequest;
 use super::outbox::{Outbox, Transmit};
 use super::{CallError, CallId, Pattern};
+use crate::SmallString;
 use crate::codec::{Message, SerializationMode, payload_bytes};
 use crate::frame::{Flags, Frame, FrameDecoder};
 use crate::message::{CallHeader, MessageForm, ProtocolMessage, RpcStatus};
@@ -81,7 +82,7 @@ impl ClientSession {
             MessageForm::Xlang
         };
         let mut header = request.header();
-        header.method.clear();
+        header.method = SmallString::default();
         header.deadline_epoch_ms = 0;
         let mut out = Outbox::with_capacity(256);
         out.protocol(Flags::HEADER, &header, form);
@@ -112,7 +113,7 @@ impl ClientSession {
         }
         let (metadata_keys, metadata_values) = call.metadata.iter().cloned().unzip();
         let header = CallHeader {
-            method: call.method.clone(),
+            method: SmallString::new(&call.method),
             call_id: call.call_id.clone(),
             deadline_epoch_ms: 0,
             metadata_keys,

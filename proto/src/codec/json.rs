@@ -280,6 +280,18 @@ impl WireJson for String {
     }
 }
 
+impl WireJson for crate::SmallString {
+    fn to_json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+    fn from_json(value: Value, path: &str) -> Result<Self, Status> {
+        String::from_json(value, path).map(Into::into)
+    }
+    fn json_default() -> Self {
+        Self::default()
+    }
+}
+
 /// Bytes travel as standard base64 (the reference's JSON mode cannot carry
 /// `bytes` at all; its tools use base64 for them).
 impl WireJson for Vec<u8> {

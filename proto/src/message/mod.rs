@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::SmallString;
 use crate::codec::json::to_python_json;
 use crate::status::Status;
 use crate::wire_struct;
@@ -45,9 +46,9 @@ pub enum MessageError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct StreamHeader {
-    pub service: String,
+    pub service: SmallString,
     /// Empty opens a session stream.
-    pub method: String,
+    pub method: SmallString,
     /// The reference's clients always send 1 for shared services.
     pub version: i64,
     /// Empty for unary calls; a UUID for streams and sessions.
@@ -61,8 +62,8 @@ pub struct StreamHeader {
 }
 
 wire_struct!(StreamHeader, "_aster/StreamHeader", {
-    service: String => "service",
-    method: String => "method",
+    service: SmallString => "service",
+    method: SmallString => "method",
     version: i64 => "version",
     call_id: String => "callId",
     deadline_epoch_ms: i64 => "deadlineEpochMs",
@@ -75,7 +76,7 @@ wire_struct!(StreamHeader, "_aster/StreamHeader", {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CallHeader {
-    pub method: String,
+    pub method: SmallString,
     pub call_id: String,
     /// The reference's client always sends 0.
     pub deadline_epoch_ms: i64,
@@ -84,7 +85,7 @@ pub struct CallHeader {
 }
 
 wire_struct!(CallHeader, "_aster/CallHeader", {
-    method: String => "method",
+    method: SmallString => "method",
     call_id: String => "callId",
     deadline_epoch_ms: i64 => "deadlineEpochMs",
     metadata_keys: Vec<String> => "metadataKeys",

@@ -27,6 +27,7 @@ pub mod murmur3;
 pub mod string;
 mod typed;
 
+use crate::small::InlineVec;
 use bytes::{BufMut, Bytes, BytesMut};
 
 pub use buf::{Reader, XBufMut};
@@ -134,14 +135,15 @@ enum MetaKey<'t> {
 /// (`(id + 1) << 1 | 1`) afterwards; the writer keeps that table.
 pub struct XlangWriter<'b, 't> {
     pub buf: &'b mut BytesMut,
-    meta: Vec<MetaKey<'t>>,
+    /// Meta strings written so far (a type or two per payload).
+    meta: InlineVec<MetaKey<'t>, 4>,
 }
 
 impl<'b, 't> XlangWriter<'b, 't> {
     pub fn new(buf: &'b mut BytesMut) -> Self {
         XlangWriter {
             buf,
-            meta: Vec::new(),
+            meta: InlineVec::new(),
         }
     }
 
@@ -164,7 +166,7 @@ impl<'b, 't> XlangWriter<'b, 't> {
         if self
             .meta
             .iter()
-            .any(|k| *k == ns_key || *k == MetaKey::TypeName(tag))
+            .any(|k| k == ns_key || k == MetaKey::TypeName(tag))
         {
             return self.write_struct_type_info(tag);
         }
@@ -186,7 +188,7 @@ impl<'b, 't> XlangWriter<'b, 't> {
     }
 
     fn write_meta(&mut self, key: MetaKey<'t>, text: &str, role: MetaRole) {
-        if let Some(id) = self.meta.iter().position(|k| *k == key) {
+        if let Some(id) = self.meta.iter().position(|k| k == key) {
             self.buf.put_var_u32((((id + 1) as u32) << 1) | 1);
             return;
         }
@@ -279,7 +281,7 @@ struct MetaEntry<'a> {
 /// the nesting depth.
 pub struct XlangReader<'a> {
     pub r: Reader<'a>,
-    meta: Vec<MetaEntry<'a>>,
+    meta: InlineVec<MetaEntry<'a>, 4>,
     depth: u32,
     /// The payload as shared bytes, when the caller has it so: large
     /// `Bytes` fields are then slices of it instead of copies.
@@ -295,7 +297,7 @@ impl<'a> XlangReader<'a> {
     pub fn new(data: &'a [u8]) -> Self {
         XlangReader {
             r: Reader::new(data),
-            meta: Vec::new(),
+            meta: InlineVec::new(),
             depth: 0,
             shared: None,
         }
@@ -431,8 +433,7 @@ impl<'a> XlangReader<'a> {
         let header = self.r.var_u32()? as usize;
         let entry = if header & 1 == 1 {
             let id = (header >> 1).wrapping_sub(1);
-            *self
-                .meta
+            self.meta
                 .get(id)
                 .ok_or(DecodeError::BadMetaRef { offset, id })?
         } else {

@@ -5,10 +5,13 @@
 //! at most U+00FF, UTF-16LE (coder 1) when every char is in the BMP, UTF-8
 //! (coder 2) otherwise. All three are accepted on input.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, BytesMut};
 
 use super::DecodeError;
 use super::buf::{Reader, XBufMut};
+use crate::small::SmallString;
 
 const LATIN1: u64 = 0;
 const UTF16: u64 = 1;
@@ -45,6 +48,20 @@ pub fn write_string(buf: &mut BytesMut, s: &str) {
 
 /// Reads a string in any of the three coders.
 pub fn read_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+    read_str(r).map(Cow::into_owned)
+}
+
+/// [`read_string`] into a [`SmallString`]: a short name costs no allocation.
+pub fn read_small_string(r: &mut Reader<'_>) -> Result<SmallString, DecodeError> {
+    Ok(match read_str(r)? {
+        Cow::Borrowed(s) => SmallString::new(s),
+        Cow::Owned(s) => SmallString::from(s),
+    })
+}
+
+/// Reads a string, borrowing it from the input when its bytes are already
+/// UTF-8 (ASCII Latin-1, or UTF-8), converting it otherwise.
+fn read_str<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, DecodeError> {
     let offset = r.position();
     let header = r.var_u64()?;
     let len = header >> 2;
@@ -57,14 +74,11 @@ pub fn read_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
     }
     let bytes = r.take(len as usize)?;
     match header & 3 {
-        LATIN1 => {
-            if bytes.is_ascii() {
-                // ASCII is valid UTF-8; the copy is the only work.
-                Ok(String::from_utf8(bytes.to_vec()).unwrap_or_default())
-            } else {
-                Ok(bytes.iter().map(|&b| char::from(b)).collect())
-            }
-        }
+        LATIN1 => match std::str::from_utf8(bytes) {
+            // ASCII is the same in Latin-1 and UTF-8.
+            Ok(s) if bytes.is_ascii() => Ok(Cow::Borrowed(s)),
+            _ => Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())),
+        },
         UTF16 => {
             if bytes.len() % 2 != 0 {
                 return Err(DecodeError::BadString {
@@ -77,15 +91,18 @@ pub fn read_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
+                .map(Cow::Owned)
                 .map_err(|_| DecodeError::BadString {
                     offset,
                     reason: "unpaired UTF-16 surrogate",
                 })
         }
-        UTF8 => String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::BadString {
-            offset,
-            reason: "invalid UTF-8",
-        }),
+        UTF8 => std::str::from_utf8(bytes)
+            .map(Cow::Borrowed)
+            .map_err(|_| DecodeError::BadString {
+                offset,
+                reason: "invalid UTF-8",
+            }),
         _ => Err(DecodeError::BadString {
             offset,
             reason: "unknown string coder 3",
@@ -96,6 +113,22 @@ pub fn read_string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// On any input the allocation-free reader agrees with the owning one:
+        /// same string, or both refuse.
+        #[test]
+        fn small_reader_agrees(data in proptest::collection::vec(any::<u8>(), 0..48)) {
+            let owned = read_string(&mut Reader::new(&data));
+            let small = read_small_string(&mut Reader::new(&data));
+            match (owned, small) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(b.as_str(), a.as_str()),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "owned {:?} but small {:?}", a, b),
+            }
+        }
+    }
 
     fn hex(s: &str) -> String {
         let mut b = BytesMut::new();
@@ -122,6 +155,7 @@ mod tests {
             let mut b = BytesMut::new();
             write_string(&mut b, s);
             assert_eq!(read_string(&mut Reader::new(&b)).unwrap(), s);
+            assert_eq!(read_small_string(&mut Reader::new(&b)).unwrap(), s);
         }
     }
 
@@ -131,5 +165,8 @@ mod tests {
         assert!(read_string(&mut Reader::new(&[0x0a, 0xff])).is_err()); // bad utf8
         assert!(read_string(&mut Reader::new(&[0x0b])).is_err()); // coder 3
         assert!(read_string(&mut Reader::new(&[0x40, 0x61])).is_err()); // too long
+        for bad in [&[0x05, 0x61][..], &[0x0a, 0xff], &[0x0b], &[0x40, 0x61]] {
+            assert!(read_small_string(&mut Reader::new(bad)).is_err());
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, Hash};
 use bytes::{BufMut, Bytes};
 
 use super::layout::{FieldDesc, FieldType, StructLayout};
-use super::string::{read_string, write_string};
+use super::string::{read_small_string, read_string, write_string};
 use super::{DecodeError, NOT_NULL_FLAG, NULL_FLAG, XBufMut, XlangReader, XlangWriter};
 
 /// A Rust type with an XLANG encoding.
@@ -182,6 +182,19 @@ impl WireField for String {
     #[inline]
     fn read_raw(r: &mut XlangReader<'_>) -> Result<Self, DecodeError> {
         read_string(&mut r.r)
+    }
+}
+
+/// The same wire type as `String`.
+impl WireField for crate::SmallString {
+    const TYPE: FieldType = FieldType::String;
+    #[inline]
+    fn write_raw(&self, w: &mut XlangWriter<'_, '_>) {
+        write_string(w.buf, self);
+    }
+    #[inline]
+    fn read_raw(r: &mut XlangReader<'_>) -> Result<Self, DecodeError> {
+        read_small_string(&mut r.r)
     }
 }
 

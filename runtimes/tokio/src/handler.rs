@@ -69,7 +69,8 @@ pub struct CallContext {
     pub service: &'static str,
     pub method: &'static str,
     /// The caller's endpoint id (hex), as proven by the QUIC handshake.
-    pub peer: Option<String>,
+    /// Shared by every call of the connection, not copied per call.
+    pub peer: Option<Arc<str>>,
     /// Request metadata pairs, in the order sent.
     pub metadata: Vec<(String, String)>,
     /// Attributes granted to the peer at admission (e.g. `aster.role`).
@@ -111,7 +112,8 @@ impl CallContext {
 #[derive(Debug, Clone)]
 pub struct SessionContext {
     pub service: &'static str,
-    pub peer: Option<String>,
+    /// The caller's endpoint id (hex).
+    pub peer: Option<Arc<str>>,
     pub session_id: String,
     pub metadata: Vec<(String, String)>,
     pub attributes: BTreeMap<String, String>,

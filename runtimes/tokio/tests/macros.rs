@@ -450,7 +450,7 @@ async fn session_services_get_an_instance_per_session() {
     let closed = Arc::new(AtomicU32::new(0));
     let c2 = closed.clone();
     let server = AgentSessionServer::new(move |s: &SessionContext| Agent {
-        peer: s.peer.clone(),
+        peer: s.peer.as_deref().map(String::from),
         beats: AtomicU32::new(0),
         closed: c2.clone(),
     });

@@ -479,8 +479,8 @@ impl Client {
         input: Outbound,
     ) -> Result<(SerializationMode, Inbound), CallFailure> {
         let request = CallRequest {
-            service: service.to_string(),
-            method: method.to_string(),
+            service: service.into(),
+            method: method.into(),
             version,
             pattern,
             mode,
@@ -502,7 +502,8 @@ impl Client {
             status = tracing::field::Empty,
             elapsed_us = tracing::field::Empty
         );
-        let started = std::time::Instant::now();
+        // Timed only when the span records anything.
+        let started = (!span.is_disabled()).then(std::time::Instant::now);
         let result = async {
             let (send, recv) = self
                 .open_stream(target)
@@ -524,14 +525,16 @@ impl Client {
         }
         .instrument(span.clone())
         .await;
-        // For streaming responses this is the outcome of opening the stream.
-        span.record(
-            "status",
-            result
-                .as_ref()
-                .map_or_else(|f| f.status.code.name(), |_| "OK"),
-        );
-        span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        if let Some(started) = started {
+            // For streaming responses this is the outcome of opening the stream.
+            span.record(
+                "status",
+                result
+                    .as_ref()
+                    .map_or_else(|f| f.status.code.name(), |_| "OK"),
+            );
+            span.record("elapsed_us", started.elapsed().as_micros() as u64);
+        }
         result
     }
 
@@ -604,8 +607,8 @@ impl Client {
         let target = self.rpc_target(service, version);
         let (send, recv) = self.open_stream(target).await?;
         let request = CallRequest {
-            service: service.to_string(),
-            method: String::new(),
+            service: service.into(),
+            method: Default::default(),
             version,
             pattern: Pattern::Unary,
             mode,

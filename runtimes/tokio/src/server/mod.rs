@@ -50,7 +50,7 @@ use crate::net::{
 use crate::registry::leases::LeaseKeeper;
 use crate::registry::{Publication, RegistryDoc, RegistryNode, own_doc, publish, store_bundle};
 use crate::trust::{Gate0, Gatekeeper, TrustConfig};
-use stream::{PeerInfo, serve_stream};
+use stream::serve_stream;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -120,6 +120,30 @@ impl ServerShared {
         if self.active_streams.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.idle.notify_waiters();
         }
+    }
+}
+
+/// One accepted stream, counted as active from its accept until its task
+/// ends (or is dropped unrun), so that a drain waits for it.
+pub(crate) struct ActiveStream(Arc<ServerShared>);
+
+impl ActiveStream {
+    fn start(shared: Arc<ServerShared>) -> ActiveStream {
+        shared.stream_started();
+        ActiveStream(shared)
+    }
+}
+
+impl Drop for ActiveStream {
+    fn drop(&mut self) {
+        self.0.stream_ended();
+    }
+}
+
+impl std::ops::Deref for ActiveStream {
+    type Target = ServerShared;
+    fn deref(&self) -> &ServerShared {
+        &self.0
     }
 }
 
@@ -722,15 +746,13 @@ impl std::fmt::Debug for RpcProtocol {
 
 impl ProtocolHandler for RpcProtocol {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
-        let peer = Arc::new(PeerInfo {
-            id: conn.remote_id().to_string(),
-        });
-        debug!(peer = %peer.id, "rpc connection");
+        let peer: Arc<str> = conn.remote_id().to_string().into();
+        debug!(%peer, "rpc connection");
         loop {
             let (send, recv) = match conn.accept_bi().await {
                 Ok(s) => s,
                 Err(e) => {
-                    debug!(peer = %peer.id, reason = %e, "rpc connection ended");
+                    debug!(%peer, reason = %e, "rpc connection ended");
                     return Ok(());
                 }
             };
@@ -742,13 +764,8 @@ impl ProtocolHandler for RpcProtocol {
                 ));
                 continue;
             }
-            let shared = self.shared.clone();
-            shared.stream_started();
-            let peer = peer.clone();
-            tokio::spawn(async move {
-                serve_stream(shared.clone(), peer, send, recv).await;
-                shared.stream_ended();
-            });
+            let active = ActiveStream::start(self.shared.clone());
+            tokio::spawn(serve_stream(active, peer.clone(), send, recv));
         }
     }
 }

@@ -17,6 +17,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -27,9 +28,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use iroh::endpoint::{RecvStream, SendStream, StoppedError, VarInt};
 use tokio::sync::mpsc;
+use tracing::instrument::Instrumented;
 use tracing::{Instrument, debug, info_span};
 
-use super::ServerShared;
+use super::{ActiveStream, ServerShared};
 use crate::handler::{
     BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext,
 };
@@ -53,12 +55,6 @@ const OUTPUT_BATCH_ITEMS: usize = 64;
 /// A write stops taking more ready responses once it holds this many bytes.
 const OUTPUT_BATCH_BYTES: usize = 64 * 1024;
 
-/// Who is on the other end of the connection.
-#[derive(Debug, Clone)]
-pub(crate) struct PeerInfo {
-    pub id: String,
-}
-
 struct Active {
     id: CallId,
     dispatch: Arc<dyn Dispatch>,
@@ -67,18 +63,22 @@ struct Active {
     /// Until the handler starts.
     ctx: Option<CallContext>,
     span: tracing::Span,
-    started: Instant,
+    /// Taken only when the span records anything.
+    started: Option<Instant>,
 }
 
+/// A running handler, inside its call's span.
+type Handler = Instrumented<BoxFuture<Result<Outgoing, Status>>>;
+
 impl Active {
-    /// Starts the handler; its future runs inside the call's span.
-    fn run(&mut self, input: Incoming) -> Option<BoxFuture<Result<Outgoing, Status>>> {
+    /// Starts the handler.
+    fn run(&mut self, input: Incoming) -> Option<Handler> {
         let ctx = self.ctx.take()?;
-        Some(Box::pin(
+        Some(
             self.dispatch
                 .call(self.method, ctx, input)
                 .instrument(self.span.clone()),
-        ))
+        )
     }
 }
 
@@ -94,15 +94,15 @@ enum Wake {
 }
 
 pub(crate) async fn serve_stream(
-    shared: Arc<ServerShared>,
-    peer: Arc<PeerInfo>,
+    shared: ActiveStream,
+    peer: Arc<str>,
     mut send: SendStream,
     mut recv: RecvStream,
 ) {
     let mut sm = ServerStream::new(shared.table.clone());
     let mut active: Option<Active> = None;
     let mut session: Option<(Arc<dyn Dispatch>, SessionContext)> = None;
-    let mut handler: Option<BoxFuture<Result<Outgoing, Status>>> = None;
+    let mut handler: Option<Handler> = None;
     // A handler started since the last turn: polled once before waiting.
     let mut handler_fresh = false;
     let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
@@ -221,7 +221,7 @@ pub(crate) async fn serve_stream(
         // without a turn through the select below.
         let ready = match handler.as_mut() {
             Some(h) if std::mem::take(&mut handler_fresh) => {
-                std::future::poll_fn(|cx| Poll::Ready(h.as_mut().poll(cx))).await
+                std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *h).poll(cx))).await
             }
             _ => Poll::Pending,
         };
@@ -423,16 +423,16 @@ async fn drain(recv: &mut RecvStream) -> bool {
 
 fn open_session(
     shared: &ServerShared,
-    peer: &PeerInfo,
+    peer: &Arc<str>,
     info: SessionInfo,
 ) -> (Arc<dyn Dispatch>, SessionContext) {
     let service = &shared.services[info.service];
     let ctx = SessionContext {
         service: service.descriptor().name,
-        peer: Some(peer.id.clone()),
+        peer: Some(peer.clone()),
         session_id: info.session_id,
         metadata: info.metadata,
-        attributes: shared.attributes_of(&peer.id),
+        attributes: shared.attributes_of(peer),
     };
     (service.open(&ctx), ctx)
 }
@@ -441,15 +441,15 @@ fn open_session(
 /// 3): a refusal becomes the call's only outcome.
 fn start_call(
     shared: &ServerShared,
-    peer: &PeerInfo,
+    peer: &Arc<str>,
     session: Option<&(Arc<dyn Dispatch>, SessionContext)>,
     info: CallInfo,
 ) -> Result<Active, (CallId, Status)> {
     let service = &shared.services[info.route.service];
     let desc = service.descriptor();
     let method = &desc.methods[info.route.method];
-    let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(&peer.id), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
-    let attributes = match shared.authorize(&peer.id, desc, method) {
+    let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(peer), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
+    let attributes = match shared.authorize(peer, desc, method) {
         Ok(a) => a,
         Err(status) => {
             span.record("status", status.code.name());
@@ -459,7 +459,7 @@ fn start_call(
     let ctx = CallContext {
         service: desc.name,
         method: method.name,
-        peer: Some(peer.id.clone()),
+        peer: Some(peer.clone()),
         metadata: info.metadata,
         attributes,
         deadline_epoch_ms: info.deadline_epoch_ms,
@@ -484,8 +484,8 @@ fn start_call(
         method: info.route.method,
         pattern: info.pattern,
         ctx: Some(ctx),
+        started: (!span.is_disabled()).then(Instant::now),
         span,
-        started: Instant::now(),
     })
 }
 
@@ -494,9 +494,12 @@ fn short(id: &str) -> &str {
 }
 
 fn finish_span(call: &Active, status: &Status) {
+    let Some(started) = call.started else {
+        return;
+    };
     call.span.record("status", status.code.name());
     call.span
-        .record("elapsed_us", call.started.elapsed().as_micros() as u64);
+        .record("elapsed_us", started.elapsed().as_micros() as u64);
     call.span.in_scope(|| {
         if status.code == StatusCode::Ok {
             debug!("call done");
@@ -515,7 +518,7 @@ fn end_call(active: &mut Option<Active>, status: &Status) {
 #[allow(dead_code)]
 fn _assert_send() {
     fn is_send<T: Send>(_: T) {}
-    let _ = |s: Arc<ServerShared>, p: Arc<PeerInfo>, a: SendStream, b: RecvStream| {
+    let _ = |s: ActiveStream, p: Arc<str>, a: SendStream, b: RecvStream| {
         is_send(serve_stream(s, p, a, b))
     };
 }
