@@ -173,14 +173,23 @@ fn create_ls_and_resolve_a_shared_registry() {
         assert_eq!(l["alpn"], "aster/1");
     }
 
-    // The table view.
-    let out = run({
-        let mut c = aster();
-        c.args(["registry", "ls", &read, "--loopback"]);
-        c
-    });
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    // The table view. The wait above covered MissionControl only; each
+    // producer's AgentSession lease may still be on its way to the host
+    // (bounded retries again).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let out = run({
+            let mut c = aster();
+            c.args(["registry", "ls", &read, "--loopback"]);
+            c
+        });
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{text}");
+        if text.matches(": ready").count() >= 4 || Instant::now() >= deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
     assert!(text.contains("service MissionControl"), "{text}");
     assert!(text.contains("service AgentSession"), "{text}");
     assert!(text.contains("v1 -> contract 3029351e2313"), "{text}");

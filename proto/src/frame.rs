@@ -6,6 +6,8 @@
 //! length over 16 MiB is refused as soon as the 4 length bytes are in, before
 //! any of the body is buffered.
 
+use std::collections::VecDeque;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::limits::MAX_FRAME_SIZE;
@@ -104,7 +106,17 @@ pub fn begin_frame(flags: Flags, out: &mut BytesMut) -> usize {
 /// Completes a frame started with [`begin_frame`], writing its length.
 /// On error the partial frame is removed from `out`.
 pub fn finish_frame(at: usize, out: &mut BytesMut) -> Result<(), FrameError> {
-    let body = (out.len() - at - 4) as u64;
+    finish_frame_with(at, out, 0)
+}
+
+/// [`finish_frame`] for a frame whose body also has `shared` bytes held
+/// outside `out` (see [`FrameBuf`]).
+pub(crate) fn finish_frame_with(
+    at: usize,
+    out: &mut BytesMut,
+    shared: usize,
+) -> Result<(), FrameError> {
+    let body = (out.len() - at - 4 + shared) as u64;
     let flags = out[at + 4];
     if body > u64::from(MAX_FRAME_SIZE) {
         out.truncate(at);
@@ -116,6 +128,95 @@ pub fn finish_frame(at: usize, out: &mut BytesMut) -> Result<(), FrameError> {
     }
     out[at..at + 4].copy_from_slice(&(body as u32).to_le_bytes());
     Ok(())
+}
+
+/// Frames queued for sending.
+///
+/// Their bytes are in `bytes`, except large `Bytes` fields of XLANG payloads:
+/// those stay shared, each kept with the offset in `bytes` where it belongs
+/// (before the byte at that offset). Sent in order ([`FrameBuf::take_chunk`]),
+/// the pieces are byte for byte the contiguous encoding, and a large field is
+/// never copied into a frame buffer.
+#[derive(Debug, Default)]
+pub struct FrameBuf {
+    pub bytes: BytesMut,
+    /// `(offset in bytes, data)`, in offset order.
+    pub(crate) shared: VecDeque<(usize, Bytes)>,
+}
+
+impl FrameBuf {
+    pub fn with_capacity(n: usize) -> FrameBuf {
+        FrameBuf {
+            bytes: BytesMut::with_capacity(n),
+            shared: VecDeque::new(),
+        }
+    }
+
+    /// Bytes queued, shared ones included.
+    pub fn len(&self) -> usize {
+        self.bytes.len() + self.shared.iter().map(|(_, b)| b.len()).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && self.shared.is_empty()
+    }
+
+    /// The next piece to send, in order; `None` when all were taken.
+    pub fn take_chunk(&mut self) -> Option<Bytes> {
+        match self.shared.front() {
+            Some(&(0, _)) => self.shared.pop_front().map(|(_, data)| data),
+            Some(&(at, _)) => {
+                let head = self.bytes.split_to(at).freeze();
+                for (offset, _) in &mut self.shared {
+                    *offset -= at;
+                }
+                Some(head)
+            }
+            None if self.bytes.is_empty() => None,
+            None => Some(self.bytes.split().freeze()),
+        }
+    }
+
+    /// Drops everything from offset `at` of `bytes` on (a frame that could
+    /// not be finished). Shared data placed at `at` belongs to the frame
+    /// before and stays.
+    pub(crate) fn truncate(&mut self, at: usize) {
+        self.bytes.truncate(at);
+        self.shared.retain(|&(offset, _)| offset <= at);
+    }
+
+    /// Copies the shared pieces from index `first` on into `bytes`, at their
+    /// places (a payload that is to be compressed after all).
+    pub(crate) fn inline_shared(&mut self, first: usize) {
+        let Some(&(from, _)) = self.shared.get(first) else {
+            return;
+        };
+        let pieces: Vec<(usize, Bytes)> = self.shared.drain(first..).collect();
+        let tail = self.bytes.split_off(from);
+        let extra: usize = pieces.iter().map(|(_, b)| b.len()).sum();
+        self.bytes.reserve(tail.len() + extra);
+        let mut cursor = from;
+        for (offset, data) in pieces {
+            self.bytes
+                .extend_from_slice(&tail[cursor - from..offset - from]);
+            self.bytes.extend_from_slice(&data);
+            cursor = offset;
+        }
+        self.bytes.extend_from_slice(&tail[cursor - from..]);
+    }
+
+    /// Everything queued as one buffer (tests, and callers that want it so).
+    pub fn to_contiguous(&self) -> BytesMut {
+        let mut out = BytesMut::with_capacity(self.len());
+        let mut cursor = 0;
+        for (offset, data) in &self.shared {
+            out.extend_from_slice(&self.bytes[cursor..*offset]);
+            out.extend_from_slice(data);
+            cursor = *offset;
+        }
+        out.extend_from_slice(&self.bytes[cursor..]);
+        out
+    }
 }
 
 /// Incremental frame decoder.

@@ -139,7 +139,7 @@ impl ClientCall {
         &mut self,
         encode: impl FnOnce(
             SerializationMode,
-            &mut bytes::BytesMut,
+            &mut crate::frame::FrameBuf,
         ) -> Result<(), crate::frame::FrameError>,
     ) -> Result<(), CallError> {
         self.before_send()?;

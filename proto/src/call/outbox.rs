@@ -1,9 +1,9 @@
 //! Outgoing bytes of one stream.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::codec::{self, Message, SerializationMode};
-use crate::frame::{self, Flags, FrameError};
+use crate::frame::{self, Flags, FrameBuf, FrameError};
 use crate::message::{MessageForm, ProtocolMessage, RpcStatus};
 use crate::status::Status;
 
@@ -17,7 +17,7 @@ pub struct Transmit {
 
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    buf: BytesMut,
+    buf: FrameBuf,
     fin: bool,
     fin_taken: bool,
 }
@@ -25,7 +25,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub fn with_capacity(n: usize) -> Outbox {
         Outbox {
-            buf: BytesMut::with_capacity(n),
+            buf: FrameBuf::with_capacity(n),
             ..Default::default()
         }
     }
@@ -35,7 +35,9 @@ impl Outbox {
         value: &T,
         mode: SerializationMode,
     ) -> Result<(), FrameError> {
-        codec::encode_message_frame(value, mode, &mut self.buf)
+        let at = self.buf.bytes.len();
+        codec::encode_message_into(value, mode, &mut self.buf)
+            .inspect_err(|_| self.buf.truncate(at))
     }
 
     /// A message written by `encode` (which appends exactly one DATA frame).
@@ -43,9 +45,9 @@ impl Outbox {
     pub fn with(
         &mut self,
         mode: SerializationMode,
-        encode: impl FnOnce(SerializationMode, &mut BytesMut) -> Result<(), FrameError>,
+        encode: impl FnOnce(SerializationMode, &mut FrameBuf) -> Result<(), FrameError>,
     ) -> Result<(), FrameError> {
-        let at = self.buf.len();
+        let at = self.buf.bytes.len();
         encode(mode, &mut self.buf).inspect_err(|_| self.buf.truncate(at))
     }
 
@@ -55,14 +57,14 @@ impl Outbox {
         payload: &[u8],
         mode: SerializationMode,
     ) -> Result<(), FrameError> {
-        codec::encode_payload_frame(payload, mode, &mut self.buf)
+        codec::encode_payload_frame(payload, mode, &mut self.buf.bytes)
     }
 
     pub fn protocol<M: ProtocolMessage>(&mut self, flags: Flags, msg: &M, form: MessageForm) {
-        let at = frame::begin_frame(flags, &mut self.buf);
-        msg.encode_into(form, &mut self.buf);
+        let at = frame::begin_frame(flags, &mut self.buf.bytes);
+        msg.encode_into(form, &mut self.buf.bytes);
         // Protocol messages are far below the frame limit and never empty.
-        if frame::finish_frame(at, &mut self.buf).is_err() {
+        if frame::finish_frame(at, &mut self.buf.bytes).is_err() {
             self.buf.truncate(at);
         }
     }
@@ -73,7 +75,7 @@ impl Outbox {
 
     pub fn empty(&mut self, flags: Flags) {
         // TRAILER/CANCEL may be empty; other flags never reach here.
-        let _ = frame::encode_frame(flags, &[], &mut self.buf);
+        let _ = frame::encode_frame(flags, &[], &mut self.buf.bytes);
     }
 
     pub fn finish(&mut self) {
@@ -84,15 +86,15 @@ impl Outbox {
         self.fin
     }
 
+    /// The next piece to write. A large shared field is a piece of its own;
+    /// `fin` comes with the last one.
     pub fn poll(&mut self) -> Option<Transmit> {
-        let fin = self.fin && !self.fin_taken;
-        if self.buf.is_empty() && !fin {
+        let data = self.buf.take_chunk().unwrap_or_default();
+        let fin = self.fin && !self.fin_taken && self.buf.is_empty();
+        if data.is_empty() && !fin {
             return None;
         }
         self.fin_taken |= fin;
-        Some(Transmit {
-            data: self.buf.split().freeze(),
-            fin,
-        })
+        Some(Transmit { data, fin })
     }
 }

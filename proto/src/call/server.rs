@@ -318,7 +318,7 @@ impl ServerStream {
         id: CallId,
         encode: impl FnOnce(
             SerializationMode,
-            &mut bytes::BytesMut,
+            &mut crate::frame::FrameBuf,
         ) -> Result<(), crate::frame::FrameError>,
     ) -> Result<(), CallError> {
         self.before_send(id)?;

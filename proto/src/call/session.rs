@@ -177,7 +177,7 @@ impl ClientSession {
         id: CallId,
         encode: impl FnOnce(
             SerializationMode,
-            &mut bytes::BytesMut,
+            &mut crate::frame::FrameBuf,
         ) -> Result<(), crate::frame::FrameError>,
     ) -> Result<(), CallError> {
         self.before_send(id)?;

@@ -182,6 +182,13 @@ impl Compressor {
     }
 }
 
+/// Whether a large payload (or the large field that makes most of it) is
+/// worth running zstd over: the sample test of
+/// [`Compressor::worth_compressing`]. Below 64 KiB, always.
+pub fn worth_compressing(data: &[u8]) -> bool {
+    with_compressor(|c| c.worth_compressing(data)).unwrap_or(false)
+}
+
 /// Appends `data` to `out` as one zstd frame if that frame is smaller than
 /// `data`; returns whether it did. On `false` `out` is as it was, and the
 /// caller sends `data` uncompressed (spec §4.3).

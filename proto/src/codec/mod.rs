@@ -9,7 +9,7 @@ pub mod json;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::frame::{Flags, FrameError, begin_frame, finish_frame};
+use crate::frame::{Flags, FrameBuf, FrameError, begin_frame, finish_frame, finish_frame_with};
 use crate::limits::COMPRESSION_THRESHOLD;
 use crate::status::Status;
 use crate::xlang::{self, WireStruct};
@@ -122,6 +122,41 @@ pub fn encode_message_frame<T: Message>(
         out[at + 4] = Flags::COMPRESSED.bits();
     }
     finish_frame(at, out)
+}
+
+/// [`encode_message_frame`] into a send queue: an XLANG message's large
+/// `Bytes` fields stay shared instead of being copied into the frame, unless
+/// a sample of them compresses (then the payload is made whole and goes the
+/// usual way). The bytes sent are the same either way.
+pub fn encode_message_into<T: Message>(
+    value: &T,
+    mode: SerializationMode,
+    out: &mut FrameBuf,
+) -> Result<(), FrameError> {
+    if mode.is_json() {
+        return encode_message_frame(value, mode, &mut out.bytes);
+    }
+    let at = begin_frame(Flags::NONE, &mut out.bytes);
+    let first = out.shared.len();
+    xlang::encode_into_sharing(value, &mut out.bytes, &mut out.shared);
+    let shared: usize = out.shared.iter().skip(first).map(|(_, b)| b.len()).sum();
+    if shared > 0
+        && !out
+            .shared
+            .iter()
+            .skip(first)
+            .any(|(_, b)| compress::worth_compressing(b))
+    {
+        return finish_frame_with(at, &mut out.bytes, shared).inspect_err(|_| out.truncate(at));
+    }
+    out.inline_shared(first);
+    let start = at + 5;
+    if out.bytes.len() - start > COMPRESSION_THRESHOLD
+        && compress::compress_tail_if_smaller(&mut out.bytes, start)
+    {
+        out.bytes[at + 4] = Flags::COMPRESSED.bits();
+    }
+    finish_frame(at, &mut out.bytes)
 }
 
 /// Appends one DATA frame carrying a payload already serialized in `mode`
@@ -311,5 +346,81 @@ mod tests {
             decode_shared_message::<Chunk>(&json, SerializationMode::Json).unwrap(),
             value
         );
+    }
+
+    /// Encoding into a send queue gives the same bytes as the contiguous
+    /// encoding, whatever the sizes; an incompressible large field stays
+    /// shared (the very same memory), a compressible one is compressed.
+    #[test]
+    fn sending_shares_large_fields_and_sends_the_same_bytes() {
+        let sizes = [0usize, 10, 4000, (64 << 10) - 1, 64 << 10, 300_000];
+        for &small in &sizes {
+            for &big in &sizes {
+                for compressible in [false, true] {
+                    // Two unrelated noises (one reversed): zstd would find a
+                    // copy of one field in the other.
+                    let fill = |n: usize, reversed: bool| {
+                        let mut data = if compressible { vec![9u8; n] } else { noise(n) };
+                        if reversed {
+                            data.reverse();
+                        }
+                        Bytes::from(data)
+                    };
+                    let value = Chunk {
+                        small: fill(small, true),
+                        big: fill(big, false),
+                    };
+                    let mut whole = BytesMut::from(&b"before"[..]);
+                    encode_message_frame(&value, SerializationMode::Xlang, &mut whole).unwrap();
+                    let mut queue = FrameBuf::default();
+                    queue.bytes.extend_from_slice(b"before");
+                    encode_message_into(&value, SerializationMode::Xlang, &mut queue).unwrap();
+                    let case = format!("small {small} big {big} compressible {compressible}");
+                    assert_eq!(queue.len(), whole.len(), "{case}");
+                    assert_eq!(queue.to_contiguous(), whole, "{case}");
+                    let shared: Vec<_> = queue.shared.iter().map(|(_, b)| b.clone()).collect();
+                    let expect: Vec<&Bytes> = [&value.small, &value.big]
+                        .into_iter()
+                        .filter(|b| !compressible && b.len() >= xlang::SHARE_ON_WRITE_FROM)
+                        .collect();
+                    assert_eq!(shared.len(), expect.len(), "{case}");
+                    // In wire order, which need not be declaration order.
+                    for e in expect {
+                        assert!(
+                            shared.iter().any(|s| s.as_ptr() == e.as_ptr()),
+                            "{case}: shared, not copied"
+                        );
+                    }
+                    let mut sent = BytesMut::new();
+                    while let Some(chunk) = queue.take_chunk() {
+                        assert!(!chunk.is_empty(), "{case}");
+                        sent.extend_from_slice(&chunk);
+                    }
+                    assert_eq!(sent, whole, "{case}");
+                    assert!(queue.is_empty());
+                }
+            }
+        }
+    }
+
+    /// A frame over the size limit is refused and leaves the queue as it
+    /// was, the frame before it (ending with a shared field) included.
+    #[test]
+    fn an_oversized_shared_frame_is_refused_whole() {
+        let first = Chunk {
+            small: Bytes::new(),
+            big: Bytes::from(noise(100_000)),
+        };
+        let mut queue = FrameBuf::default();
+        encode_message_into(&first, SerializationMode::Xlang, &mut queue).unwrap();
+        let before = queue.to_contiguous();
+        let huge = Chunk {
+            small: Bytes::from(noise(64 << 10)),
+            big: Bytes::from(noise(crate::limits::MAX_FRAME_SIZE as usize)),
+        };
+        let err = encode_message_into(&huge, SerializationMode::Xlang, &mut queue).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge(_)), "{err:?}");
+        assert_eq!(queue.to_contiguous(), before);
+        assert_eq!(queue.shared.len(), 1);
     }
 }

@@ -27,8 +27,11 @@ pub mod murmur3;
 pub mod string;
 mod typed;
 
-use crate::small::InlineVec;
+use std::collections::VecDeque;
+
 use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::small::InlineVec;
 
 pub use buf::{Reader, XBufMut};
 pub use layout::{FieldDesc, FieldKind, FieldType, NamedType, StructLayout, TypeDesc};
@@ -137,13 +140,33 @@ pub struct XlangWriter<'b, 't> {
     pub buf: &'b mut BytesMut,
     /// Meta strings written so far (a type or two per payload).
     meta: InlineVec<MetaKey<'t>, 4>,
+    /// Where large `Bytes` fields go instead of `buf`, when the caller
+    /// sends them by reference (see [`crate::frame::FrameBuf`]).
+    shared: Option<&'b mut VecDeque<(usize, Bytes)>>,
 }
+
+/// A `Bytes` field at least this long is left shared when the writer has
+/// somewhere to put it: copying it would cost more than one more piece in
+/// the send queue.
+pub const SHARE_ON_WRITE_FROM: usize = 64 * 1024;
 
 impl<'b, 't> XlangWriter<'b, 't> {
     pub fn new(buf: &'b mut BytesMut) -> Self {
         XlangWriter {
             buf,
             meta: InlineVec::new(),
+            shared: None,
+        }
+    }
+
+    /// Writes `data` (a `Bytes` field's content, its length already
+    /// written): by reference if it is large and the writer can, else copied.
+    pub fn put_bytes(&mut self, data: &Bytes) {
+        match self.shared.as_mut() {
+            Some(shared) if data.len() >= SHARE_ON_WRITE_FROM => {
+                shared.push_back((self.buf.len(), data.clone()));
+            }
+            _ => self.buf.put_slice(data),
         }
     }
 
@@ -497,6 +520,21 @@ pub fn encode_into<T: WireStruct>(value: &T, buf: &mut BytesMut) {
     buf.put_u8(HEADER_XLANG);
     buf.put_u8(NOT_NULL_FLAG);
     let mut w = XlangWriter::new(buf);
+    w.write_static_struct_type_info(T::TAG);
+    write_struct_body(value, &mut w);
+}
+
+/// [`encode_into`], leaving large `Bytes` fields out of `buf`: each goes to
+/// `shared` with the offset in `buf` where it belongs.
+pub fn encode_into_sharing<T: WireStruct>(
+    value: &T,
+    buf: &mut BytesMut,
+    shared: &mut VecDeque<(usize, Bytes)>,
+) {
+    buf.put_u8(HEADER_XLANG);
+    buf.put_u8(NOT_NULL_FLAG);
+    let mut w = XlangWriter::new(buf);
+    w.shared = Some(shared);
     w.write_static_struct_type_info(T::TAG);
     write_struct_body(value, &mut w);
 }

@@ -223,7 +223,8 @@ impl WireField for Vec<u8> {
 impl WireField for Bytes {
     const TYPE: FieldType = FieldType::Bytes;
     fn write_raw(&self, w: &mut XlangWriter<'_, '_>) {
-        write_binary(w, self);
+        w.buf.put_var_u32(self.len() as u32);
+        w.put_bytes(self);
     }
     fn read_raw(r: &mut XlangReader<'_>) -> Result<Self, DecodeError> {
         let part = read_binary(r)?;

@@ -13,24 +13,24 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use aster_proto::codec::{self, Message, SerializationMode};
-use aster_proto::frame::{Flags, FrameError};
+use aster_proto::frame::{Flags, FrameBuf, FrameError};
 use aster_proto::service::ServiceDescriptor;
 use aster_proto::{Status, StatusCode};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_core::Stream;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 
 /// A message ready to be framed: encoded by the stream driver straight into
-/// its output buffer in the call's mode.
+/// its send queue in the call's mode (large `Bytes` fields by reference).
 pub trait OutgoingMessage: Send + 'static {
-    fn encode_frame(&self, mode: SerializationMode, out: &mut BytesMut) -> Result<(), FrameError>;
+    fn encode_frame(&self, mode: SerializationMode, out: &mut FrameBuf) -> Result<(), FrameError>;
 }
 
 impl<T: Message> OutgoingMessage for T {
-    fn encode_frame(&self, mode: SerializationMode, out: &mut BytesMut) -> Result<(), FrameError> {
-        codec::encode_message_frame(self, mode, out)
+    fn encode_frame(&self, mode: SerializationMode, out: &mut FrameBuf) -> Result<(), FrameError> {
+        codec::encode_message_into(self, mode, out)
     }
 }
 
@@ -39,7 +39,8 @@ impl<T: Message> OutgoingMessage for T {
 pub struct RawPayload(pub Bytes);
 
 impl OutgoingMessage for RawPayload {
-    fn encode_frame(&self, mode: SerializationMode, out: &mut BytesMut) -> Result<(), FrameError> {
+    fn encode_frame(&self, mode: SerializationMode, out: &mut FrameBuf) -> Result<(), FrameError> {
+        let out = &mut out.bytes;
         if !mode.is_json() && self.0.len() > aster_proto::limits::COMPRESSION_THRESHOLD {
             let packed = codec::compress::compress(&self.0);
             aster_proto::frame::encode_frame(Flags::COMPRESSED, &packed, out)

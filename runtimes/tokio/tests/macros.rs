@@ -13,7 +13,7 @@ use aster::{
     BoxFuture, CallContext, CallOptions, Caller, Dispatch, Inbound, Incoming, Outbound, Outgoing,
     RequestStream, ResponseStream, Service, SessionContext, Status, WireType,
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 
 #[derive(Debug, Clone, Default, PartialEq, WireType)]
@@ -330,10 +330,10 @@ struct Loopback {
 }
 
 fn encode(m: &dyn aster::OutgoingMessage, mode: SerializationMode) -> Bytes {
-    let mut buf = BytesMut::new();
+    let mut buf = aster::proto::frame::FrameBuf::default();
     m.encode_frame(mode, &mut buf).unwrap();
     let mut d = aster::proto::frame::FrameDecoder::new();
-    d.push(&buf).unwrap();
+    d.push(&buf.to_contiguous()).unwrap();
     let f = d.next_frame().unwrap().unwrap();
     aster::proto::codec::payload_bytes(f.payload, f.flags).unwrap()
 }

@@ -19,13 +19,12 @@ use std::time::{Duration, Instant};
 use aster_proto::Status;
 use aster_proto::call::{Pattern, Scope};
 use aster_proto::codec::SerializationMode;
-use aster_proto::frame::FrameError;
+use aster_proto::frame::{FrameBuf, FrameError};
 use aster_proto::registry::{
     DocEntry, EndpointLease, ResolveOptions, ResolveQuery, ResolverState, Selector, Snapshot,
     Strategy, resolve_all,
 };
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
-use bytes::BytesMut;
 use iroh::address_lookup::MemoryLookup;
 use iroh::protocol::Router;
 use iroh::{Endpoint, EndpointAddr, EndpointId};
@@ -248,7 +247,7 @@ fn expire_snapshots(inner: &Inner) {
 struct SharedMessage(Arc<Mutex<BoxMessage>>);
 
 impl OutgoingMessage for SharedMessage {
-    fn encode_frame(&self, mode: SerializationMode, out: &mut BytesMut) -> Result<(), FrameError> {
+    fn encode_frame(&self, mode: SerializationMode, out: &mut FrameBuf) -> Result<(), FrameError> {
         match self.0.lock() {
             Ok(m) => m.encode_frame(mode, out),
             Err(p) => p.into_inner().encode_frame(mode, out),
