@@ -24,6 +24,7 @@ pub const fn struct_type<T: WireStruct>() -> NamedType {
     NamedType {
         tag: T::TAG,
         describe: describe_struct::<T>,
+        type_info: Some(T::type_info),
     }
 }
 

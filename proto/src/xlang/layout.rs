@@ -72,6 +72,8 @@ pub struct NamedType {
     /// `"namespace/TypeName"`.
     pub tag: &'static str,
     pub describe: fn() -> TypeDesc,
+    /// A struct's encoded type info (`None` for enums).
+    pub type_info: Option<fn() -> &'static super::StructTypeInfo>,
 }
 
 impl std::fmt::Debug for NamedType {

@@ -175,11 +175,11 @@ impl<'b, 't> XlangWriter<'b, 't> {
         self.write_named_type_info(layout::type_id::NAMED_STRUCT, tag);
     }
 
-    /// Same bytes as [`XlangWriter::write_struct_type_info`] for a type whose
-    /// tag is a program constant: its encoded type info is computed once per
-    /// thread and copied, unless one of its names was already written in this
-    /// payload (then a back-reference is due and the general path runs).
-    pub fn write_static_struct_type_info(&mut self, tag: &'static str) {
+    /// Same bytes as [`XlangWriter::write_struct_type_info`] for a declared
+    /// struct: its encoded type info `info` (of `tag`) is copied, unless one
+    /// of its names was already written in this payload (then a
+    /// back-reference is due and the general path runs).
+    pub fn write_static_struct_type_info(&mut self, tag: &'static str, info: &StructTypeInfo) {
         let (ns, _) = split_tag(tag);
         let ns_key = if ns.is_empty() {
             MetaKey::EmptyNamespace
@@ -193,7 +193,7 @@ impl<'b, 't> XlangWriter<'b, 't> {
         {
             return self.write_struct_type_info(tag);
         }
-        cached::with(tag, |info| self.buf.put_slice(&info.bytes));
+        self.buf.put_slice(&info.bytes);
         self.meta.push(ns_key);
         self.meta.push(MetaKey::TypeName(tag));
     }
@@ -233,34 +233,20 @@ fn put_full_meta(buf: &mut BytesMut, m: &MetaString) {
     buf.put_slice(&m.bytes);
 }
 
-/// Encoded type info of constant tags, computed once per thread.
-mod cached {
-    use std::cell::RefCell;
-    use std::rc::Rc;
+/// A struct's type info as written the first time the type appears in a
+/// payload (type id 29, then both names in full), computed once per type
+/// ([`WireStruct::type_info`]) and copied from then on.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StructTypeInfo {
+    bytes: Vec<u8>,
+    /// Where each name's packed bytes sit in `bytes`, with its encoding.
+    ns: (MetaEncoding, std::ops::Range<usize>),
+    name: (MetaEncoding, std::ops::Range<usize>),
+}
 
-    use rustc_hash::FxHashMap;
-
-    use bytes::{BufMut, BytesMut};
-
-    use super::{MetaEncoding, MetaRole, MetaString, layout, put_full_meta, split_tag};
-
-    pub(super) struct TypeInfo {
-        /// `1d`, the namespace and the type name, both in full.
-        pub bytes: Vec<u8>,
-        /// Where each name's packed bytes sit in `bytes`, with its encoding.
-        pub ns: (MetaEncoding, std::ops::Range<usize>),
-        pub name: (MetaEncoding, std::ops::Range<usize>),
-    }
-
-    thread_local! {
-        // Keyed by the tag's address: constant tags are few and fixed, so a
-        // plain Fx hash will do (looked up for every struct encoded). Owned
-        // by the map (`Rc`), not leaked: a leak checker sees no leak, and a
-        // thread's entries go with it.
-        static CACHE: RefCell<FxHashMap<(usize, usize), Rc<TypeInfo>>> = RefCell::new(FxHashMap::default());
-    }
-
-    fn build(tag: &str) -> TypeInfo {
+impl StructTypeInfo {
+    pub fn build(tag: &str) -> StructTypeInfo {
         let (ns, name) = split_tag(tag);
         let mut buf = BytesMut::new();
         buf.put_u8(layout::type_id::NAMED_STRUCT);
@@ -270,25 +256,10 @@ mod cached {
         let name_meta = MetaString::encode(name, MetaRole::TypeName);
         put_full_meta(&mut buf, &name_meta);
         let end = buf.len();
-        TypeInfo {
+        StructTypeInfo {
             ns: (ns_meta.encoding, ns_end - ns_meta.bytes.len()..ns_end),
             name: (name_meta.encoding, end - name_meta.bytes.len()..end),
             bytes: buf.to_vec(),
-        }
-    }
-
-    pub(super) fn with<R>(tag: &'static str, f: impl FnOnce(&TypeInfo) -> R) -> R {
-        let key = (tag.as_ptr() as usize, tag.len());
-        let cached = CACHE.try_with(|c| {
-            c.borrow_mut()
-                .entry(key)
-                .or_insert_with(|| Rc::new(build(tag)))
-                .clone()
-        });
-        match cached {
-            Ok(info) => f(&info),
-            // This thread's storage is already gone (it is exiting).
-            Err(_) => f(&build(tag)),
         }
     }
 }
@@ -397,8 +368,12 @@ impl<'a> XlangReader<'a> {
 
     /// Reads type info and checks that it names `expected` (type id and tag).
     pub fn expect_type_info(&mut self, expected: &FieldType) -> Result<(), DecodeError> {
-        if let FieldType::Struct(named) = expected {
-            if self.expect_cached_struct(named.tag) {
+        if let FieldType::Struct(NamedType {
+            type_info: Some(info),
+            ..
+        }) = expected
+        {
+            if self.expect_known_struct(info()) {
                 return Ok(());
             }
         }
@@ -422,32 +397,24 @@ impl<'a> XlangReader<'a> {
         Ok(())
     }
 
-    /// Fast path: the bytes are exactly what we would write for `tag` (the
-    /// common case between Aster peers); records both names without decoding.
-    fn expect_cached_struct(&mut self, tag: &'static str) -> bool {
+    /// Fast path: the bytes are exactly `info`, what we write for the type
+    /// (the common case between Aster peers); records both names without
+    /// decoding.
+    fn expect_known_struct(&mut self, info: &StructTypeInfo) -> bool {
         let data = self.r.rest();
-        let matched = cached::with(tag, |info| {
-            data.starts_with(&info.bytes).then(|| {
-                (
-                    info.bytes.len(),
-                    (info.ns.0, info.ns.1.clone()),
-                    (info.name.0, info.name.1.clone()),
-                )
-            })
-        });
-        let Some((len, (ns_enc, ns_range), (name_enc, name_range))) = matched else {
+        if !data.starts_with(&info.bytes) {
             return false;
-        };
+        }
         // An empty namespace has no bytes and still takes a table slot.
         self.meta.push(MetaEntry {
-            encoding: ns_enc,
-            bytes: &data[ns_range],
+            encoding: info.ns.0,
+            bytes: &data[info.ns.1.clone()],
         });
         self.meta.push(MetaEntry {
-            encoding: name_enc,
-            bytes: &data[name_range],
+            encoding: info.name.0,
+            bytes: &data[info.name.1.clone()],
         });
-        self.r.skip(len);
+        self.r.skip(info.bytes.len());
         true
     }
 
@@ -520,7 +487,7 @@ pub fn encode_into<T: WireStruct>(value: &T, buf: &mut BytesMut) {
     buf.put_u8(HEADER_XLANG);
     buf.put_u8(NOT_NULL_FLAG);
     let mut w = XlangWriter::new(buf);
-    w.write_static_struct_type_info(T::TAG);
+    w.write_static_struct_type_info(T::TAG, T::type_info());
     write_struct_body(value, &mut w);
 }
 
@@ -535,7 +502,7 @@ pub fn encode_into_sharing<T: WireStruct>(
     buf.put_u8(NOT_NULL_FLAG);
     let mut w = XlangWriter::new(buf);
     w.shared = Some(shared);
-    w.write_static_struct_type_info(T::TAG);
+    w.write_static_struct_type_info(T::TAG, T::type_info());
     write_struct_body(value, &mut w);
 }
 

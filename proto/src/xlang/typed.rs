@@ -67,6 +67,9 @@ pub trait WireStruct: WireField {
     /// The layout of [`WireStruct::FIELDS`], computed once (`OnceLock`).
     fn layout() -> &'static StructLayout;
 
+    /// The encoded type info of [`WireStruct::TAG`], computed once.
+    fn type_info() -> &'static super::StructTypeInfo;
+
     /// Writes field `index` (declaration order) in struct-field position.
     fn write_field_at(&self, index: usize, w: &mut XlangWriter<'_, '_>);
 
@@ -112,7 +115,10 @@ pub fn write_field<T: WireField>(value: &T, w: &mut XlangWriter<'_, '_>) {
         ty = inner;
     }
     if let FieldType::Struct(named) = ty {
-        w.write_static_struct_type_info(named.tag);
+        match named.type_info {
+            Some(info) => w.write_static_struct_type_info(named.tag, info()),
+            None => w.write_struct_type_info(named.tag),
+        }
     }
     value.write_raw(w);
 }
@@ -530,6 +536,12 @@ macro_rules! wire_struct {
                 LAYOUT.get_or_init(|| $crate::xlang::StructLayout::from_descs(Self::FIELDS))
             }
 
+            fn type_info() -> &'static $crate::xlang::StructTypeInfo {
+                static INFO: ::std::sync::OnceLock<$crate::xlang::StructTypeInfo> =
+                    ::std::sync::OnceLock::new();
+                INFO.get_or_init(|| $crate::xlang::StructTypeInfo::build($tag))
+            }
+
             #[allow(unused_variables)]
             fn write_field_at(&self, index: usize, w: &mut $crate::xlang::XlangWriter<'_, '_>) {
                 #[allow(non_camel_case_types, dead_code)]
@@ -590,6 +602,7 @@ macro_rules! wire_struct {
             const TYPE: $crate::xlang::FieldType = $crate::xlang::FieldType::Struct($crate::xlang::NamedType {
                 tag: $tag,
                 describe: || $crate::xlang::TypeDesc::Struct(<$t as $crate::xlang::WireStruct>::FIELDS),
+                type_info: Some(<$t as $crate::xlang::WireStruct>::type_info),
             });
             fn write_raw(&self, w: &mut $crate::xlang::XlangWriter<'_, '_>) {
                 $crate::xlang::write_struct_body(self, w)
@@ -613,6 +626,7 @@ macro_rules! wire_enum {
             const TYPE: $crate::xlang::FieldType = $crate::xlang::FieldType::Enum($crate::xlang::NamedType {
                 tag: $tag,
                 describe: || $crate::xlang::TypeDesc::Enum(&[stringify!($first), $(stringify!($variant)),*]),
+                type_info: None,
             });
             fn write_raw(&self, w: &mut $crate::xlang::XlangWriter<'_, '_>) {
                 #[allow(dead_code, non_camel_case_types)]
