@@ -238,9 +238,16 @@ impl<T, const N: usize> InlineQueue<T, N> {
         }
     }
 
+    /// Ring slot `i` places after the head (`i < N`), without a division.
+    fn slot(&self, i: usize) -> usize {
+        let at = self.head + i;
+        if at >= N { at - N } else { at }
+    }
+
     pub fn push_back(&mut self, value: T) {
         if self.len < N && self.spill.is_empty() {
-            self.ring[(self.head + self.len) % N] = Some(value);
+            let at = self.slot(self.len);
+            self.ring[at] = Some(value);
             self.len += 1;
         } else {
             self.spill.push_back(value);
@@ -252,11 +259,12 @@ impl<T, const N: usize> InlineQueue<T, N> {
             return None;
         }
         let value = self.ring[self.head].take();
-        self.head = (self.head + 1) % N;
+        self.head = self.slot(1);
         self.len -= 1;
         // Keep the ring holding the oldest entries.
         if let Some(next) = self.spill.pop_front() {
-            self.ring[(self.head + self.len) % N] = Some(next);
+            let at = self.slot(self.len);
+            self.ring[at] = Some(next);
             self.len += 1;
         }
         value

@@ -117,6 +117,11 @@ impl Status {
         self.code == StatusCode::Ok
     }
 
+    /// OK with no message and no details: what `Status::ok()` makes.
+    pub fn is_plain_ok(&self) -> bool {
+        self.is_ok() && self.message.is_empty() && self.details.is_empty()
+    }
+
     pub fn with_details(mut self, details: Vec<(String, String)>) -> Status {
         self.details = details;
         self

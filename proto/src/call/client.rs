@@ -13,7 +13,7 @@ use super::{CallError, Pattern};
 use crate::SmallString;
 use crate::codec::{Message, SerializationMode, payload_bytes};
 use crate::frame::{Flags, Frame, FrameDecoder};
-use crate::message::{MessageForm, ProtocolMessage, RpcStatus, StreamHeader};
+use crate::message::{MessageForm, RpcStatus, StreamHeader};
 use crate::small::InlineQueue;
 use crate::status::Status;
 
@@ -298,8 +298,8 @@ impl ClientCall {
             )));
         }
         if flags.contains(Flags::TRAILER) {
-            let status = match RpcStatus::decode(&frame.payload) {
-                Ok((s, _)) => s.to_status(),
+            let status = match RpcStatus::decode_status(&frame.payload) {
+                Ok(s) => s,
                 Err(e) => {
                     return self.end_locally(Status::internal(format!("malformed trailer: {e}")));
                 }

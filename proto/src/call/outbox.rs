@@ -70,6 +70,11 @@ impl Outbox {
     }
 
     pub fn trailer(&mut self, status: &Status, form: MessageForm) {
+        if form == MessageForm::Xlang && status.is_plain_ok() {
+            // Same bytes as encoding it (`RpcStatus::ok_xlang`).
+            let _ = frame::encode_frame(Flags::TRAILER, RpcStatus::ok_xlang(), &mut self.buf.bytes);
+            return;
+        }
         self.protocol(Flags::TRAILER, &RpcStatus::from(status), form);
     }
 
@@ -96,5 +101,45 @@ impl Outbox {
         }
         self.fin_taken |= fin;
         Some(Transmit { data, fin })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+
+    fn trailer_bytes(status: &Status, form: MessageForm) -> Bytes {
+        let mut out = Outbox::default();
+        out.trailer(status, form);
+        out.poll().map(|t| t.data).unwrap_or_default()
+    }
+
+    /// The precomputed OK trailer is the bytes encoding would give, and it
+    /// reads back as OK; any other status takes the general path both ways.
+    #[test]
+    fn the_ok_trailer_is_the_encoded_one() {
+        for status in [
+            Status::ok(),
+            Status::new(crate::StatusCode::Ok, "fine"),
+            Status::internal("boom"),
+            Status::ok().with_details(vec![("k".into(), "v".into())]),
+        ] {
+            for form in [MessageForm::Xlang, MessageForm::Json] {
+                let mut general = BytesMut::new();
+                let at = frame::begin_frame(Flags::TRAILER, &mut general);
+                RpcStatus::from(&status).encode_into(form, &mut general);
+                frame::finish_frame(at, &mut general).unwrap();
+                let sent = trailer_bytes(&status, form);
+                assert_eq!(&sent[..], &general[..], "{status:?} {form:?}");
+                let back = RpcStatus::decode_status(&sent[5..]).unwrap();
+                assert_eq!(back, status, "{form:?}");
+            }
+        }
+        assert_eq!(
+            RpcStatus::decode_status(RpcStatus::ok_xlang()).unwrap(),
+            Status::ok()
+        );
     }
 }

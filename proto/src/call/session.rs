@@ -18,7 +18,7 @@ use super::{CallError, CallId, Pattern};
 use crate::SmallString;
 use crate::codec::{Message, SerializationMode, payload_bytes};
 use crate::frame::{Flags, Frame, FrameDecoder};
-use crate::message::{CallHeader, MessageForm, ProtocolMessage, RpcStatus};
+use crate::message::{CallHeader, MessageForm, RpcStatus};
 use crate::status::Status;
 
 /// A call to start on the session.
@@ -329,8 +329,8 @@ impl ClientSession {
             )));
         }
         if flags.contains(Flags::TRAILER) {
-            let status = match RpcStatus::decode(&frame.payload) {
-                Ok((s, _)) => s.to_status(),
+            let status = match RpcStatus::decode_status(&frame.payload) {
+                Ok(s) => s,
                 Err(e) => {
                     return self.fail_session(Status::internal(format!("malformed trailer: {e}")));
                 }

@@ -114,6 +114,22 @@ impl RpcStatus {
         RpcStatus::default()
     }
 
+    /// The XLANG form of a plain OK status (no message, no details). It ends
+    /// nearly every call, so it is encoded once, and a received trailer with
+    /// exactly these bytes is taken as OK without decoding it.
+    pub fn ok_xlang() -> &'static [u8] {
+        static OK: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        OK.get_or_init(|| RpcStatus::ok().encode(MessageForm::Xlang).to_vec())
+    }
+
+    /// The status a trailer's payload carries (either form).
+    pub fn decode_status(payload: &[u8]) -> Result<Status, MessageError> {
+        if payload == Self::ok_xlang() {
+            return Ok(Status::ok());
+        }
+        RpcStatus::decode(payload).map(|(s, _)| s.to_status())
+    }
+
     /// Keys and values are zipped; a length mismatch drops the extras, as the
     /// reference does.
     pub fn to_status(&self) -> Status {
