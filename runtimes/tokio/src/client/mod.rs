@@ -285,18 +285,21 @@ struct Target {
 /// only (re)connecting goes through the async lock, so that concurrent
 /// callers dial once. A connection that died is found out by the call that
 /// tries to open a stream on it ([`Client::open_stream`] then reconnects).
+///
+/// The connection is kept behind an `Arc`: cloning an iroh `Connection`
+/// copies its ALPN (an allocation), which would happen on every call.
 #[derive(Default)]
 struct ConnSlot {
-    live: Mutex<Option<Connection>>,
+    live: Mutex<Option<Arc<Connection>>>,
     connecting: tokio::sync::Mutex<()>,
 }
 
 impl ConnSlot {
-    fn get(&self) -> Option<Connection> {
+    fn get(&self) -> Option<Arc<Connection>> {
         self.live.lock().ok()?.clone()
     }
 
-    fn set(&self, conn: Option<Connection>) -> Option<Connection> {
+    fn set(&self, conn: Option<Arc<Connection>>) -> Option<Arc<Connection>> {
         match self.live.lock() {
             Ok(mut live) => std::mem::replace(&mut *live, conn),
             Err(_) => None,
@@ -402,9 +405,9 @@ impl Client {
         &self,
         target: &Target,
         stale: Option<&Connection>,
-    ) -> Result<Connection, Status> {
+    ) -> Result<Arc<Connection>, Status> {
         let (addr, slot) = (&target.addr, &target.slot);
-        let usable = |c: &Connection| stale.is_none_or(|s| s.stable_id() != c.stable_id());
+        let usable = |c: &Arc<Connection>| stale.is_none_or(|s| s.stable_id() != c.stable_id());
         if let Some(c) = slot.get().filter(usable) {
             return Ok(c);
         }
@@ -426,6 +429,7 @@ impl Client {
                 ))
             })?
             .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", addr.id)))?;
+        let conn = Arc::new(conn);
         slot.set(Some(conn.clone()));
         Ok(conn)
     }
