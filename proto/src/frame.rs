@@ -195,28 +195,33 @@ impl FrameBuf {
         let tail = self.bytes.split_off(from);
         let extra: usize = pieces.iter().map(|(_, b)| b.len()).sum();
         self.bytes.reserve(tail.len() + extra);
-        let mut cursor = from;
-        for (offset, data) in pieces {
-            self.bytes
-                .extend_from_slice(&tail[cursor - from..offset - from]);
-            self.bytes.extend_from_slice(&data);
-            cursor = offset;
-        }
-        self.bytes.extend_from_slice(&tail[cursor - from..]);
+        splice(&mut self.bytes, &tail, from, &pieces);
     }
 
     /// Everything queued as one buffer (tests, and callers that want it so).
     pub fn to_contiguous(&self) -> BytesMut {
         let mut out = BytesMut::with_capacity(self.len());
-        let mut cursor = 0;
-        for (offset, data) in &self.shared {
-            out.extend_from_slice(&self.bytes[cursor..*offset]);
-            out.extend_from_slice(data);
-            cursor = *offset;
-        }
-        out.extend_from_slice(&self.bytes[cursor..]);
+        splice(&mut out, &self.bytes, 0, self.shared.iter());
         out
     }
+}
+
+/// Appends `bytes` to `out` with each piece inserted at its offset, offsets
+/// counted from `base` (the offset of `bytes[0]`) and in order.
+fn splice<'p>(
+    out: &mut BytesMut,
+    bytes: &[u8],
+    base: usize,
+    pieces: impl IntoIterator<Item = &'p (usize, Bytes)>,
+) {
+    let mut cursor = 0;
+    for (offset, data) in pieces {
+        let at = offset - base;
+        out.extend_from_slice(&bytes[cursor..at]);
+        out.extend_from_slice(data);
+        cursor = at;
+    }
+    out.extend_from_slice(&bytes[cursor..]);
 }
 
 /// Incremental frame decoder.

@@ -1016,13 +1016,7 @@ impl SessionPair {
         self.events.clear();
         let id = self
             .client
-            .start_call(&SessionCall {
-                method: method.into(),
-                pattern,
-                call_id: "c".into(),
-                deadline_epoch_ms: None,
-                metadata: vec![],
-            })
+            .start_call(&session_call(method, pattern, "c"))
             .unwrap();
         for r in reqs {
             self.client.send_message(id, &echo(r)).unwrap();
@@ -1050,6 +1044,17 @@ impl SessionPair {
         }
         assert_eq!(status.len(), 1, "one outcome per call: {:?}", self.events);
         (out, status.remove(0))
+    }
+}
+
+/// A session call without deadline or metadata.
+fn session_call(method: &str, pattern: Pattern, call_id: impl Into<String>) -> SessionCall {
+    SessionCall {
+        method: method.into(),
+        pattern,
+        call_id: call_id.into(),
+        deadline_epoch_ms: None,
+        metadata: vec![],
     }
 }
 
@@ -1084,13 +1089,7 @@ fn session_unary_success_has_no_trailer() {
     let mut p = SessionPair::new(4096);
     let id = p
         .client
-        .start_call(&SessionCall {
-            method: "add".into(),
-            pattern: Pattern::Unary,
-            call_id: "c".into(),
-            deadline_epoch_ms: None,
-            metadata: vec![],
-        })
+        .start_call(&session_call("add", Pattern::Unary, "c"))
         .unwrap();
     p.client.send_message(id, &echo("a")).unwrap();
     let t = p.client.poll_transmit().unwrap();
@@ -1115,13 +1114,7 @@ fn session_cancel_and_out_of_order_frames() {
     p.app.hold = true;
     let id = p
         .client
-        .start_call(&SessionCall {
-            method: "add".into(),
-            pattern: Pattern::Unary,
-            call_id: "c".into(),
-            deadline_epoch_ms: None,
-            metadata: vec![],
-        })
+        .start_call(&session_call("add", Pattern::Unary, "c"))
         .unwrap();
     p.client.send_message(id, &echo("a")).unwrap();
     p.pump();
@@ -1363,13 +1356,7 @@ fn session_header_bytes_match_the_reference() {
     );
     // §9.2 CALL frame payload for method "add".
     let id = s
-        .start_call(&SessionCall {
-            method: "add".into(),
-            pattern: Pattern::Unary,
-            call_id: "e".repeat(36),
-            deadline_epoch_ms: None,
-            metadata: vec![],
-        })
+        .start_call(&session_call("add", Pattern::Unary, "e".repeat(36)))
         .unwrap();
     let _ = id;
     let t = s.poll_transmit().unwrap();
@@ -1413,13 +1400,7 @@ fn refused_session_stream_says_nothing_was_processed() {
         req.service = "Tally".into();
         let mut client = ClientSession::new(&req);
         let id = client
-            .start_call(&SessionCall {
-                method: "add".into(),
-                pattern: Pattern::Unary,
-                call_id: "c".into(),
-                deadline_epoch_ms: None,
-                metadata: vec![],
-            })
+            .start_call(&session_call("add", Pattern::Unary, "c"))
             .unwrap();
         client.send_message(id, &echo("1")).unwrap();
         while client.poll_transmit().is_some() {}
@@ -1439,13 +1420,7 @@ fn refused_session_stream_says_nothing_was_processed() {
         );
         assert!(
             client
-                .start_call(&SessionCall {
-                    method: "add".into(),
-                    pattern: Pattern::Unary,
-                    call_id: "d".into(),
-                    deadline_epoch_ms: None,
-                    metadata: vec![],
-                })
+                .start_call(&session_call("add", Pattern::Unary, "d"))
                 .is_err(),
             "a failed session takes no more calls"
         );

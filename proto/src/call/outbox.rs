@@ -35,9 +35,7 @@ impl Outbox {
         value: &T,
         mode: SerializationMode,
     ) -> Result<(), FrameError> {
-        let at = self.buf.bytes.len();
         codec::encode_message_into(value, mode, &mut self.buf)
-            .inspect_err(|_| self.buf.truncate(at))
     }
 
     /// A message written by `encode` (which appends exactly one DATA frame).

@@ -117,6 +117,12 @@ pub fn encode_message_frame<T: Message>(
         return finish_frame(at, out);
     }
     xlang::encode_into(value, out);
+    finish_xlang_frame(at, out)
+}
+
+/// Completes the DATA frame begun at `at` whose XLANG payload is all of
+/// `out` after its 5-byte head: compressed in place if that shrinks it.
+fn finish_xlang_frame(at: usize, out: &mut BytesMut) -> Result<(), FrameError> {
     let start = at + 5;
     if out.len() - start > COMPRESSION_THRESHOLD && compress::compress_tail_if_smaller(out, start) {
         out[at + 4] = Flags::COMPRESSED.bits();
@@ -127,7 +133,8 @@ pub fn encode_message_frame<T: Message>(
 /// [`encode_message_frame`] into a send queue: an XLANG message's large
 /// `Bytes` fields stay shared instead of being copied into the frame, unless
 /// a sample of them compresses (then the payload is made whole and goes the
-/// usual way). The bytes sent are the same either way.
+/// usual way). The bytes sent are the same either way. On error, `out` is
+/// left as it was.
 pub fn encode_message_into<T: Message>(
     value: &T,
     mode: SerializationMode,
@@ -150,13 +157,7 @@ pub fn encode_message_into<T: Message>(
         return finish_frame_with(at, &mut out.bytes, shared).inspect_err(|_| out.truncate(at));
     }
     out.inline_shared(first);
-    let start = at + 5;
-    if out.bytes.len() - start > COMPRESSION_THRESHOLD
-        && compress::compress_tail_if_smaller(&mut out.bytes, start)
-    {
-        out.bytes[at + 4] = Flags::COMPRESSED.bits();
-    }
-    finish_frame(at, &mut out.bytes)
+    finish_xlang_frame(at, &mut out.bytes)
 }
 
 /// Appends one DATA frame carrying a payload already serialized in `mode`

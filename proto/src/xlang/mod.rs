@@ -484,11 +484,7 @@ impl<'a> XlangReader<'a> {
 
 /// Appends the XLANG encoding of `value` (a named struct) to `buf`.
 pub fn encode_into<T: WireStruct>(value: &T, buf: &mut BytesMut) {
-    buf.put_u8(HEADER_XLANG);
-    buf.put_u8(NOT_NULL_FLAG);
-    let mut w = XlangWriter::new(buf);
-    w.write_static_struct_type_info(T::TAG, T::type_info());
-    write_struct_body(value, &mut w);
+    encode_with(value, XlangWriter::new(buf));
 }
 
 /// [`encode_into`], leaving large `Bytes` fields out of `buf`: each goes to
@@ -498,10 +494,14 @@ pub fn encode_into_sharing<T: WireStruct>(
     buf: &mut BytesMut,
     shared: &mut VecDeque<(usize, Bytes)>,
 ) {
-    buf.put_u8(HEADER_XLANG);
-    buf.put_u8(NOT_NULL_FLAG);
     let mut w = XlangWriter::new(buf);
     w.shared = Some(shared);
+    encode_with(value, w);
+}
+
+fn encode_with<T: WireStruct>(value: &T, mut w: XlangWriter<'_, '_>) {
+    w.buf.put_u8(HEADER_XLANG);
+    w.buf.put_u8(NOT_NULL_FLAG);
     w.write_static_struct_type_info(T::TAG, T::type_info());
     write_struct_body(value, &mut w);
 }

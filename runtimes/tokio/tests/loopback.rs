@@ -212,11 +212,7 @@ async fn fixture() -> Fixture {
         .bind()
         .await
         .expect("server binds");
-    let client = Client::builder()
-        .loopback()
-        .connect(&server.ticket())
-        .await
-        .expect("client connects");
+    let client = connect(&server).await;
     Fixture {
         server,
         client,
@@ -226,6 +222,15 @@ async fn fixture() -> Fixture {
         flood_dropped,
         closed,
     }
+}
+
+/// A loopback client of `server`.
+async fn connect(server: &Server) -> Client {
+    Client::builder()
+        .loopback()
+        .connect(&server.ticket())
+        .await
+        .expect("client connects")
 }
 
 fn req(m: &str) -> EchoRequest {
@@ -600,12 +605,7 @@ async fn large_bytes_fields_arrive_whole() {
         .bind()
         .await
         .expect("server binds");
-    let client = Client::builder()
-        .loopback()
-        .connect(&server.ticket())
-        .await
-        .expect("client connects");
-    let blobs = BlobsClient::new(client.clone());
+    let blobs = BlobsClient::new(connect(&server).await);
     for data in [
         noise(300_000),
         vec![0u8; 300_000],
