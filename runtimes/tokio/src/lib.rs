@@ -57,6 +57,7 @@ pub mod caller;
 pub mod client;
 pub mod handler;
 pub mod net;
+mod quic;
 pub mod registry;
 pub mod server;
 mod timer;

@@ -61,55 +61,61 @@ fn map_write_error(e: impl std::fmt::Display) -> Status {
 }
 
 /// A unary or server-stream request, or a client-stream/bidi request stream.
-pub(crate) async fn run(
-    mut call: ClientCall,
+/// A plain function returning an `async move` block: an `async fn` would
+/// keep its arguments twice in the future. The call's state machine comes
+/// boxed: it moves into a task for streaming calls, and kept in place it
+/// would be most of the future.
+pub(crate) fn run(
+    mut call: Box<ClientCall>,
     send: SendStream,
     recv: RecvStream,
     input: Outbound,
-) -> Result<(SerializationMode, Inbound), Status> {
-    let mode = call.mode();
-    let pattern = call.pattern();
-    let mut streams = Streams {
-        send: Some(send),
-        recv,
-        done: false,
-    };
-    match input {
-        Outbound::Unary(message) => {
-            call.send_with(|mode, out| message.encode_frame(mode, out))
-                .map_err(|e| Status::internal(e.to_string()))?;
-            if !pattern.server_streams() {
-                let reply = unary(&mut call, &mut streams).await;
-                return reply.map(|b| (mode, Inbound::Unary(b)));
-            }
-            flush(&mut call, &mut streams).await?;
-            let (tx, rx) = mpsc::channel(OUTPUT_BATCHES);
-            tokio::spawn(stream_task(call, streams, None, Output::Stream(tx)));
-            Ok((mode, Inbound::Stream(batch_receiver_stream(rx))))
-        }
-        Outbound::Stream(requests) => {
-            flush(&mut call, &mut streams).await?;
-            if pattern.server_streams() {
+) -> impl Future<Output = Result<(SerializationMode, Inbound), Status>> + Send {
+    async move {
+        let mode = call.mode();
+        let pattern = call.pattern();
+        let mut streams = Streams {
+            send: Some(send),
+            recv,
+            done: false,
+        };
+        match input {
+            Outbound::Unary(message) => {
+                call.send_with(|mode, out| message.encode_frame(mode, out))
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                if !pattern.server_streams() {
+                    let reply = unary(&mut call, &mut streams).await;
+                    return reply.map(|b| (mode, Inbound::Unary(b)));
+                }
+                flush(&mut call, &mut streams).await?;
                 let (tx, rx) = mpsc::channel(OUTPUT_BATCHES);
-                tokio::spawn(stream_task(
-                    call,
-                    streams,
-                    Some(requests),
-                    Output::Stream(tx),
-                ));
+                tokio::spawn(stream_task(call, streams, None, Output::Stream(tx)));
                 Ok((mode, Inbound::Stream(batch_receiver_stream(rx))))
-            } else {
-                let (tx, rx) = oneshot::channel();
-                tokio::spawn(stream_task(
-                    call,
-                    streams,
-                    Some(requests),
-                    Output::One(Some(tx), None),
-                ));
-                let reply = rx
-                    .await
-                    .map_err(|_| Status::internal("call task ended without an outcome"))??;
-                Ok((mode, Inbound::Unary(reply)))
+            }
+            Outbound::Stream(requests) => {
+                flush(&mut call, &mut streams).await?;
+                if pattern.server_streams() {
+                    let (tx, rx) = mpsc::channel(OUTPUT_BATCHES);
+                    tokio::spawn(stream_task(
+                        call,
+                        streams,
+                        Some(requests),
+                        Output::Stream(tx),
+                    ));
+                    Ok((mode, Inbound::Stream(batch_receiver_stream(rx))))
+                } else {
+                    let (tx, rx) = oneshot::channel();
+                    tokio::spawn(stream_task(
+                        call,
+                        streams,
+                        Some(requests),
+                        Output::One(Some(tx), None),
+                    ));
+                    let reply = rx
+                        .await
+                        .map_err(|_| Status::internal("call task ended without an outcome"))??;
+                    Ok((mode, Inbound::Unary(reply)))
+                }
             }
         }
     }
@@ -150,7 +156,9 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
             break;
         };
         if !t.data.is_empty() {
-            send.write_chunk(t.data).await.map_err(map_write_error)?;
+            crate::quic::write_all(send, t.data)
+                .await
+                .map_err(map_write_error)?;
         }
         if t.fin {
             let _ = send.finish();
@@ -232,7 +240,7 @@ enum Wake {
 
 /// Streaming calls: requests out and responses in, concurrently.
 async fn stream_task(
-    mut call: ClientCall,
+    mut call: Box<ClientCall>,
     mut streams: Streams,
     mut requests: Option<BoxStream<BoxMessage>>,
     mut output: Output,

@@ -20,6 +20,8 @@ use aster_proto::codec::SerializationMode;
 use aster_proto::limits::MAX_ADMISSION_PAYLOAD_SIZE;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use aster_proto::trust::{Credential, IdentityFile, PeerRole};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use iroh::address_lookup::MemoryLookup;
 use iroh::endpoint::{Connection, VarInt};
 use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
@@ -399,23 +401,33 @@ impl Client {
         }
     }
 
-    /// The cached connection to `addr`, connecting once if needed; `fresh`
-    /// drops a cached one first (after it failed).
+    /// The cached connection to the target, connecting once if needed;
+    /// `stale` (a connection that just failed) is not used again.
     async fn connection(
         &self,
         target: &Target,
         stale: Option<&Connection>,
     ) -> Result<Arc<Connection>, Status> {
-        let (addr, slot) = (&target.addr, &target.slot);
-        let usable = |c: &Arc<Connection>| stale.is_none_or(|s| s.stable_id() != c.stable_id());
-        if let Some(c) = slot.get().filter(usable) {
+        if let Some(c) = target.slot.get().filter(|c| usable(c, stale)) {
             return Ok(c);
         }
+        // Dialing is rare and its future large: kept out of every call's.
+        Box::pin(self.dial(target, stale)).await
+    }
+
+    /// [`Client::connection`] without a usable cached connection: one caller
+    /// dials, the others wait for it and share its connection.
+    async fn dial(
+        &self,
+        target: &Target,
+        stale: Option<&Connection>,
+    ) -> Result<Arc<Connection>, Status> {
+        let (addr, slot) = (&target.addr, &target.slot);
         let _dialing = slot.connecting.lock().await;
         // Another caller may have reconnected while this one waited.
         if let Some(c) = slot
             .get()
-            .filter(|c| usable(c) && c.close_reason().is_none())
+            .filter(|c| usable(c, stale) && c.close_reason().is_none())
         {
             return Ok(c);
         }
@@ -471,8 +483,13 @@ impl Client {
 
     /// [`Client::call_raw`], telling a failure before anything was sent
     /// (safe to retry elsewhere) from one after.
+    ///
+    /// Everything that needs no waiting (the header, the call's state
+    /// machine, the span) is done before the returned future, which then
+    /// holds only what the exchange needs: a typed call boxes this future,
+    /// and below about a kilobyte the allocator serves it from its fast path.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn attempt_raw(
+    pub(crate) fn attempt_raw(
         &self,
         service: &str,
         version: i64,
@@ -481,8 +498,20 @@ impl Client {
         mode: SerializationMode,
         options: CallOptions,
         input: Outbound,
-    ) -> Result<(SerializationMode, Inbound), CallFailure> {
-        let request = CallRequest {
+    ) -> impl Future<Output = Result<(SerializationMode, Inbound), CallFailure>> + Send + use<'_>
+    {
+        let target = self.rpc_target(service, version);
+        let span = tracing::debug_span!(
+            "rpc.client",
+            service,
+            method,
+            peer = %target.addr.id.fmt_short(),
+            status = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty
+        );
+        // Timed only when the span records anything.
+        let timing = (!span.is_disabled()).then(|| (span.clone(), std::time::Instant::now()));
+        let call = Box::new(ClientCall::from_request(CallRequest {
             service: service.into(),
             method: method.into(),
             version,
@@ -496,19 +525,8 @@ impl Client {
             },
             deadline_epoch_ms: options.timeout.map(|t| now_ms() + t.as_millis() as u64),
             metadata: options.metadata,
-        };
-        let target = self.rpc_target(service, version);
-        let span = tracing::debug_span!(
-            "rpc.client",
-            service,
-            method,
-            peer = %target.addr.id.fmt_short(),
-            status = tracing::field::Empty,
-            elapsed_us = tracing::field::Empty
-        );
-        // Timed only when the span records anything.
-        let started = (!span.is_disabled()).then(std::time::Instant::now);
-        let result = async {
+        }));
+        async move {
             let (send, recv) = self
                 .open_stream(target)
                 .await
@@ -516,55 +534,56 @@ impl Client {
                     status,
                     maybe_delivered: false,
                 })?;
-            drive::run(ClientCall::from_request(request), send, recv, input)
-                .await
-                .map_err(|status| {
-                    // A refused stream was never read: as good as not sent.
-                    let maybe_delivered = status.message != aster_proto::call::REFUSED_MESSAGE;
-                    CallFailure {
-                        status,
-                        maybe_delivered,
-                    }
-                })
+            drive::run(call, send, recv, input).await.map_err(|status| {
+                // A refused stream was never read: as good as not sent.
+                let maybe_delivered = status.message != aster_proto::call::REFUSED_MESSAGE;
+                CallFailure {
+                    status,
+                    maybe_delivered,
+                }
+            })
         }
-        .instrument(span.clone())
-        .await;
-        if let Some(started) = started {
-            // For streaming responses this is the outcome of opening the stream.
-            span.record(
-                "status",
-                result
-                    .as_ref()
-                    .map_or_else(|f| f.status.code.name(), |_| "OK"),
-            );
-            span.record("elapsed_us", started.elapsed().as_micros() as u64);
-        }
-        result
+        .instrument(span)
+        // A combinator, not an outer `async` block: that would hold the
+        // future twice (captured, then moved to be awaited).
+        .inspect(move |result| {
+            if let Some((span, started)) = timing {
+                // For streaming responses this is the outcome of opening the stream.
+                span.record(
+                    "status",
+                    result
+                        .as_ref()
+                        .map_or_else(|f| f.status.code.name(), |_| "OK"),
+                );
+                span.record("elapsed_us", started.elapsed().as_micros() as u64);
+            }
+        })
     }
 
     /// A typed call (what [`Caller::call`] does), with the failure's stage.
-    pub(crate) async fn attempt(
+    pub(crate) fn attempt(
         &self,
         service: &'static ServiceDescriptor,
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> Result<(SerializationMode, Inbound), CallFailure> {
+    ) -> impl Future<Output = Result<(SerializationMode, Inbound), CallFailure>> + Send + use<'_>
+    {
         if service.scope == Scope::Session {
-            return Err(CallFailure {
+            return Either::Right(std::future::ready(Err(CallFailure {
                 status: Status::failed_precondition(format!(
                     "'{}' is session-scoped: open a session with Client::session",
                     service.name
                 )),
                 maybe_delivered: false,
-            });
+            })));
         }
         let mode = self.mode_for(service, &options);
         let mut options = options;
         options.timeout = options.timeout.or_else(|| {
             (method.timeout_secs > 0.0).then(|| Duration::from_secs_f64(method.timeout_secs))
         });
-        self.attempt_raw(
+        Either::Left(self.attempt_raw(
             service.name,
             i64::from(service.version),
             method.name,
@@ -572,8 +591,7 @@ impl Client {
             mode,
             options,
             input,
-        )
-        .await
+        ))
     }
 
     /// Whether the peer lists `service` as session-scoped.
@@ -657,6 +675,12 @@ impl Caller for Client {
                 .map_err(|f| f.status)
         })
     }
+}
+
+/// Whether a cached connection may carry a call: not the one that just
+/// failed to open a stream.
+fn usable(conn: &Connection, stale: Option<&Connection>) -> bool {
+    stale.is_none_or(|s| s.stable_id() != conn.stable_id())
 }
 
 /// A failed call and whether the peer may have seen its request.

@@ -42,6 +42,8 @@ use crate::timer::DeadlineTimer;
 const READ_CHUNK: usize = 256 * 1024;
 /// Most chunks taken from the stream in one read.
 const READ_CHUNKS: usize = 16;
+/// Chunks taken per read until a read fills them all.
+const FEW_READ_CHUNKS: usize = 2;
 /// Request messages buffered ahead of a streaming handler.
 const INPUT_BUFFER: usize = 16;
 /// QUIC error code for a stream abandoned by the server.
@@ -54,6 +56,52 @@ const DRAIN_BYTES: usize = 1 << 20;
 const OUTPUT_BATCH_ITEMS: usize = 64;
 /// A write stops taking more ready responses once it holds this many bytes.
 const OUTPUT_BATCH_BYTES: usize = 64 * 1024;
+
+/// What a stream's task keeps between turns besides its I/O: the protocol
+/// state machine and the call it runs. Kept on the heap, in one allocation
+/// small enough for the allocator's fast path, so that the task itself stays
+/// small: tokio moves a task's future on spawn and on completion, and a task
+/// over about a kilobyte takes the allocator's slow path on every call.
+struct State {
+    sm: ServerStream,
+    active: Option<Active>,
+    session: Option<(Arc<dyn Dispatch>, SessionContext)>,
+    /// Requests waiting for room in the handler's channel. Reading pauses
+    /// while any wait, so this holds at most what one read delivered.
+    pending_input: VecDeque<Bytes>,
+}
+
+/// Where one read puts what the stream has buffered (QUIC delivers it about
+/// a packet per chunk). A few slots inline, since a unary request is usually
+/// one chunk; after a read fills them all (a large request) the stream grows
+/// to [`READ_CHUNKS`] slots, so that it costs one loop turn per batch rather
+/// than per packet.
+enum ReadSlots {
+    Few([Bytes; FEW_READ_CHUNKS]),
+    Many(Box<[Bytes; READ_CHUNKS]>),
+}
+
+impl Default for ReadSlots {
+    fn default() -> Self {
+        ReadSlots::Few([const { Bytes::new() }; FEW_READ_CHUNKS])
+    }
+}
+
+impl ReadSlots {
+    fn get(&mut self) -> &mut [Bytes] {
+        match self {
+            ReadSlots::Few(few) => few,
+            ReadSlots::Many(many) => &mut many[..],
+        }
+    }
+
+    /// After a read that filled `n` slots (and their chunks were taken).
+    fn filled(&mut self, n: usize) {
+        if matches!(self, ReadSlots::Few(_)) && n == FEW_READ_CHUNKS {
+            *self = ReadSlots::Many(Box::new([const { Bytes::new() }; READ_CHUNKS]));
+        }
+    }
+}
 
 struct Active {
     id: CallId,
@@ -93,297 +141,303 @@ enum Wake {
     Timer,
 }
 
-pub(crate) async fn serve_stream(
+/// Serves one accepted stream until its call (or session) ends. A plain
+/// function returning the loop as an `async move` block: an `async fn` would
+/// keep its arguments twice in the task, as arguments and as moved locals.
+pub(crate) fn serve_stream(
     shared: ActiveStream,
     peer: Arc<str>,
     mut send: SendStream,
     mut recv: RecvStream,
-) {
-    let mut sm = ServerStream::new(shared.table.clone());
-    let mut active: Option<Active> = None;
-    let mut session: Option<(Arc<dyn Dispatch>, SessionContext)> = None;
-    let mut handler: Option<Handler> = None;
-    // A handler started since the last turn: polled once before waiting.
-    let mut handler_fresh = false;
-    let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
-    let mut input: Option<mpsc::Sender<Result<Bytes, Status>>> = None;
-    // Requests waiting for room in the handler's channel. Reading pauses
-    // while any wait, so this holds at most what one read delivered.
-    let mut pending_input: VecDeque<Bytes> = VecDeque::new();
-    // The request side ended; drop the channel once `pending_input` drains.
-    let mut input_ended = false;
-    let mut read_open = true;
-    let mut write_failed = false;
-    // Made on first use, then kept for the stream's life: a fresh future per
-    // turn would cost a connection lock and a timer registration each time.
-    let mut stopped: Option<BoxFuture<Result<Option<VarInt>, StoppedError>>> = None;
-    let mut timer = DeadlineTimer::default();
-    // Filled by one read: everything the stream has buffered, up to this
-    // many chunks (QUIC delivers them about a packet each), so that a large
-    // request costs one loop turn per batch rather than per packet.
-    let mut chunks: [Bytes; READ_CHUNKS] = [const { Bytes::new() }; READ_CHUNKS];
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let mut st = Box::new(State {
+            sm: ServerStream::new(shared.table.clone()),
+            active: None,
+            session: None,
+            pending_input: VecDeque::new(),
+        });
+        let mut handler: Option<Handler> = None;
+        // A handler started since the last turn: polled once before waiting.
+        let mut handler_fresh = false;
+        let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
+        let mut input: Option<mpsc::Sender<Result<Bytes, Status>>> = None;
+        // The request side ended; drop the channel once `st.pending_input` drains.
+        let mut input_ended = false;
+        let mut read_open = true;
+        let mut write_failed = false;
+        // Made on first use, then kept for the stream's life: a fresh future per
+        // turn would cost a connection lock and a timer registration each time.
+        let mut stopped: Option<BoxFuture<Result<Option<VarInt>, StoppedError>>> = None;
+        let mut timer = DeadlineTimer::default();
+        let mut slots = ReadSlots::default();
 
-    loop {
-        if active.is_none() {
-            // No call, no input: whatever was waiting belongs to a call that ended.
-            pending_input.clear();
-            input = None;
-            input_ended = false;
-        }
-        // Write what the state machine queued.
-        while let Some(t) = sm.poll_transmit() {
-            if write_failed {
+        loop {
+            if st.active.is_none() {
+                // No call, no input: whatever was waiting belongs to a call that ended.
+                st.pending_input.clear();
+                input = None;
+                input_ended = false;
+            }
+            // Write what the state machine queued.
+            while let Some(t) = st.sm.poll_transmit() {
+                if write_failed {
+                    continue;
+                }
+                if !t.data.is_empty() && crate::quic::write_all(&mut send, t.data).await.is_err() {
+                    write_failed = true;
+                    st.sm.handle_reset();
+                }
+                if t.fin && !write_failed {
+                    let _ = send.finish();
+                }
+            }
+            // React to what happened.
+            let mut progressed = false;
+            while let Some(ev) = st.sm.poll_event() {
+                progressed = true;
+                match ev {
+                    ServerEvent::SessionOpen(info) => {
+                        let (dispatch, ctx) = open_session(&shared, &peer, info);
+                        st.session = Some((dispatch, ctx));
+                    }
+                    ServerEvent::Call(info) => {
+                        match start_call(&shared, &peer, st.session.as_ref(), info) {
+                            Ok(mut call) => {
+                                if call.pattern.client_streams() {
+                                    // Streaming input: the handler starts now and
+                                    // pulls requests from a bounded channel.
+                                    let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
+                                    input = Some(tx);
+                                    let requests =
+                                        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+                                    handler = call.run(Incoming::Stream(Box::pin(requests)));
+                                    handler_fresh = handler.is_some();
+                                }
+                                st.active = Some(call);
+                            }
+                            Err((id, status)) => {
+                                let _ = st.sm.complete(id, Err(status));
+                            }
+                        }
+                    }
+                    ServerEvent::Request { id, payload } => {
+                        let Some(call) = st.active.as_mut().filter(|c| c.id == id) else {
+                            continue;
+                        };
+                        if !call.pattern.client_streams() {
+                            handler = call.run(Incoming::Unary(payload));
+                            handler_fresh = handler.is_some();
+                        } else if let Some(tx) = &input {
+                            if !st.pending_input.is_empty() {
+                                st.pending_input.push_back(payload);
+                            } else if let Err(mpsc::error::TrySendError::Full(Ok(p))) =
+                                tx.try_send(Ok(payload))
+                            {
+                                st.pending_input.push_back(p);
+                            }
+                        }
+                    }
+                    ServerEvent::RequestEnd { id } => {
+                        if st.active.as_ref().is_some_and(|c| c.id == id) {
+                            if st.pending_input.is_empty() {
+                                input = None;
+                            } else {
+                                input_ended = true;
+                            }
+                        }
+                    }
+                    ServerEvent::Aborted { id, status } => {
+                        if let Some(call) = st.active.take().filter(|c| c.id == id) {
+                            finish_span(&call, &status);
+                        }
+                        handler = None;
+                        output = None;
+                        input = None;
+                        st.pending_input.clear();
+                        input_ended = false;
+                    }
+                    ServerEvent::Closed => {}
+                }
+            }
+            if progressed {
                 continue;
             }
-            if !t.data.is_empty() && send.write_chunk(t.data).await.is_err() {
-                write_failed = true;
-                sm.handle_reset();
+            if st.sm.is_closed() {
+                break;
             }
-            if t.fin && !write_failed {
-                let _ = send.finish();
-            }
-        }
-        // React to what happened.
-        let mut progressed = false;
-        while let Some(ev) = sm.poll_event() {
-            progressed = true;
-            match ev {
-                ServerEvent::SessionOpen(info) => {
-                    let (dispatch, ctx) = open_session(&shared, &peer, info);
-                    session = Some((dispatch, ctx));
+
+            // A handler that answers at once (most unary ones) is done here,
+            // without a turn through the select below.
+            let ready = match handler.as_mut() {
+                Some(h) if std::mem::take(&mut handler_fresh) => {
+                    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *h).poll(cx))).await
                 }
-                ServerEvent::Call(info) => match start_call(&shared, &peer, session.as_ref(), info)
-                {
-                    Ok(mut call) => {
-                        if call.pattern.client_streams() {
-                            // Streaming input: the handler starts now and
-                            // pulls requests from a bounded channel.
-                            let (tx, mut rx) = mpsc::channel(INPUT_BUFFER);
-                            input = Some(tx);
-                            let requests =
-                                futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-                            handler = call.run(Incoming::Stream(Box::pin(requests)));
-                            handler_fresh = handler.is_some();
-                        }
-                        active = Some(call);
+                _ => Poll::Pending,
+            };
+            let wake = if let Poll::Ready(r) = ready {
+                Wake::Handler(r)
+            } else {
+                let watch_stop = st.active.is_some() && !write_failed;
+                if watch_stop && stopped.is_none() {
+                    stopped = Some(Box::pin(send.stopped()));
+                }
+                let deadline = st.sm.poll_timeout();
+                timer.arm(deadline);
+                // Biased: the rare events (peer gone, deadline) are looked at
+                // first, so a handler whose output is always ready cannot starve
+                // them; responses last, so reading input goes on meanwhile.
+                tokio::select! {
+                    biased;
+                    // After its FIN a client can only cancel by stopping our send side.
+                    _ = async { stopped.as_mut().expect("guarded").await }, if watch_stop => Wake::Stopped,
+                    _ = timer.wait(), if deadline.is_some() => Wake::Timer,
+                    r = recv.read_many_chunks(slots.get()), if read_open && st.pending_input.is_empty() => Wake::Read(r),
+                    r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
+                    r = async { Box::pin(input.clone().expect("guarded").reserve_owned()).await.ok() }, if !st.pending_input.is_empty() && input.is_some() => Wake::InputRoom(r),
+                    r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
+                }
+            };
+
+            match wake {
+                Wake::Read(Ok(Some(n))) => {
+                    let now = now_ms();
+                    for chunk in &mut slots.get()[..n] {
+                        st.sm.handle_bytes(std::mem::take(chunk), now);
                     }
-                    Err((id, status)) => {
-                        let _ = sm.complete(id, Err(status));
-                    }
-                },
-                ServerEvent::Request { id, payload } => {
-                    let Some(call) = active.as_mut().filter(|c| c.id == id) else {
+                    slots.filled(n);
+                }
+                Wake::Read(Ok(None)) => {
+                    read_open = false;
+                    st.sm.handle_fin(now_ms());
+                }
+                Wake::Read(Err(e)) => {
+                    debug!(error = %e, "stream read failed");
+                    read_open = false;
+                    st.sm.handle_reset();
+                }
+                Wake::Handler(result) => {
+                    handler = None;
+                    let Some(call) = st.active.as_ref() else {
                         continue;
                     };
-                    if !call.pattern.client_streams() {
-                        handler = call.run(Incoming::Unary(payload));
-                        handler_fresh = handler.is_some();
-                    } else if let Some(tx) = &input {
-                        if !pending_input.is_empty() {
-                            pending_input.push_back(payload);
-                        } else if let Err(mpsc::error::TrySendError::Full(Ok(p))) =
-                            tx.try_send(Ok(payload))
-                        {
-                            pending_input.push_back(p);
-                        }
-                    }
-                }
-                ServerEvent::RequestEnd { id } => {
-                    if active.as_ref().is_some_and(|c| c.id == id) {
-                        if pending_input.is_empty() {
+                    let id = call.id;
+                    match result {
+                        Ok(Outgoing::Unary(message)) => {
+                            let sent = st
+                                .sm
+                                .send_with(id, |mode, out| message.encode_frame(mode, out));
+                            let status = sent.map_err(|e| Status::internal(e.to_string()));
+                            let _ = st.sm.complete(id, status);
+                            end_call(&mut st.active, &Status::ok());
                             input = None;
-                        } else {
-                            input_ended = true;
+                        }
+                        Ok(Outgoing::Stream(s)) => output = Some(s),
+                        Err(status) => {
+                            let _ = st.sm.complete(id, Err(status.clone()));
+                            end_call(&mut st.active, &status);
+                            input = None;
                         }
                     }
                 }
-                ServerEvent::Aborted { id, status } => {
-                    if let Some(call) = active.take().filter(|c| c.id == id) {
-                        finish_span(&call, &status);
-                    }
-                    handler = None;
-                    output = None;
-                    input = None;
-                    pending_input.clear();
-                    input_ended = false;
-                }
-                ServerEvent::Closed => {}
-            }
-        }
-        if progressed {
-            continue;
-        }
-        if sm.is_closed() {
-            break;
-        }
-
-        // A handler that answers at once (most unary ones) is done here,
-        // without a turn through the select below.
-        let ready = match handler.as_mut() {
-            Some(h) if std::mem::take(&mut handler_fresh) => {
-                std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *h).poll(cx))).await
-            }
-            _ => Poll::Pending,
-        };
-        let wake = if let Poll::Ready(r) = ready {
-            Wake::Handler(r)
-        } else {
-            let watch_stop = active.is_some() && !write_failed;
-            if watch_stop && stopped.is_none() {
-                stopped = Some(Box::pin(send.stopped()));
-            }
-            let deadline = sm.poll_timeout();
-            timer.arm(deadline);
-            // Biased: the rare events (peer gone, deadline) are looked at
-            // first, so a handler whose output is always ready cannot starve
-            // them; responses last, so reading input goes on meanwhile.
-            tokio::select! {
-                biased;
-                // After its FIN a client can only cancel by stopping our send side.
-                _ = async { stopped.as_mut().expect("guarded").await }, if watch_stop => Wake::Stopped,
-                _ = timer.wait(), if deadline.is_some() => Wake::Timer,
-                r = recv.read_many_chunks(&mut chunks), if read_open && pending_input.is_empty() => Wake::Read(r),
-                r = async { handler.as_mut().expect("guarded").await }, if handler.is_some() => Wake::Handler(r),
-                r = async { input.clone().expect("guarded").reserve_owned().await.ok() }, if !pending_input.is_empty() && input.is_some() => Wake::InputRoom(r),
-                r = async { output.as_mut().expect("guarded").next().await }, if output.is_some() && handler.is_none() => Wake::Output(r),
-            }
-        };
-
-        match wake {
-            Wake::Read(Ok(Some(n))) => {
-                let now = now_ms();
-                for chunk in &mut chunks[..n] {
-                    sm.handle_bytes(std::mem::take(chunk), now);
-                }
-            }
-            Wake::Read(Ok(None)) => {
-                read_open = false;
-                sm.handle_fin(now_ms());
-            }
-            Wake::Read(Err(e)) => {
-                debug!(error = %e, "stream read failed");
-                read_open = false;
-                sm.handle_reset();
-            }
-            Wake::Handler(result) => {
-                handler = None;
-                let Some(call) = active.as_ref() else {
-                    continue;
-                };
-                let id = call.id;
-                match result {
-                    Ok(Outgoing::Unary(message)) => {
-                        let sent = sm.send_with(id, |mode, out| message.encode_frame(mode, out));
-                        let status = sent.map_err(|e| Status::internal(e.to_string()));
-                        let _ = sm.complete(id, status);
-                        end_call(&mut active, &Status::ok());
-                        input = None;
-                    }
-                    Ok(Outgoing::Stream(s)) => output = Some(s),
-                    Err(status) => {
-                        let _ = sm.complete(id, Err(status.clone()));
-                        end_call(&mut active, &status);
-                        input = None;
-                    }
-                }
-            }
-            Wake::Output(first) => {
-                let Some(id) = active.as_ref().map(|c| c.id) else {
-                    output = None;
-                    continue;
-                };
-                // Frame this message and whichever follow it at once, so
-                // that they go out in one write (the loop's top).
-                let (mut item, mut items, mut bytes) = (first, 0usize, 0usize);
-                loop {
-                    match item {
-                        Some(Ok(message)) => {
-                            let sent = sm.send_with(id, |mode, out| {
-                                let before = out.len();
-                                let r = message.encode_frame(mode, out);
-                                bytes += out.len().saturating_sub(before);
-                                r
-                            });
-                            if let Err(e) = sent {
-                                let status = Status::internal(e.to_string());
-                                let _ = sm.complete(id, Err(status.clone()));
+                Wake::Output(first) => {
+                    let Some(id) = st.active.as_ref().map(|c| c.id) else {
+                        output = None;
+                        continue;
+                    };
+                    // Frame this message and whichever follow it at once, so
+                    // that they go out in one write (the loop's top).
+                    let (mut item, mut items, mut bytes) = (first, 0usize, 0usize);
+                    loop {
+                        match item {
+                            Some(Ok(message)) => {
+                                let sent = st.sm.send_with(id, |mode, out| {
+                                    let before = out.len();
+                                    let r = message.encode_frame(mode, out);
+                                    bytes += out.len().saturating_sub(before);
+                                    r
+                                });
+                                if let Err(e) = sent {
+                                    let status = Status::internal(e.to_string());
+                                    let _ = st.sm.complete(id, Err(status.clone()));
+                                    output = None;
+                                    end_call(&mut st.active, &status);
+                                    break;
+                                }
+                            }
+                            Some(Err(status)) => {
                                 output = None;
-                                end_call(&mut active, &status);
+                                let _ = st.sm.complete(id, Err(status.clone()));
+                                end_call(&mut st.active, &status);
+                                break;
+                            }
+                            None => {
+                                output = None;
+                                let _ = st.sm.complete(id, Ok(()));
+                                end_call(&mut st.active, &Status::ok());
                                 break;
                             }
                         }
-                        Some(Err(status)) => {
-                            output = None;
-                            let _ = sm.complete(id, Err(status.clone()));
-                            end_call(&mut active, &status);
+                        items += 1;
+                        if items >= OUTPUT_BATCH_ITEMS || bytes >= OUTPUT_BATCH_BYTES {
                             break;
                         }
-                        None => {
-                            output = None;
-                            let _ = sm.complete(id, Ok(()));
-                            end_call(&mut active, &Status::ok());
-                            break;
+                        // Another message ready now? Polled with a no-op waker:
+                        // on Pending the select above polls the stream again,
+                        // with this task's waker, before the task sleeps.
+                        let Some(s) = output.as_mut() else { break };
+                        match s.poll_next_unpin(&mut Context::from_waker(Waker::noop())) {
+                            Poll::Ready(next) => item = next,
+                            Poll::Pending => break,
                         }
                     }
-                    items += 1;
-                    if items >= OUTPUT_BATCH_ITEMS || bytes >= OUTPUT_BATCH_BYTES {
-                        break;
-                    }
-                    // Another message ready now? Polled with a no-op waker:
-                    // on Pending the select above polls the stream again,
-                    // with this task's waker, before the task sleeps.
-                    let Some(s) = output.as_mut() else { break };
-                    match s.poll_next_unpin(&mut Context::from_waker(Waker::noop())) {
-                        Poll::Ready(next) => item = next,
-                        Poll::Pending => break,
+                    if st.active.is_none() {
+                        input = None;
                     }
                 }
-                if active.is_none() {
+                Wake::InputRoom(Some(permit)) => {
+                    if let Some(p) = st.pending_input.pop_front() {
+                        permit.send(Ok(p));
+                    }
+                    if st.pending_input.is_empty() && input_ended {
+                        input = None;
+                        input_ended = false;
+                    }
+                }
+                Wake::InputRoom(None) => {
+                    // The handler dropped its request stream; drop further input.
+                    st.pending_input.clear();
                     input = None;
                 }
-            }
-            Wake::InputRoom(Some(permit)) => {
-                if let Some(p) = pending_input.pop_front() {
-                    permit.send(Ok(p));
+                Wake::Stopped => {
+                    write_failed = true;
+                    st.sm.handle_reset();
                 }
-                if pending_input.is_empty() && input_ended {
-                    input = None;
-                    input_ended = false;
+                Wake::Timer => {
+                    timer.fired();
+                    st.sm.handle_timeout(now_ms());
                 }
-            }
-            Wake::InputRoom(None) => {
-                // The handler dropped its request stream; drop further input.
-                pending_input.clear();
-                input = None;
-            }
-            Wake::Stopped => {
-                write_failed = true;
-                sm.handle_reset();
-            }
-            Wake::Timer => {
-                timer.fired();
-                sm.handle_timeout(now_ms());
             }
         }
-    }
 
-    if write_failed || !sm.is_closed() {
-        let _ = send.reset(VarInt::from_u32(STREAM_ABANDONED));
-    }
-    if read_open && !write_failed {
-        // The peer may still be writing the request of a call we already
-        // answered (refused, or ended early); stopping the stream now would
-        // fail its next write before it reads our trailer. Read and drop what
-        // still comes, briefly and boundedly, then stop.
-        read_open = !drain(&mut recv).await;
-    }
-    if read_open {
-        // Only a stream not read to its end needs stopping: `stop` wakes
-        // the connection's driver, a cost on every call otherwise.
-        let _ = recv.stop(VarInt::from_u32(0));
-    }
-    if let Some((dispatch, _)) = session {
-        dispatch.close().await;
+        if write_failed || !st.sm.is_closed() {
+            let _ = send.reset(VarInt::from_u32(STREAM_ABANDONED));
+        }
+        if read_open && !write_failed {
+            // The peer may still be writing the request of a call we already
+            // answered (refused, or ended early); stopping the stream now would
+            // fail its next write before it reads our trailer. Read and drop what
+            // still comes, briefly and boundedly, then stop.
+            read_open = !Box::pin(drain(&mut recv)).await;
+        }
+        if read_open {
+            // Only a stream not read to its end needs stopping: `stop` wakes
+            // the connection's driver, a cost on every call otherwise.
+            let _ = recv.stop(VarInt::from_u32(0));
+        }
+        if let Some((dispatch, _)) = st.session.take() {
+            dispatch.close().await;
+        }
     }
 }
 
