@@ -218,16 +218,17 @@ impl Gatekeeper {
     }
 
     /// Every new call: with a closed gate the peer must still be admitted
-    /// (an expired admission loses access to new calls), then Gates 2 and 3.
+    /// at `now` (epoch seconds; an expired admission loses access to new
+    /// calls), then Gates 2 and 3.
     pub(crate) fn authorize_call(
         &self,
         peer: &str,
         service: &ServiceDescriptor,
         method: &MethodDescriptor,
+        now: u64,
     ) -> Result<BTreeMap<String, String>, Status> {
         // Checked under the read lock, without copying the record: this
         // runs for every call. An expired record is removed by `admission`.
-        let now = now_secs();
         let peers = self
             .peers
             .read()

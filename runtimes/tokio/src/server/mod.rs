@@ -101,15 +101,18 @@ impl ServerShared {
         self.keeper.attributes_of(peer)
     }
 
-    /// Admission still valid, then Gates 2 and 3; returns the peer's
-    /// attributes. A refusal is the call's only outcome: the handler never runs.
+    /// Admission still valid at `now_ms` (epoch ms), then Gates 2 and 3;
+    /// returns the peer's attributes. A refusal is the call's only outcome:
+    /// the handler never runs.
     pub(crate) fn authorize(
         &self,
         peer: &str,
         service: &ServiceDescriptor,
         method: &MethodDescriptor,
+        now_ms: u64,
     ) -> Result<BTreeMap<String, String>, Status> {
-        self.keeper.authorize_call(peer, service, method)
+        self.keeper
+            .authorize_call(peer, service, method, now_ms / 1000)
     }
 
     fn stream_started(&self) {

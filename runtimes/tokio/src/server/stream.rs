@@ -170,6 +170,10 @@ pub(crate) fn serve_stream(
         // turn would cost a connection lock and a timer registration each time.
         let mut stopped: Option<BoxFuture<Result<Option<VarInt>, StoppedError>>> = None;
         let mut timer = DeadlineTimer::default();
+        // The clock as of the last wake-up that needed it (epoch ms): calls
+        // start from the bytes of a read, so their admission check uses the
+        // read's time rather than reading the clock again.
+        let mut now: Option<u64> = None;
         let mut slots = ReadSlots::default();
 
         loop {
@@ -202,7 +206,13 @@ pub(crate) fn serve_stream(
                         st.session = Some((dispatch, ctx));
                     }
                     ServerEvent::Call(info) => {
-                        match start_call(&shared, &peer, st.session.as_ref(), info) {
+                        match start_call(
+                            &shared,
+                            &peer,
+                            st.session.as_ref(),
+                            info,
+                            now.unwrap_or_else(now_ms),
+                        ) {
                             Ok(mut call) => {
                                 if call.pattern.client_streams() {
                                     // Streaming input: the handler starts now and
@@ -301,7 +311,7 @@ pub(crate) fn serve_stream(
 
             match wake {
                 Wake::Read(Ok(Some(n))) => {
-                    let now = now_ms();
+                    let now = *now.insert(now_ms());
                     for chunk in &mut slots.get()[..n] {
                         st.sm.handle_bytes(std::mem::take(chunk), now);
                     }
@@ -309,7 +319,7 @@ pub(crate) fn serve_stream(
                 }
                 Wake::Read(Ok(None)) => {
                     read_open = false;
-                    st.sm.handle_fin(now_ms());
+                    st.sm.handle_fin(*now.insert(now_ms()));
                 }
                 Wake::Read(Err(e)) => {
                     debug!(error = %e, "stream read failed");
@@ -415,7 +425,7 @@ pub(crate) fn serve_stream(
                 }
                 Wake::Timer => {
                     timer.fired();
-                    st.sm.handle_timeout(now_ms());
+                    st.sm.handle_timeout(*now.insert(now_ms()));
                 }
             }
         }
@@ -498,12 +508,13 @@ fn start_call(
     peer: &Arc<str>,
     session: Option<&(Arc<dyn Dispatch>, SessionContext)>,
     info: CallInfo,
+    now_ms: u64,
 ) -> Result<Active, (CallId, Status)> {
     let service = &shared.services[info.route.service];
     let desc = service.descriptor();
     let method = &desc.methods[info.route.method];
     let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(peer), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
-    let attributes = match shared.authorize(peer, desc, method) {
+    let attributes = match shared.authorize(peer, desc, method, now_ms) {
         Ok(a) => a,
         Err(status) => {
             span.record("status", status.code.name());
