@@ -65,6 +65,7 @@ fn map_write_error(e: impl std::fmt::Display) -> Status {
 /// keep its arguments twice in the future. The call's state machine comes
 /// boxed: it moves into a task for streaming calls, and kept in place it
 /// would be most of the future.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
 pub(crate) fn run(
     mut call: Box<ClientCall>,
     send: SendStream,

@@ -691,3 +691,22 @@ pub(crate) struct CallFailure {
     /// reached the peer, so any method may be retried elsewhere.
     pub(crate) maybe_delivered: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn future_size<A, B, C, D, E, F>(_: fn(A, B, C, D, E) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// A typed call's boxed future and its state machine each stay under
+    /// about a kilobyte, where glibc's allocator has its fast path.
+    #[test]
+    fn a_call_stays_small() {
+        let call = future_size(Client::attempt);
+        let machine = std::mem::size_of::<ClientCall>();
+        assert!(call <= 800, "call future is {call} bytes");
+        assert!(machine <= 1000, "call state machine is {machine} bytes");
+    }
+}

@@ -144,6 +144,7 @@ enum Wake {
 /// Serves one accepted stream until its call (or session) ends. A plain
 /// function returning the loop as an `async move` block: an `async fn` would
 /// keep its arguments twice in the task, as arguments and as moved locals.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
 pub(crate) fn serve_stream(
     shared: ActiveStream,
     peer: Arc<str>,
@@ -586,4 +587,23 @@ fn _assert_send() {
     let _ = |s: ActiveStream, p: Arc<str>, a: SendStream, b: RecvStream| {
         is_send(serve_stream(s, p, a, b))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn future_size<A, B, C, D, F>(_: fn(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The stream task and its state each stay under about a kilobyte, where
+    /// glibc's allocator has its fast path (see [`State`]).
+    #[test]
+    fn the_stream_task_stays_small() {
+        let task = future_size(serve_stream);
+        let state = std::mem::size_of::<State>();
+        assert!(task <= 640, "stream task future is {task} bytes");
+        assert!(state <= 1000, "stream state is {state} bytes");
+    }
 }
