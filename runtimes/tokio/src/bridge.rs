@@ -23,12 +23,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aster_proto::Status;
-use aster_proto::codec::SerializationMode;
 use aster_proto::service::{MethodDescriptor, ServiceDescriptor};
 use tokio::runtime::{Handle, Runtime};
 
-use crate::caller::{CallOptions, Caller, Inbound, Outbound};
-use crate::handler::BoxFuture;
+use crate::caller::{CallFuture, CallOptions, Caller, Outbound};
 
 /// Worker threads of the reactor's runtime.
 const REACTOR_THREADS: usize = 2;
@@ -129,7 +127,7 @@ impl<C: Caller + Clone + 'static> Caller for Bridged<C> {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
+    ) -> CallFuture<'_> {
         let caller = self.caller.clone();
         let done = self
             .reactor

@@ -4,6 +4,8 @@
 //! anything that can carry a call — a connected [`crate::Client`], a
 //! [`crate::Session`] of a session-scoped service, or a test double.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use aster_proto::Status;
@@ -13,7 +15,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 
-use crate::handler::{BoxFuture, BoxMessage, BoxStream, ResponseStream, decode};
+use crate::handler::{BoxMessage, BoxStream, ResponseStream, decode};
 
 /// Per-call options.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +62,11 @@ pub enum Inbound {
     Stream(BoxStream<Result<Bytes, Status>>),
 }
 
+/// A call in flight: it may borrow the caller, since a typed stub awaits it
+/// at once (so a connected client need not be cloned per call).
+pub type CallFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(SerializationMode, Inbound), Status>> + Send + 'a>>;
+
 /// Carries calls to a service.
 pub trait Caller: Send + Sync {
     fn call(
@@ -68,7 +75,7 @@ pub trait Caller: Send + Sync {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>>;
+    ) -> CallFuture<'_>;
 }
 
 impl<C: Caller + ?Sized> Caller for std::sync::Arc<C> {
@@ -78,7 +85,7 @@ impl<C: Caller + ?Sized> Caller for std::sync::Arc<C> {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
+    ) -> CallFuture<'_> {
         (**self).call(service, method, options, input)
     }
 }

@@ -66,7 +66,7 @@ pub mod trust;
 pub use aster_macros::{WireType, service};
 pub use aster_proto as proto;
 pub use aster_proto::{Status, StatusCode};
-pub use caller::{CallOptions, Caller, Inbound, Outbound};
+pub use caller::{CallFuture, CallOptions, Caller, Inbound, Outbound};
 pub use client::{Client, ClientBuilder, ClientError, JsonInput, JsonOutput, JsonSession, Session};
 pub use handler::{
     BoxFuture, BoxStream, CallContext, Dispatch, Incoming, Outgoing, OutgoingMessage, RawPayload,

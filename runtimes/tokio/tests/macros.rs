@@ -10,7 +10,7 @@ use aster::proto::call::{Pattern, Scope};
 use aster::proto::codec::SerializationMode;
 use aster::proto::service::{MethodDescriptor, Requirement, ServiceDescriptor};
 use aster::{
-    BoxFuture, CallContext, CallOptions, Caller, Dispatch, Inbound, Incoming, Outbound, Outgoing,
+    CallContext, CallFuture, CallOptions, Caller, Dispatch, Inbound, Incoming, Outbound, Outgoing,
     RequestStream, ResponseStream, Service, SessionContext, Status, WireType,
 };
 use bytes::Bytes;
@@ -345,7 +345,7 @@ impl Caller for Loopback {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
+    ) -> CallFuture<'_> {
         let dispatch = self.dispatch.clone();
         let mode = options.mode.unwrap_or(self.mode);
         Box::pin(async move {

@@ -28,8 +28,7 @@ use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
 use rand::RngExt;
 use tracing::{Instrument, debug};
 
-use crate::caller::{CallOptions, Caller, Inbound, Outbound};
-use crate::handler::BoxFuture;
+use crate::caller::{CallFuture, CallOptions, Caller, Inbound, Outbound};
 use crate::net::{
     EndpointOptions, NetError, NetworkMode, bind_endpoint, now_ms, parse_address, remember,
 };
@@ -667,13 +666,11 @@ impl Caller for Client {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
-        let this = self.clone();
-        Box::pin(async move {
-            this.attempt(service, method, options, input)
-                .await
-                .map_err(|f| f.status)
-        })
+    ) -> CallFuture<'_> {
+        Box::pin(
+            self.attempt(service, method, options, input)
+                .map(|r| r.map_err(|f| f.status)),
+        )
     }
 }
 

@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use iroh::endpoint::{RecvStream, SendStream, VarInt};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::caller::{CallOptions, Caller, Inbound, Outbound};
-use crate::handler::{BoxFuture, BoxMessage, BoxStream};
+use crate::caller::{CallFuture, CallOptions, Caller, Inbound, Outbound};
+use crate::handler::{BoxMessage, BoxStream};
 use crate::net::now_ms;
 
 const READ_CHUNK: usize = 256 * 1024;
@@ -98,7 +98,7 @@ impl Caller for Session {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
+    ) -> CallFuture<'_> {
         let this = self.clone();
         Box::pin(async move {
             if service.name != this.service {

@@ -32,9 +32,9 @@ use n0_future::StreamExt;
 use tracing::{debug, warn};
 
 use super::{DEFAULT_SYNC_WAIT, RegistryDoc, RegistryError, RegistryNode, lease_config};
-use crate::caller::{CallOptions, Caller, Inbound, Outbound};
+use crate::caller::{CallFuture, CallOptions, Caller, Inbound, Outbound};
 use crate::client::{CallFailure, Client};
-use crate::handler::{BoxFuture, BoxMessage, OutgoingMessage};
+use crate::handler::{BoxMessage, OutgoingMessage};
 use crate::net::{EndpointOptions, NetworkMode, bind_endpoint, now_ms};
 
 /// How long a snapshot of a service's registry entries is reused when no
@@ -494,7 +494,7 @@ impl Caller for Balancer {
         method: &'static MethodDescriptor,
         options: CallOptions,
         input: Outbound,
-    ) -> BoxFuture<Result<(SerializationMode, Inbound), Status>> {
+    ) -> CallFuture<'_> {
         let this = self.clone();
         Box::pin(async move { this.call_balanced(service, method, options, input).await })
     }
