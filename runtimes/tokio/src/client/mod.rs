@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use aster_proto::Status;
 use aster_proto::admission::{
     AdmissionRequest, AdmissionResponse, CONSUMER_ADMISSION_ALPN, RPC_ALPN, ServiceSummary,
@@ -282,29 +283,27 @@ struct Target {
 
 /// The cached connection to one RPC endpoint.
 ///
-/// Calls take the cached connection under a plain mutex held for a clone;
-/// only (re)connecting goes through the async lock, so that concurrent
-/// callers dial once. A connection that died is found out by the call that
-/// tries to open a stream on it ([`Client::open_stream`] then reconnects).
+/// Calls read the cached connection without a lock (two calls on different
+/// threads would otherwise both write the lock's cache line); only
+/// (re)connecting goes through the async lock, so that concurrent callers
+/// dial once. A connection that died is found out by the call that tries to
+/// open a stream on it ([`Client::open_stream`] then reconnects).
 ///
 /// The connection is kept behind an `Arc`: cloning an iroh `Connection`
 /// copies its ALPN (an allocation), which would happen on every call.
 #[derive(Default)]
 struct ConnSlot {
-    live: Mutex<Option<Arc<Connection>>>,
+    live: ArcSwapOption<Connection>,
     connecting: tokio::sync::Mutex<()>,
 }
 
 impl ConnSlot {
     fn get(&self) -> Option<Arc<Connection>> {
-        self.live.lock().ok()?.clone()
+        self.live.load_full()
     }
 
     fn set(&self, conn: Option<Arc<Connection>>) -> Option<Arc<Connection>> {
-        match self.live.lock() {
-            Ok(mut live) => std::mem::replace(&mut *live, conn),
-            Err(_) => None,
-        }
+        self.live.swap(conn)
     }
 }
 

@@ -103,9 +103,19 @@ impl ReadSlots {
     }
 }
 
+/// The instance a call runs on.
+enum Instance {
+    /// The server's one instance of a shared service (index into
+    /// `shared_instances`): borrowed when the handler starts, not cloned
+    /// per call (its count would be written by both cores on every call).
+    Shared(usize),
+    /// A session's instance, or one opened for this call.
+    Own(Arc<dyn Dispatch>),
+}
+
 struct Active {
     id: CallId,
-    dispatch: Arc<dyn Dispatch>,
+    instance: Instance,
     method: usize,
     pattern: Pattern,
     /// Until the handler starts.
@@ -120,10 +130,14 @@ type Handler = Instrumented<BoxFuture<Result<Outgoing, Status>>>;
 
 impl Active {
     /// Starts the handler.
-    fn run(&mut self, input: Incoming) -> Option<Handler> {
+    fn run(&mut self, shared: &ServerShared, input: Incoming) -> Option<Handler> {
+        let dispatch: &dyn Dispatch = match &self.instance {
+            Instance::Shared(i) => shared.shared_instances.get(*i)?.as_deref()?,
+            Instance::Own(d) => &**d,
+        };
         let ctx = self.ctx.take()?;
         Some(
-            self.dispatch
+            dispatch
                 .call(self.method, ctx, input)
                 .instrument(self.span.clone()),
         )
@@ -222,7 +236,8 @@ pub(crate) fn serve_stream(
                                     input = Some(tx);
                                     let requests =
                                         futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-                                    handler = call.run(Incoming::Stream(Box::pin(requests)));
+                                    handler =
+                                        call.run(&shared, Incoming::Stream(Box::pin(requests)));
                                     handler_fresh = handler.is_some();
                                 }
                                 st.active = Some(call);
@@ -237,7 +252,7 @@ pub(crate) fn serve_stream(
                             continue;
                         };
                         if !call.pattern.client_streams() {
-                            handler = call.run(Incoming::Unary(payload));
+                            handler = call.run(&shared, Incoming::Unary(payload));
                             handler_fresh = handler.is_some();
                         } else if let Some(tx) = &input {
                             if !st.pending_input.is_empty() {
@@ -533,20 +548,20 @@ fn start_call(
         session_id: session.map(|(_, s)| s.session_id.clone()),
         mode: info.mode,
     };
-    let dispatch = match (session, &shared.shared_instances[info.route.service]) {
-        (Some((d, _)), _) => d.clone(),
-        (None, Some(instance)) => instance.clone(),
-        (None, None) => service.open(&SessionContext {
+    let instance = match (session, &shared.shared_instances[info.route.service]) {
+        (Some((d, _)), _) => Instance::Own(d.clone()),
+        (None, Some(_)) => Instance::Shared(info.route.service),
+        (None, None) => Instance::Own(service.open(&SessionContext {
             service: desc.name,
             peer: ctx.peer.clone(),
             session_id: String::new(),
             metadata: vec![],
             attributes: Default::default(),
-        }),
+        })),
     };
     Ok(Active {
         id: info.id,
-        dispatch,
+        instance,
         method: info.route.method,
         pattern: info.pattern,
         ctx: Some(ctx),
