@@ -260,13 +260,32 @@ async fn three_producers_one_killed_one_withdrawn() {
     assert_eq!(said.trim(), "DRAINED");
     step("withdrawn producer gone and drained");
 
+    // The load goes on through the survivor. A call that was in flight to
+    // the killed producer waits for its connection to time out (seconds)
+    // before it is retried elsewhere, so how many calls fit in the steps
+    // above depends on timing; what must hold is that calls succeed again
+    // afterwards (bounded wait) and that none failed.
+    let before = ok.load(Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ok.load(Ordering::SeqCst) < before + 10 {
+        assert!(
+            Instant::now() < deadline,
+            "the load stalled: {} calls in 30 s after the withdraw",
+            ok.load(Ordering::SeqCst) - before
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     let failures = load.await.expect("load task");
     assert!(
         failures.is_empty(),
         "idempotent calls failed during kill/withdraw: {failures:?}"
     );
-    assert!(ok.load(Ordering::SeqCst) > 20, "the load ran");
+    let calls = ok.load(Ordering::SeqCst);
+    step(&format!(
+        "load: {calls} calls, {} after the withdraw",
+        calls - before
+    ));
 
     // Everything now goes to the survivor.
     let r = who
