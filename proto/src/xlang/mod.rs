@@ -176,10 +176,11 @@ impl<'b, 't> XlangWriter<'b, 't> {
     }
 
     /// Same bytes as [`XlangWriter::write_struct_type_info`] for a declared
-    /// struct: its encoded type info `info` (of `tag`) is copied, unless one
-    /// of its names was already written in this payload (then a
-    /// back-reference is due and the general path runs).
-    pub fn write_static_struct_type_info(&mut self, tag: &'static str, info: &StructTypeInfo) {
+    /// struct: its encoded type info is copied, unless one of its names was
+    /// already written in this payload (then a back-reference is due and the
+    /// general path runs).
+    pub fn write_static_struct_type_info(&mut self, info: &StructTypeInfo) {
+        let tag = info.tag;
         let (ns, _) = split_tag(tag);
         let ns_key = if ns.is_empty() {
             MetaKey::EmptyNamespace
@@ -239,6 +240,7 @@ fn put_full_meta(buf: &mut BytesMut, m: &MetaString) {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct StructTypeInfo {
+    tag: &'static str,
     bytes: Vec<u8>,
     /// Where each name's packed bytes sit in `bytes`, with its encoding.
     ns: (MetaEncoding, std::ops::Range<usize>),
@@ -246,7 +248,7 @@ pub struct StructTypeInfo {
 }
 
 impl StructTypeInfo {
-    pub fn build(tag: &str) -> StructTypeInfo {
+    pub fn build(tag: &'static str) -> StructTypeInfo {
         let (ns, name) = split_tag(tag);
         let mut buf = BytesMut::new();
         buf.put_u8(layout::type_id::NAMED_STRUCT);
@@ -257,6 +259,7 @@ impl StructTypeInfo {
         put_full_meta(&mut buf, &name_meta);
         let end = buf.len();
         StructTypeInfo {
+            tag,
             ns: (ns_meta.encoding, ns_end - ns_meta.bytes.len()..ns_end),
             name: (name_meta.encoding, end - name_meta.bytes.len()..end),
             bytes: buf.to_vec(),
@@ -502,7 +505,7 @@ pub fn encode_into_sharing<T: WireStruct>(
 fn encode_with<T: WireStruct>(value: &T, mut w: XlangWriter<'_, '_>) {
     w.buf.put_u8(HEADER_XLANG);
     w.buf.put_u8(NOT_NULL_FLAG);
-    w.write_static_struct_type_info(T::TAG, T::type_info());
+    w.write_static_struct_type_info(T::type_info());
     write_struct_body(value, &mut w);
 }
 

@@ -75,8 +75,8 @@ fn read_str<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, DecodeError> {
     let bytes = r.take(len as usize)?;
     match header & 3 {
         LATIN1 => match std::str::from_utf8(bytes) {
-            // ASCII is the same in Latin-1 and UTF-8.
-            Ok(s) if bytes.is_ascii() => Ok(Cow::Borrowed(s)),
+            // ASCII is the same in Latin-1 and UTF-8 (and always valid).
+            Ok(s) if s.is_ascii() => Ok(Cow::Borrowed(s)),
             _ => Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())),
         },
         UTF16 => {

@@ -116,7 +116,7 @@ pub fn write_field<T: WireField>(value: &T, w: &mut XlangWriter<'_, '_>) {
     }
     if let FieldType::Struct(named) = ty {
         match named.type_info {
-            Some(info) => w.write_static_struct_type_info(named.tag, info()),
+            Some(info) => w.write_static_struct_type_info(info()),
             None => w.write_struct_type_info(named.tag),
         }
     }

@@ -99,19 +99,17 @@ impl Caller for Session {
         options: CallOptions,
         input: Outbound,
     ) -> CallFuture<'_> {
-        let this = self.clone();
-        Box::pin(async move {
-            if service.name != this.service {
-                return Err(Status::failed_precondition(format!(
+        if service.name != self.service {
+            return Box::pin(std::future::ready(Err(Status::failed_precondition(
+                format!(
                     "this session is with '{}', not '{}'",
-                    this.service, service.name
-                )));
-            }
-            let mut options = options;
-            options.timeout = options.timeout.or_else(|| timeout_of(method));
-            this.call_raw(method.name, method.pattern, options, input)
-                .await
-        })
+                    self.service, service.name
+                ),
+            ))));
+        }
+        let mut options = options;
+        options.timeout = options.timeout.or_else(|| timeout_of(method));
+        Box::pin(self.call_raw(method.name, method.pattern, options, input))
     }
 }
 

@@ -495,7 +495,6 @@ impl Caller for Balancer {
         options: CallOptions,
         input: Outbound,
     ) -> CallFuture<'_> {
-        let this = self.clone();
-        Box::pin(async move { this.call_balanced(service, method, options, input).await })
+        Box::pin(self.call_balanced(service, method, options, input))
     }
 }

@@ -145,7 +145,7 @@ impl Active {
 }
 
 enum Wake {
-    /// How many of `chunks` one read filled.
+    /// How many of the read slots one read filled.
     Read(Result<Option<usize>, iroh::endpoint::ReadError>),
     Handler(Result<Outgoing, Status>),
     Output(Option<Result<BoxMessage, Status>>),
