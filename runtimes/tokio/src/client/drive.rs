@@ -40,6 +40,10 @@ const CANCELLED: u32 = 1;
 
 /// Resets both directions unless the call completed.
 struct Streams {
+    /// Until the request side is finished. Dropping a send side finishes
+    /// it, in one turn of the connection's lock where `finish` and a later
+    /// drop take two; a call cancelled after that stops its receive side,
+    /// which the server sees as the peer going away.
     send: Option<SendStream>,
     recv: RecvStream,
     done: bool,
@@ -162,7 +166,8 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
                 .map_err(map_write_error)?;
         }
         if t.fin {
-            let _ = send.finish();
+            // Dropping the send side finishes it (see `Streams`).
+            streams.send = None;
         }
     }
     Ok(())
@@ -228,11 +233,12 @@ enum Output {
     ),
 }
 
-type Write = Pin<Box<dyn Future<Output = (SendStream, Result<(), Status>)> + Send>>;
+/// A write in flight; gives the send side back unless it wrote the FIN.
+type Write = Pin<Box<dyn Future<Output = (Option<SendStream>, Result<(), Status>)> + Send>>;
 
 enum Wake {
     Read(Result<Option<Bytes>, iroh::endpoint::ReadError>),
-    Wrote(SendStream, Result<(), Status>),
+    Wrote(Option<SendStream>, Result<(), Status>),
     Request(Option<BoxMessage>),
     Room(Option<mpsc::OwnedPermit<Batch>>),
     CallerGone,
@@ -262,10 +268,9 @@ async fn stream_task(
                         } else {
                             send.write_chunk(t.data).await.map_err(map_write_error)
                         };
-                        if t.fin {
-                            let _ = send.finish();
-                        }
-                        (send, r)
+                        // Dropped after the FIN: that finishes it.
+                        let open = (r.is_err() || !t.fin).then_some(send);
+                        (open, r)
                     }));
                 }
             }
@@ -326,8 +331,7 @@ async fn stream_task(
             }
             // Let a last in-flight write (e.g. the FIN) complete.
             if let Some(w) = writing.take() {
-                let (send, _) = w.await;
-                streams.send = Some(send);
+                streams.send = w.await.0;
             }
             return;
         }
@@ -361,7 +365,7 @@ async fn stream_task(
             Wake::Read(Err(_)) => call.handle_reset(),
             Wake::Wrote(send, result) => {
                 writing = None;
-                streams.send = Some(send);
+                streams.send = send;
                 if let Err(status) = result {
                     call.fail(status);
                 }

@@ -162,10 +162,14 @@ enum Wake {
 pub(crate) fn serve_stream(
     shared: ActiveStream,
     peer: Arc<str>,
-    mut send: SendStream,
+    send: SendStream,
     mut recv: RecvStream,
 ) -> impl Future<Output = ()> + Send {
     async move {
+        // Dropped once the trailer went out: dropping a send side finishes
+        // it, in one turn of the connection's lock where `finish` and a
+        // later drop take two (each contended with the connection's driver).
+        let mut send = Some(send);
         let mut st = Box::new(State {
             sm: ServerStream::new(shared.table.clone()),
             active: None,
@@ -200,15 +204,15 @@ pub(crate) fn serve_stream(
             }
             // Write what the state machine queued.
             while let Some(t) = st.sm.poll_transmit() {
-                if write_failed {
+                let Some(open) = send.as_mut().filter(|_| !write_failed) else {
                     continue;
-                }
-                if !t.data.is_empty() && crate::quic::write_all(&mut send, t.data).await.is_err() {
+                };
+                if !t.data.is_empty() && crate::quic::write_all(open, t.data).await.is_err() {
                     write_failed = true;
                     st.sm.handle_reset();
-                }
-                if t.fin && !write_failed {
-                    let _ = send.finish();
+                } else if t.fin {
+                    send = None;
+                    stopped = None;
                 }
             }
             // React to what happened.
@@ -306,8 +310,9 @@ pub(crate) fn serve_stream(
             } else {
                 let watch_stop = st.active.is_some() && !write_failed;
                 if watch_stop && stopped.is_none() {
-                    stopped = Some(Box::pin(send.stopped()));
+                    stopped = send.as_ref().map(|s| Box::pin(s.stopped()) as _);
                 }
+                let watch_stop = watch_stop && stopped.is_some();
                 let deadline = st.sm.poll_timeout();
                 timer.arm(deadline);
                 // Biased: the rare events (peer gone, deadline) are looked at
@@ -447,7 +452,9 @@ pub(crate) fn serve_stream(
         }
 
         if write_failed || !st.sm.is_closed() {
-            let _ = send.reset(VarInt::from_u32(STREAM_ABANDONED));
+            if let Some(open) = send.as_mut() {
+                let _ = open.reset(VarInt::from_u32(STREAM_ABANDONED));
+            }
         }
         if read_open && !write_failed {
             // The peer may still be writing the request of a call we already
