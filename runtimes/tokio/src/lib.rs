@@ -60,6 +60,7 @@ pub mod net;
 mod quic;
 pub mod registry;
 pub mod server;
+mod spans;
 mod timer;
 pub mod trust;
 

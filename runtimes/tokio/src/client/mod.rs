@@ -410,7 +410,10 @@ impl Client {
             return Ok(c);
         }
         // Dialing is rare and its future large: kept out of every call's.
-        Box::pin(self.dial(target, stale)).await
+        // It runs in a span of its own, not the call's: the connection's
+        // spans outlive the call and would keep its span open as their parent.
+        let span = crate::spans::call_span!(parent: None, tracing::Level::DEBUG, "rpc.dial", peer = %target.addr.id.fmt_short());
+        Box::pin(self.dial(target, stale)).instrument(span).await
     }
 
     /// [`Client::connection`] without a usable cached connection: one caller
@@ -499,7 +502,8 @@ impl Client {
     ) -> impl Future<Output = Result<(SerializationMode, Inbound), CallFailure>> + Send + use<'_>
     {
         let target = self.rpc_target(service, version);
-        let span = tracing::debug_span!(
+        let span = crate::spans::call_span!(
+            tracing::Level::DEBUG,
             "rpc.client",
             service,
             method,

@@ -29,13 +29,14 @@ use futures_util::StreamExt;
 use iroh::endpoint::{RecvStream, SendStream, StoppedError, VarInt};
 use tokio::sync::mpsc;
 use tracing::instrument::Instrumented;
-use tracing::{Instrument, debug, info_span};
+use tracing::{Instrument, debug};
 
 use super::{ActiveStream, ServerShared};
 use crate::handler::{
     BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext,
 };
 use crate::net::now_ms;
+use crate::spans::call_span;
 use crate::timer::DeadlineTimer;
 
 /// Bytes asked of QUIC per read.
@@ -461,7 +462,13 @@ pub(crate) fn serve_stream(
             // answered (refused, or ended early); stopping the stream now would
             // fail its next write before it reads our trailer. Read and drop what
             // still comes, briefly and boundedly, then stop.
-            read_open = !Box::pin(drain(&mut recv)).await;
+            // Usually the FIN is already there: read inline, and box the
+            // timed wait only when it is not (it would enlarge every task).
+            let mut drained = 0;
+            read_open = match drain_ready(&mut recv, &mut drained).await {
+                Some(ended) => !ended,
+                None => !Box::pin(drain_wait(&mut recv, drained)).await,
+            };
         }
         if read_open {
             // Only a stream not read to its end needs stopping: `stop` wakes
@@ -474,27 +481,29 @@ pub(crate) fn serve_stream(
     }
 }
 
-/// Reads and drops the peer's leftover request: what is already there, then
-/// (only if the peer has not finished yet) up to [`DRAIN_BYTES`] for up to
-/// [`DRAIN_TIME`]. The usual case, a FIN that already came, costs no timer.
-/// True when the stream's end (FIN, or a reset) was read.
-async fn drain(recv: &mut RecvStream) -> bool {
-    let mut drained = 0usize;
-    loop {
+/// Reads and drops what of the peer's leftover request is already there.
+/// `Some(true)` when the stream's end (FIN, or a reset) was read,
+/// `Some(false)` when [`DRAIN_BYTES`] were dropped without reaching it,
+/// `None` when more may come (see [`drain_wait`]).
+async fn drain_ready(recv: &mut RecvStream, drained: &mut usize) -> Option<bool> {
+    while *drained < DRAIN_BYTES {
         let read = std::future::poll_fn(|cx| {
             let mut read = std::pin::pin!(recv.read_chunk(READ_CHUNK));
             Poll::Ready(read.as_mut().poll(cx))
         })
         .await;
         match read {
-            Poll::Ready(Ok(Some(chunk))) => drained += chunk.len(),
-            Poll::Ready(_) => return true,
-            Poll::Pending => break,
-        }
-        if drained >= DRAIN_BYTES {
-            return false;
+            Poll::Ready(Ok(Some(chunk))) => *drained += chunk.len(),
+            Poll::Ready(_) => return Some(true),
+            Poll::Pending => return None,
         }
     }
+    Some(false)
+}
+
+/// Goes on dropping the peer's leftover request, up to [`DRAIN_BYTES`] in
+/// all for up to [`DRAIN_TIME`]. True when the stream's end was read.
+async fn drain_wait(recv: &mut RecvStream, mut drained: usize) -> bool {
     tokio::time::timeout(DRAIN_TIME, async {
         while drained < DRAIN_BYTES {
             match recv.read_chunk(READ_CHUNK).await {
@@ -536,7 +545,7 @@ fn start_call(
     let service = &shared.services[info.route.service];
     let desc = service.descriptor();
     let method = &desc.methods[info.route.method];
-    let span = info_span!("rpc", service = desc.name, method = method.name, peer = %short(peer), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
+    let span = call_span!(tracing::Level::INFO, "rpc", service = desc.name, method = method.name, peer = %short(peer), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
     let attributes = match shared.authorize(peer, desc, method, now_ms) {
         Ok(a) => a,
         Err(status) => {
