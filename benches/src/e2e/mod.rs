@@ -35,6 +35,19 @@ pub const BULK_CONCURRENCY: usize = 4;
 /// Concurrency levels of the unary calls/s figures.
 const UNARY_CONCURRENCY: [usize; 3] = [1, 16, 64];
 
+/// Rounds per figure and implementation in the default run
+/// (`ASTER_BENCH_ROUNDS`, default 4). Throughput on this shared machine
+/// drifts by several percent within a minute, in bursts that only ever slow
+/// a measurement down; the best of more short rounds, alternating which
+/// implementation goes first, is what each can do with the same machine.
+pub fn figure_rounds() -> usize {
+    std::env::var("ASTER_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(4)
+}
+
 /// Seconds per measured figure (`ASTER_BENCH_SECS`, default 3).
 pub fn figure_secs() -> f64 {
     std::env::var("ASTER_BENCH_SECS")

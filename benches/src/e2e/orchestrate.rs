@@ -4,8 +4,8 @@
 //! This machine is shared and small, so background load drifts during a
 //! run. To keep the Aster / raw iroh ratios honest, both implementations'
 //! processes stay up for the whole run and each figure is measured
-//! [`ROUNDS`] times, alternating the order (raw, aster, aster, raw, ...);
-//! a figure's value is the best of its rounds (highest rate, lowest
+//! [`figure_rounds`] times, alternating the order (raw, aster, aster, raw,
+//! ...); a figure's value is the best of its rounds (highest rate, lowest
 //! latency). The Python reference, far slower, runs afterwards in one batch.
 
 use std::io::{BufRead, BufReader, Write};
@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
-use super::{ClientFigures, Figure, cpu_seconds, figure_secs, peak_rss_mib};
+use super::{ClientFigures, Figure, cpu_seconds, figure_rounds, figure_secs, peak_rss_mib};
 
-/// Measurements of each figure per implementation (order alternates).
-const ROUNDS: usize = 2;
 /// How long a server may take to print its address.
 const SERVER_START: Duration = Duration::from_secs(60);
 /// Slack on top of a command's own duration before a client is declared hung.
@@ -224,7 +222,7 @@ fn keep_best(best: &mut Map<String, Value>, new: Map<String, Value>) {
 }
 
 /// Raw iroh and Aster, interleaved. Returns `(raw, aster)`.
-fn measure_rust(exe: &Path, secs: f64) -> anyhow::Result<(Figures, Figures)> {
+fn measure_rust(exe: &Path, secs: f64, rounds: usize) -> anyhow::Result<(Figures, Figures)> {
     let raw_server = start_server("raw_iroh", self_command(exe, &["serve-raw"]))?;
     let aster_server = start_server("aster", self_command(exe, &["serve-aster"]))?;
     let mut raw = DrivenClient::start(
@@ -241,7 +239,7 @@ fn measure_rust(exe: &Path, secs: f64) -> anyhow::Result<(Figures, Figures)> {
     let (mut best_raw, mut cost_raw) = (Map::new(), vec![]);
     let (mut best_aster, mut cost_aster) = (Map::new(), vec![]);
     for fig in Figure::ALL {
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             if round % 2 == 0 {
                 ask_figure(
                     &mut raw,
@@ -581,13 +579,14 @@ pub fn run() -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating this binary")?;
     let root = workspace_root();
     let secs = figure_secs();
+    let rounds = figure_rounds();
     let secs_arg = secs.to_string();
     eprintln!(
-        "[bench] {secs} s per figure, best of {ROUNDS} interleaved rounds; server and client in separate processes on 127.0.0.1"
+        "[bench] {secs} s per figure, best of {rounds} interleaved rounds; server and client in separate processes on 127.0.0.1"
     );
     let t0 = Instant::now();
 
-    let (raw, aster) = measure_rust(&exe, secs)?;
+    let (raw, aster) = measure_rust(&exe, secs, rounds)?;
 
     let python = match reference_python(&root) {
         Ok(py) => {
