@@ -51,6 +51,11 @@
 //!
 //! The protocol itself lives in [`proto`] (sans-IO); this crate owns the
 //! I/O: endpoints, streams, tasks and timers.
+//!
+//! Every call has a `tracing` span on each side: `rpc` on the server (INFO)
+//! and `rpc.client` on the client (DEBUG), with the service, method, peer,
+//! status and duration in microseconds. They are made once a `tracing`
+//! subscriber is set; without one, calls skip them entirely.
 
 pub mod bridge;
 pub mod caller;
