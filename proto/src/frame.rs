@@ -130,6 +130,24 @@ pub(crate) fn finish_frame_with(
     Ok(())
 }
 
+/// A piece of a [`FrameBuf`] to send, without taking it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    /// Bytes of the buffer itself.
+    Borrowed(&'a [u8]),
+    /// A large field sent by reference.
+    Shared(&'a Bytes),
+}
+
+impl Chunk<'_> {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Chunk::Borrowed(b) => b,
+            Chunk::Shared(b) => b,
+        }
+    }
+}
+
 /// Frames queued for sending.
 ///
 /// Their bytes are in `bytes`, except large `Bytes` fields of XLANG payloads:
@@ -159,6 +177,44 @@ impl FrameBuf {
 
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty() && self.shared.is_empty()
+    }
+
+    /// [`FrameBuf::take_chunk`] without taking it: the bytes are borrowed
+    /// from `bytes` unless the piece is a shared one.
+    pub fn peek_chunk(&self) -> Option<Chunk<'_>> {
+        match self.shared.front() {
+            Some((0, data)) => Some(Chunk::Shared(data)),
+            Some(&(at, _)) => Some(Chunk::Borrowed(&self.bytes[..at])),
+            None if self.bytes.is_empty() => None,
+            None => Some(Chunk::Borrowed(&self.bytes[..])),
+        }
+    }
+
+    /// Drops the piece [`FrameBuf::peek_chunk`] shows. Borrowed bytes are
+    /// dropped in place: the buffer is not split, which would make it
+    /// shared (an allocation) the first time.
+    pub fn consume_chunk(&mut self) {
+        match self.shared.front() {
+            Some(&(0, _)) => {
+                self.shared.pop_front();
+            }
+            Some(&(at, _)) => {
+                bytes::Buf::advance(&mut self.bytes, at);
+                for (offset, _) in &mut self.shared {
+                    *offset -= at;
+                }
+            }
+            None => self.bytes.clear(),
+        }
+    }
+
+    /// True when the piece [`FrameBuf::peek_chunk`] shows is the last one.
+    pub(crate) fn peeking_last(&self) -> bool {
+        match self.shared.front() {
+            Some(&(0, _)) => self.shared.len() == 1 && self.bytes.is_empty(),
+            Some(_) => false,
+            None => true,
+        }
     }
 
     /// The next piece to send, in order; `None` when all were taken.

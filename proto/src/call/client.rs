@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 
-use super::outbox::{Outbox, Transmit};
+use super::outbox::{Outbox, Transmit, TransmitRef};
 use super::{CallError, Pattern};
 use crate::SmallString;
 use crate::codec::{Message, SerializationMode, payload_bytes};
@@ -260,6 +260,22 @@ impl ClientCall {
             return None;
         }
         self.out.poll()
+    }
+
+    /// What [`ClientCall::poll_transmit`] would return next, borrowed;
+    /// once it is written, [`ClientCall::advance_transmit`].
+    pub fn peek_transmit(&self) -> Option<TransmitRef<'_>> {
+        if self.ended_locally {
+            return None;
+        }
+        self.out.peek()
+    }
+
+    /// Drops what [`ClientCall::peek_transmit`] showed (it was written).
+    pub fn advance_transmit(&mut self) {
+        if !self.ended_locally {
+            self.out.advance();
+        }
     }
 
     pub fn is_done(&self) -> bool {

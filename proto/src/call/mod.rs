@@ -31,7 +31,7 @@ pub const STREAM_REFUSED_CODE: u32 = 8;
 pub const REFUSED_MESSAGE: &str =
     "stream refused by the server (draining); the call was not processed";
 pub use metadata::{MetadataError, check_metadata};
-pub use outbox::Transmit;
+pub use outbox::{Transmit, TransmitRef};
 pub use route::{MethodSpec, Route, RouteError, Scope, ServiceSpec, ServiceTable};
 pub use server::{CallInfo, ServerEvent, ServerStream, SessionInfo};
 pub use session::{ClientSession, SessionCall, SessionEvent};

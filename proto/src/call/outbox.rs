@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::codec::{self, Message, SerializationMode};
-use crate::frame::{self, Flags, FrameBuf, FrameError};
+use crate::frame::{self, Chunk, Flags, FrameBuf, FrameError};
 use crate::message::{MessageForm, ProtocolMessage, RpcStatus};
 use crate::status::Status;
 
@@ -12,6 +12,16 @@ use crate::status::Status;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     pub data: Bytes,
+    pub fin: bool,
+}
+
+/// [`Transmit`] borrowed from the stream's buffer, for runtimes whose
+/// transport copies small writes anyway (iroh copies writes of up to about
+/// a packet): writing from here spares making the bytes a [`Bytes`]. After
+/// writing all of `data`, the runtime calls the stream's `advance_transmit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransmitRef<'a> {
+    pub data: Chunk<'a>,
     pub fin: bool,
 }
 
@@ -89,6 +99,31 @@ impl Outbox {
         self.fin
     }
 
+    /// What [`Outbox::poll`] would return next, borrowed.
+    pub fn peek(&self) -> Option<TransmitRef<'_>> {
+        let pending_fin = self.fin && !self.fin_taken;
+        match self.buf.peek_chunk() {
+            Some(data) => Some(TransmitRef {
+                data,
+                fin: pending_fin && self.buf.peeking_last(),
+            }),
+            None if pending_fin => Some(TransmitRef {
+                data: Chunk::Borrowed(&[]),
+                fin: true,
+            }),
+            None => None,
+        }
+    }
+
+    /// Drops what [`Outbox::peek`] shows.
+    pub fn advance(&mut self) {
+        let fin = self.fin && !self.fin_taken && self.buf.peeking_last();
+        if !self.buf.is_empty() {
+            self.buf.consume_chunk();
+        }
+        self.fin_taken |= fin;
+    }
+
     /// The next piece to write. A large shared field is a piece of its own;
     /// `fin` comes with the last one.
     pub fn poll(&mut self) -> Option<Transmit> {
@@ -107,11 +142,96 @@ mod tests {
     use bytes::BytesMut;
 
     use super::*;
+    use crate::codec::SerializationMode;
 
     fn trailer_bytes(status: &Status, form: MessageForm) -> Bytes {
         let mut out = Outbox::default();
         out.trailer(status, form);
         out.poll().map(|t| t.data).unwrap_or_default()
+    }
+
+    /// Everything `poll` would hand out, in order.
+    fn polled(mut out: Outbox) -> Vec<(Vec<u8>, bool)> {
+        std::iter::from_fn(|| out.poll().map(|t| (t.data.to_vec(), t.fin))).collect()
+    }
+
+    /// The same through `peek` and `advance`.
+    fn peeked(mut out: Outbox) -> Vec<(Vec<u8>, bool)> {
+        let mut seen = vec![];
+        while let Some(t) = out.peek() {
+            seen.push((t.data.as_slice().to_vec(), t.fin));
+            out.advance();
+            assert!(seen.len() < 100, "peek never ran dry");
+        }
+        seen
+    }
+
+    /// Borrowed transmits are the same pieces, in the same order, with the
+    /// FIN on the same one, as owned ones: with and without shared pieces,
+    /// with data and FIN together or FIN alone, and across refills.
+    #[test]
+    fn peeking_hands_out_what_polling_does() {
+        let big = Bytes::from(vec![7u8; 70_000]);
+        let cases: Vec<Box<dyn Fn() -> Outbox>> = vec![
+            Box::new(Outbox::default),
+            Box::new(|| {
+                let mut o = Outbox::default();
+                o.finish();
+                o
+            }),
+            Box::new(|| {
+                let mut o = Outbox::with_capacity(16);
+                o.raw_message(b"hello", SerializationMode::Xlang).unwrap();
+                o.trailer(&Status::ok(), MessageForm::Xlang);
+                o.finish();
+                o
+            }),
+            Box::new(|| {
+                let mut o = Outbox::default();
+                o.raw_message(b"no fin yet", SerializationMode::Xlang)
+                    .unwrap();
+                o
+            }),
+            Box::new(move || {
+                // A shared piece in the middle, then more bytes, then the FIN.
+                let mut o = Outbox::default();
+                o.buf.bytes.extend_from_slice(b"head");
+                o.buf.shared.push_back((4, big.clone()));
+                o.buf.bytes.extend_from_slice(b"tail");
+                o.finish();
+                o
+            }),
+            Box::new({
+                let big = Bytes::from(vec![9u8; 65_536]);
+                move || {
+                    // A shared piece first and last: the FIN comes with it.
+                    let mut o = Outbox::default();
+                    o.buf.shared.push_back((0, big.clone()));
+                    o.finish();
+                    o
+                }
+            }),
+        ];
+        for (i, make) in cases.iter().enumerate() {
+            assert_eq!(peeked(make()), polled(make()), "case {i}");
+        }
+
+        // Consumed in place, the buffer takes new frames after the old ones.
+        let mut o = Outbox::with_capacity(8);
+        o.raw_message(b"one", SerializationMode::Xlang).unwrap();
+        let first = o.peek().map(|t| t.data.as_slice().to_vec());
+        o.advance();
+        o.raw_message(b"two", SerializationMode::Xlang).unwrap();
+        o.finish();
+        let second = o.peek().map(|t| (t.data.as_slice().to_vec(), t.fin));
+        o.advance();
+        assert!(o.peek().is_none());
+        let mut again = Outbox::with_capacity(8);
+        again.raw_message(b"one", SerializationMode::Xlang).unwrap();
+        assert_eq!(first, again.poll().map(|t| t.data.to_vec()));
+        again.raw_message(b"two", SerializationMode::Xlang).unwrap();
+        again.finish();
+        assert_eq!(second, again.poll().map(|t| (t.data.to_vec(), t.fin)));
     }
 
     /// The precomputed OK trailer is the bytes encoding would give, and it

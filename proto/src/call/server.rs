@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::metadata::{check_metadata, pairs};
-use super::outbox::{Outbox, Transmit};
+use super::outbox::{Outbox, Transmit, TransmitRef};
 use super::route::{Route, Scope, ServiceTable};
 use super::{CallError, CallId, Pattern};
 use crate::codec::{Message, SerializationMode, payload_bytes};
@@ -281,6 +281,17 @@ impl ServerStream {
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.out.poll()
+    }
+
+    /// What [`ServerStream::poll_transmit`] would return next, borrowed;
+    /// once it is written, [`ServerStream::advance_transmit`].
+    pub fn peek_transmit(&self) -> Option<TransmitRef<'_>> {
+        self.out.peek()
+    }
+
+    /// Drops what [`ServerStream::peek_transmit`] showed (it was written).
+    pub fn advance_transmit(&mut self) {
+        self.out.advance();
     }
 
     /// True once the stream is over (after [`ServerEvent::Closed`]).

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 
+use aster_proto::frame::Chunk;
 use bytes::Bytes;
 use iroh::endpoint::{SendStream, WriteError};
 
@@ -31,4 +32,27 @@ pub(crate) fn write_all(
         }
         Poll::Ready(Ok(()))
     })
+}
+
+/// Writes what a stream's state machine shows next ([`Chunk`]): its own
+/// bytes from a borrowed slice (iroh copies writes of up to about a packet
+/// into its send buffer anyway, so making them a `Bytes` first would only
+/// cost an allocation), a shared piece without copying.
+pub(crate) async fn write_chunk(send: &mut SendStream, chunk: Chunk<'_>) -> Result<(), WriteError> {
+    match chunk {
+        Chunk::Borrowed(mut rest) => {
+            std::future::poll_fn(|cx| {
+                while !rest.is_empty() {
+                    match pin!(send.write(rest)).poll(cx) {
+                        Poll::Ready(Ok(n)) => rest = &rest[n..],
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                Poll::Ready(Ok(()))
+            })
+            .await
+        }
+        Chunk::Shared(data) => write_all(send, data.clone()).await,
+    }
 }

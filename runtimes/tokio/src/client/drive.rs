@@ -156,12 +156,12 @@ fn batch_receiver_stream(mut rx: mpsc::Receiver<Batch>) -> BoxStream<Result<Byte
 
 /// Writes what the call queued.
 async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Status> {
-    while let Some(t) = call.poll_transmit() {
+    while let Some(t) = call.peek_transmit() {
         let Some(send) = streams.send.as_mut() else {
             break;
         };
-        if !t.data.is_empty() {
-            crate::quic::write_all(send, t.data)
+        if !t.data.as_slice().is_empty() {
+            crate::quic::write_chunk(send, t.data)
                 .await
                 .map_err(map_write_error)?;
         }
@@ -169,6 +169,7 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
             // Dropping the send side finishes it (see `Streams`).
             streams.send = None;
         }
+        call.advance_transmit();
     }
     Ok(())
 }

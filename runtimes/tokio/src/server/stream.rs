@@ -204,16 +204,20 @@ pub(crate) fn serve_stream(
                 input_ended = false;
             }
             // Write what the state machine queued.
-            while let Some(t) = st.sm.poll_transmit() {
-                let Some(open) = send.as_mut().filter(|_| !write_failed) else {
-                    continue;
-                };
-                if !t.data.is_empty() && crate::quic::write_all(open, t.data).await.is_err() {
-                    write_failed = true;
+            while let Some(t) = st.sm.peek_transmit() {
+                if let Some(open) = send.as_mut().filter(|_| !write_failed) {
+                    if !t.data.as_slice().is_empty()
+                        && crate::quic::write_chunk(open, t.data).await.is_err()
+                    {
+                        write_failed = true;
+                    } else if t.fin {
+                        send = None;
+                        stopped = None;
+                    }
+                }
+                st.sm.advance_transmit();
+                if write_failed && !st.sm.is_closed() {
                     st.sm.handle_reset();
-                } else if t.fin {
-                    send = None;
-                    stopped = None;
                 }
             }
             // React to what happened.
