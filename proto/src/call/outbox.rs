@@ -117,11 +117,8 @@ impl Outbox {
 
     /// Drops what [`Outbox::peek`] shows.
     pub fn advance(&mut self) {
-        let fin = self.fin && !self.fin_taken && self.buf.peeking_last();
-        if !self.buf.is_empty() {
-            self.buf.consume_chunk();
-        }
-        self.fin_taken |= fin;
+        self.fin_taken |= self.fin && self.buf.peeking_last();
+        self.buf.consume_chunk();
     }
 
     /// The next piece to write. A large shared field is a piece of its own;
@@ -142,7 +139,6 @@ mod tests {
     use bytes::BytesMut;
 
     use super::*;
-    use crate::codec::SerializationMode;
 
     fn trailer_bytes(status: &Status, form: MessageForm) -> Bytes {
         let mut out = Outbox::default();

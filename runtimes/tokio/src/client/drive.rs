@@ -160,11 +160,9 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
         let Some(send) = streams.send.as_mut() else {
             break;
         };
-        if !t.data.as_slice().is_empty() {
-            crate::quic::write_chunk(send, t.data)
-                .await
-                .map_err(map_write_error)?;
-        }
+        crate::quic::write_chunk(send, t.data)
+            .await
+            .map_err(map_write_error)?;
         if t.fin {
             // Dropping the send side finishes it (see `Streams`).
             streams.send = None;
@@ -179,11 +177,7 @@ async fn flush(call: &mut ClientCall, streams: &mut Streams) -> Result<(), Statu
 /// which wakes the connection's driver; on the common path the FIN came
 /// with the trailer and this is a lookup.
 async fn read_end_if_there(recv: &mut RecvStream) {
-    let _ = std::future::poll_fn(|cx| {
-        let mut read = std::pin::pin!(recv.read_chunk(READ_CHUNK));
-        Poll::Ready(read.as_mut().poll(cx))
-    })
-    .await;
+    let _ = crate::quic::read_chunk_now(recv, READ_CHUNK).await;
 }
 
 /// The inline unary path: write, then read until the outcome.

@@ -205,18 +205,17 @@ pub(crate) fn serve_stream(
             }
             // Write what the state machine queued.
             while let Some(t) = st.sm.peek_transmit() {
+                let mut failed = false;
                 if let Some(open) = send.as_mut().filter(|_| !write_failed) {
-                    if !t.data.as_slice().is_empty()
-                        && crate::quic::write_chunk(open, t.data).await.is_err()
-                    {
-                        write_failed = true;
-                    } else if t.fin {
+                    failed = crate::quic::write_chunk(open, t.data).await.is_err();
+                    if t.fin && !failed {
                         send = None;
                         stopped = None;
                     }
                 }
                 st.sm.advance_transmit();
-                if write_failed && !st.sm.is_closed() {
+                if failed {
+                    write_failed = true;
                     st.sm.handle_reset();
                 }
             }
@@ -491,12 +490,7 @@ pub(crate) fn serve_stream(
 /// `None` when more may come (see [`drain_wait`]).
 async fn drain_ready(recv: &mut RecvStream, drained: &mut usize) -> Option<bool> {
     while *drained < DRAIN_BYTES {
-        let read = std::future::poll_fn(|cx| {
-            let mut read = std::pin::pin!(recv.read_chunk(READ_CHUNK));
-            Poll::Ready(read.as_mut().poll(cx))
-        })
-        .await;
-        match read {
+        match crate::quic::read_chunk_now(recv, READ_CHUNK).await {
             Poll::Ready(Ok(Some(chunk))) => *drained += chunk.len(),
             Poll::Ready(_) => return Some(true),
             Poll::Pending => return None,
