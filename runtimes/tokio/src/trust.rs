@@ -8,6 +8,7 @@
 //! is refused.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use aster_proto::admission::{
@@ -95,13 +96,43 @@ impl Settings {
     }
 }
 
+/// One peer's admission as the table holds it.
+///
+/// A connection keeps the entry its peer had when it was accepted and
+/// checks each call against it, instead of looking the peer up under the
+/// table's lock: with calls on both cores, that lock's count would move
+/// between them on every call. An entry is never changed; replacing or
+/// removing it marks it superseded, and a connection whose entry is
+/// superseded looks the peer up again.
+pub(crate) struct PeerEntry {
+    record: PeerAdmission,
+    superseded: AtomicBool,
+}
+
+impl PeerEntry {
+    fn new(record: PeerAdmission) -> Arc<PeerEntry> {
+        Arc::new(PeerEntry {
+            record,
+            superseded: AtomicBool::new(false),
+        })
+    }
+
+    fn supersede(&self) {
+        self.superseded.store(true, Ordering::Release);
+    }
+
+    fn is_current(&self) -> bool {
+        !self.superseded.load(Ordering::Acquire)
+    }
+}
+
 /// The trust state of one server.
 pub(crate) struct Gatekeeper {
     config: Settings,
     /// What admission reports as the root key: the configured one, or an
     /// ephemeral one in open mode (as the reference does).
     root_hex: String,
-    peers: RwLock<HashMap<String, PeerAdmission>>,
+    peers: RwLock<HashMap<String, Arc<PeerEntry>>>,
     /// Taken out of `config` at construction; locked per admission so a
     /// nonce is checked and consumed atomically.
     nonces: Mutex<Box<dyn NonceStore + Send>>,
@@ -184,16 +215,29 @@ impl Gatekeeper {
         !self.config.allow_all_producers && self.config.root.is_some()
     }
 
-    /// The peer's current admission, if any and not expired.
-    fn admission(&self, peer: &str, now: u64) -> Option<PeerAdmission> {
-        let record = self.peers.read().ok()?.get(peer).cloned()?;
-        if record.is_expired_with_ttl(now, self.config.peer_ttl_secs) {
+    /// The peer's current admission entry, if any and not expired; an
+    /// expired one is removed.
+    pub(crate) fn entry(&self, peer: &str, now: u64) -> Option<Arc<PeerEntry>> {
+        let entry = self.peers.read().ok()?.get(peer).cloned()?;
+        if entry
+            .record
+            .is_expired_with_ttl(now, self.config.peer_ttl_secs)
+        {
             if let Ok(mut peers) = self.peers.write() {
-                peers.remove(peer);
+                // Unless it was replaced meanwhile.
+                if peers.get(peer).is_some_and(|e| Arc::ptr_eq(e, &entry)) {
+                    peers.remove(peer);
+                    entry.supersede();
+                }
             }
             return None;
         }
-        Some(record)
+        Some(entry)
+    }
+
+    /// The peer's current admission, if any and not expired.
+    fn admission(&self, peer: &str, now: u64) -> Option<PeerAdmission> {
+        self.entry(peer, now).map(|e| e.record.clone())
     }
 
     /// Gate 0: may this peer open a connection on `alpn`?
@@ -219,23 +263,41 @@ impl Gatekeeper {
 
     /// Every new call: with a closed gate the peer must still be admitted
     /// at `now` (epoch seconds; an expired admission loses access to new
-    /// calls), then Gates 2 and 3.
+    /// calls), then Gates 2 and 3; returns the peer's attributes.
+    ///
+    /// `known` is the entry the peer's connection kept ([`PeerEntry`]);
+    /// the table is looked up only when there is none or it was superseded.
     pub(crate) fn authorize_call(
         &self,
         peer: &str,
+        known: Option<&PeerEntry>,
         service: &ServiceDescriptor,
         method: &MethodDescriptor,
         now: u64,
     ) -> Result<BTreeMap<String, String>, Status> {
-        // Checked under the read lock, without copying the record: this
-        // runs for every call. An expired record is removed by `admission`.
-        let peers = self
-            .peers
-            .read()
-            .map_err(|_| Status::internal("admission table poisoned"))?;
-        let admission = peers
-            .get(peer)
-            .filter(|r| !r.is_expired_with_ttl(now, self.config.peer_ttl_secs));
+        match known.filter(|e| e.is_current()) {
+            Some(entry) => self.authorize_with(Some(&entry.record), service, method, now),
+            None => {
+                // Checked under the read lock, without copying the record.
+                let peers = self
+                    .peers
+                    .read()
+                    .map_err(|_| Status::internal("admission table poisoned"))?;
+                let record = peers.get(peer).map(|e| &e.record);
+                self.authorize_with(record, service, method, now)
+            }
+        }
+    }
+
+    fn authorize_with(
+        &self,
+        record: Option<&PeerAdmission>,
+        service: &ServiceDescriptor,
+        method: &MethodDescriptor,
+        now: u64,
+    ) -> Result<BTreeMap<String, String>, Status> {
+        // An expired record grants nothing; `entry` removes it.
+        let admission = record.filter(|r| !r.is_expired_with_ttl(now, self.config.peer_ttl_secs));
         if admission.is_none() && !self.gate_open() {
             return Err(Status::new(
                 StatusCode::Unauthenticated,
@@ -323,7 +385,9 @@ impl Gatekeeper {
         let peer = record.endpoint_id.clone();
         info!(%peer, roles = ?record.attributes.roles(), "peer admitted");
         if let Ok(mut peers) = self.peers.write() {
-            peers.insert(peer.clone(), record);
+            if let Some(old) = peers.insert(peer.clone(), PeerEntry::new(record)) {
+                old.supersede();
+            }
         }
         let gossip_topic = (peer == self.root_hex).then(|| self.mesh_topic_hex());
         AdmissionResponse {

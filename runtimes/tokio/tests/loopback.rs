@@ -640,3 +640,68 @@ async fn large_bytes_fields_arrive_whole() {
     }
     server.shutdown().await;
 }
+
+/// A request stream the test feeds by hand.
+fn fed_requests() -> (
+    tokio::sync::mpsc::UnboundedSender<EchoRequest>,
+    impl futures_util::Stream<Item = EchoRequest> + Send + 'static,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
+    (tx, stream)
+}
+
+/// Waits (bounded) until the server counts `n` streams in flight.
+async fn until_active(server: &Server, n: usize) {
+    for _ in 0..200 {
+        if server.active_streams() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} streams in flight, not {n}", server.active_streams());
+}
+
+/// Streams are counted on every connection; a drain refuses new calls,
+/// lets the running ones finish and ends when the last one has.
+#[tokio::test]
+async fn drain_waits_for_calls_in_flight_on_every_connection() {
+    let f = fixture().await;
+    let other = connect(&f.server).await;
+    let (echo_a, echo_b) = (EchoClient::new(f.client.clone()), EchoClient::new(other));
+    until_active(&f.server, 0).await;
+
+    let (tx_a, reqs_a) = fed_requests();
+    let (tx_b, reqs_b) = fed_requests();
+    let call_a = tokio::spawn({
+        let echo = echo_a.clone();
+        async move { echo.join(reqs_a).await }
+    });
+    let call_b = tokio::spawn(async move { echo_b.join(reqs_b).await });
+    tx_a.send(req("a1")).unwrap();
+    tx_b.send(req("b1")).unwrap();
+    until_active(&f.server, 2).await;
+
+    let draining = tokio::spawn(f.server.drain(Duration::from_secs(20)));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = echo_a.echo(req("late")).await;
+    assert!(
+        refused.is_err(),
+        "a call started during the drain: {refused:?}"
+    );
+    assert!(!draining.is_finished(), "two calls still in flight");
+
+    tx_a.send(req("a2")).unwrap();
+    drop(tx_a);
+    assert_eq!(call_a.await.unwrap().unwrap().reply, "a1|a2");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!draining.is_finished(), "one call still in flight");
+
+    drop(tx_b);
+    assert_eq!(call_b.await.unwrap().unwrap().reply, "b1");
+    tokio::time::timeout(Duration::from_secs(5), draining)
+        .await
+        .expect("the drain ends once the last call did")
+        .unwrap();
+}

@@ -445,3 +445,44 @@ fn root_keys_round_trip_through_hex() {
     let pk = root().public_key();
     assert_eq!(RootPublicKey::from_hex(&pk.to_hex()).unwrap(), pk);
 }
+
+/// A connection checks calls against the admission its peer had when it
+/// was accepted; a newer admission of the same peer (here from a second
+/// endpoint with the same key) must still decide that connection's next
+/// calls.
+#[tokio::test]
+async fn a_new_admission_of_the_peer_governs_its_open_connections() {
+    let s = closed_server().await;
+    let key = SecretKey::from_bytes(&[4; 32]);
+    let first = client_with(
+        &s,
+        &policy("ops.status", now() + 3600).to_wire_json(),
+        Some(key.clone()),
+    )
+    .await
+    .unwrap();
+    let ops = OpsClient::new(first.clone());
+    assert!(ops.status(ping()).await.is_ok());
+    assert_eq!(
+        ops.admin(ping()).await.unwrap_err().code,
+        StatusCode::PermissionDenied
+    );
+
+    let second = client_with(
+        &s,
+        &policy("ops.admin,ops.ingest", now() + 3600).to_wire_json(),
+        Some(key),
+    )
+    .await
+    .unwrap();
+    // The first client's connection is still the one it called on.
+    let r = ops.admin(ping()).await;
+    assert!(r.is_ok(), "new roles apply: {r:?}");
+    assert_eq!(
+        ops.status(ping()).await.unwrap_err().code,
+        StatusCode::PermissionDenied,
+        "old roles are gone"
+    );
+    drop(second);
+    s.shutdown().await;
+}

@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use tracing::instrument::Instrumented;
 use tracing::{Instrument, debug};
 
-use super::{ActiveStream, ServerShared};
+use super::{ActiveStream, ConnShared, ServerShared};
 use crate::handler::{
     BoxFuture, BoxMessage, BoxStream, CallContext, Dispatch, Incoming, Outgoing, SessionContext,
 };
@@ -161,8 +161,7 @@ enum Wake {
 /// keep its arguments twice in the task, as arguments and as moved locals.
 #[allow(clippy::manual_async_fn)] // on purpose: see above
 pub(crate) fn serve_stream(
-    shared: ActiveStream,
-    peer: Arc<str>,
+    conn: ActiveStream,
     send: SendStream,
     mut recv: RecvStream,
 ) -> impl Future<Output = ()> + Send {
@@ -172,7 +171,7 @@ pub(crate) fn serve_stream(
         // later drop take two (each contended with the connection's driver).
         let mut send = Some(send);
         let mut st = Box::new(State {
-            sm: ServerStream::new(shared.table.clone()),
+            sm: ServerStream::new(conn.server.table.clone()),
             active: None,
             session: None,
             pending_input: VecDeque::new(),
@@ -225,13 +224,12 @@ pub(crate) fn serve_stream(
                 progressed = true;
                 match ev {
                     ServerEvent::SessionOpen(info) => {
-                        let (dispatch, ctx) = open_session(&shared, &peer, info);
+                        let (dispatch, ctx) = open_session(&conn, info);
                         st.session = Some((dispatch, ctx));
                     }
                     ServerEvent::Call(info) => {
                         match start_call(
-                            &shared,
-                            &peer,
+                            &conn,
                             st.session.as_ref(),
                             info,
                             now.unwrap_or_else(now_ms),
@@ -244,8 +242,8 @@ pub(crate) fn serve_stream(
                                     input = Some(tx);
                                     let requests =
                                         futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-                                    handler =
-                                        call.run(&shared, Incoming::Stream(Box::pin(requests)));
+                                    handler = call
+                                        .run(&conn.server, Incoming::Stream(Box::pin(requests)));
                                     handler_fresh = handler.is_some();
                                 }
                                 st.active = Some(call);
@@ -260,7 +258,7 @@ pub(crate) fn serve_stream(
                             continue;
                         };
                         if !call.pattern.client_streams() {
-                            handler = call.run(&shared, Incoming::Unary(payload));
+                            handler = call.run(&conn.server, Incoming::Unary(payload));
                             handler_fresh = handler.is_some();
                         } else if let Some(tx) = &input {
                             if !st.pending_input.is_empty() {
@@ -515,18 +513,14 @@ async fn drain_wait(recv: &mut RecvStream, mut drained: usize) -> bool {
     .unwrap_or(false)
 }
 
-fn open_session(
-    shared: &ServerShared,
-    peer: &Arc<str>,
-    info: SessionInfo,
-) -> (Arc<dyn Dispatch>, SessionContext) {
-    let service = &shared.services[info.service];
+fn open_session(conn: &ConnShared, info: SessionInfo) -> (Arc<dyn Dispatch>, SessionContext) {
+    let service = &conn.server.services[info.service];
     let ctx = SessionContext {
         service: service.descriptor().name,
-        peer: Some(peer.clone()),
+        peer: Some(conn.peer.clone()),
         session_id: info.session_id,
         metadata: info.metadata,
-        attributes: shared.attributes_of(peer),
+        attributes: conn.server.attributes_of(&conn.peer),
     };
     (service.open(&ctx), ctx)
 }
@@ -534,17 +528,18 @@ fn open_session(
 /// Builds the call's context and runs the authorization checks (Gates 2 and
 /// 3): a refusal becomes the call's only outcome.
 fn start_call(
-    shared: &ServerShared,
-    peer: &Arc<str>,
+    conn: &ConnShared,
     session: Option<&(Arc<dyn Dispatch>, SessionContext)>,
     info: CallInfo,
     now_ms: u64,
 ) -> Result<Active, (CallId, Status)> {
+    let shared = &*conn.server;
+    let peer = &conn.peer;
     let service = &shared.services[info.route.service];
     let desc = service.descriptor();
     let method = &desc.methods[info.route.method];
     let span = call_span!(tracing::Level::INFO, "rpc", service = desc.name, method = method.name, peer = %short(peer), status = tracing::field::Empty, elapsed_us = tracing::field::Empty);
-    let attributes = match shared.authorize(peer, desc, method, now_ms) {
+    let attributes = match conn.authorize(desc, method, now_ms) {
         Ok(a) => a,
         Err(status) => {
             span.record("status", status.code.name());
@@ -613,16 +608,14 @@ fn end_call(active: &mut Option<Active>, status: &Status) {
 #[allow(dead_code)]
 fn _assert_send() {
     fn is_send<T: Send>(_: T) {}
-    let _ = |s: ActiveStream, p: Arc<str>, a: SendStream, b: RecvStream| {
-        is_send(serve_stream(s, p, a, b))
-    };
+    let _ = |s: ActiveStream, a: SendStream, b: RecvStream| is_send(serve_stream(s, a, b));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn future_size<A, B, C, D, F>(_: fn(A, B, C, D) -> F) -> usize {
+    fn future_size<A, B, C, F>(_: fn(A, B, C) -> F) -> usize {
         std::mem::size_of::<F>()
     }
 
