@@ -705,3 +705,92 @@ async fn drain_waits_for_calls_in_flight_on_every_connection() {
         .expect("the drain ends once the last call did")
         .unwrap();
 }
+
+#[aster::service(name = "Probe", version = 1)]
+pub trait Probe {
+    /// The id of the tokio task the handler runs in.
+    #[rpc]
+    async fn task(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+    /// Works for 2 ms without yielding.
+    #[rpc]
+    async fn busy(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+    /// Panics at once, or (message "later") after waiting.
+    #[rpc]
+    async fn boom(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+}
+
+struct ProbeImpl;
+
+impl Probe for ProbeImpl {
+    async fn task(&self, _req: EchoRequest) -> Result<EchoResponse, Status> {
+        Ok(EchoResponse {
+            reply: format!("{:?}", tokio::task::try_id()),
+        })
+    }
+    async fn busy(&self, _req: EchoRequest) -> Result<EchoResponse, Status> {
+        std::thread::sleep(Duration::from_millis(2));
+        Ok(EchoResponse::default())
+    }
+    async fn boom(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
+        if req.message == "later" {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("a handler bug ({})", req.message);
+    }
+}
+
+async fn probe_server() -> (Server, ProbeClient<Client>) {
+    let server = Server::builder()
+        .service(ProbeServer::new(ProbeImpl))
+        .loopback()
+        .bind()
+        .await
+        .expect("server binds");
+    let client = ProbeClient::new(connect(&server).await);
+    (server, client)
+}
+
+/// Quick calls are served in the connection's accept loop, one after the
+/// other in the same task; once a call holds that loop up (works without
+/// yielding past the budget), every later call gets a task of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_calls_are_served_inline_until_one_is_slow() {
+    let (server, probe) = probe_server().await;
+    let first = probe.task(req("")).await.unwrap().reply;
+    let second = probe.task(req("")).await.unwrap().reply;
+    assert!(first.starts_with("Some("), "{first}");
+    assert_eq!(first, second, "both ran in the accept loop's task");
+
+    probe.busy(req("")).await.unwrap();
+    let third = probe.task(req("")).await.unwrap().reply;
+    let fourth = probe.task(req("")).await.unwrap().reply;
+    assert_ne!(third, first, "no longer in the accept loop");
+    assert_ne!(third, fourth, "a task per call");
+    server.shutdown().await;
+}
+
+/// A handler that panics fails its own call only, whether it panics while
+/// served inline or in a task of its own; the connection serves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_fails_only_its_call() {
+    let (server, probe) = probe_server().await;
+    let accept_loop = probe.task(req("")).await.unwrap().reply;
+    for when in ["at once", "later"] {
+        let err = probe
+            .boom_with(
+                req(when),
+                CallOptions::new().timeout(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap_err();
+        eprintln!("{when}: {err}");
+        assert_ne!(err.code, StatusCode::DeadlineExceeded, "{when}: {err}");
+        // Served inline by the same accept loop: the connection lives on.
+        assert_eq!(
+            probe.task(req("")).await.unwrap().reply,
+            accept_loop,
+            "{when}"
+        );
+    }
+    server.shutdown().await;
+}

@@ -19,9 +19,13 @@ mod admission;
 mod stream;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use aster_proto::Status;
 use aster_proto::admission::{
@@ -35,7 +39,7 @@ use iroh::endpoint::Connection;
 use iroh::protocol::{AcceptError, ProtocolHandler, Router, RouterBuilder};
 use iroh::{Endpoint, EndpointAddr, SecretKey};
 use tokio::sync::Notify;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use std::str::FromStr;
 
@@ -803,6 +807,7 @@ impl ProtocolHandler for RpcProtocol {
         let shared = self.shared.connection_accepted(&conn);
         let peer = &shared.peer;
         debug!(%peer, "rpc connection");
+        let mut inline = true;
         loop {
             let (send, recv) = match conn.accept_bi().await {
                 Ok(s) => s,
@@ -819,11 +824,65 @@ impl ProtocolHandler for RpcProtocol {
                 ));
                 continue;
             }
-            tokio::spawn(serve_stream(
-                ActiveStream::start(shared.clone()),
-                send,
-                recv,
-            ));
+            let stream = serve_stream(ActiveStream::start(shared.clone()), send, recv);
+            if !inline {
+                tokio::spawn(stream);
+                continue;
+            }
+            let started = Instant::now();
+            match first_poll(Box::pin(stream)).await {
+                FirstPoll::Waiting(stream) => {
+                    tokio::spawn(stream);
+                }
+                FirstPoll::Done => {
+                    if started.elapsed() > INLINE_BUDGET {
+                        // Its handler works without yielding: from now on
+                        // each stream gets its own task, so that one slow
+                        // call does not hold up the connection's others.
+                        debug!(%peer, "rpc connection: calls no longer served inline");
+                        inline = false;
+                    }
+                }
+                FirstPoll::Panicked => {
+                    error!(%peer, "a call panicked; its stream is dropped");
+                }
+            }
         }
+    }
+}
+
+/// How long serving a stream inline ([`first_poll`]) may hold up its
+/// connection's accept loop before the connection stops doing so.
+const INLINE_BUDGET: Duration = Duration::from_micros(500);
+
+enum FirstPoll<F> {
+    Done,
+    /// The stream waits for something: it needs a task of its own.
+    Waiting(F),
+    Panicked,
+}
+
+/// Polls a new stream once, in the connection's accept loop.
+///
+/// A stream is accepted once its first bytes are in, and most unary
+/// requests come whole with them: such a call, if its handler answers
+/// without waiting, is done in this one poll, with no task spawned and no
+/// other thread woken (about a fifth of a unary call's server CPU). Whatever
+/// the poll registered wakes the accept loop once, spuriously, if the
+/// stream then moves to a task; the task's own poll registers again.
+///
+/// A panic is caught here, as tokio catches one in a task: it must not end
+/// the connection's other calls.
+async fn first_poll<F: Future<Output = ()>>(mut stream: Pin<Box<F>>) -> FirstPoll<Pin<Box<F>>> {
+    let polled = std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+            stream.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    match polled {
+        Ok(Poll::Ready(())) => FirstPoll::Done,
+        Ok(Poll::Pending) => FirstPoll::Waiting(stream),
+        Err(_) => FirstPoll::Panicked,
     }
 }
