@@ -717,6 +717,9 @@ pub trait Probe {
     /// Panics at once, or (message "later") after waiting.
     #[rpc]
     async fn boom(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+    /// 4096 messages, all ready at once, each the id of the task that made it.
+    #[server_stream]
+    async fn pour(&self, req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status>;
 }
 
 struct ProbeImpl;
@@ -737,6 +740,16 @@ impl Probe for ProbeImpl {
         }
         panic!("a handler bug ({})", req.message);
     }
+    async fn pour(&self, _req: EchoRequest) -> Result<ResponseStream<EchoResponse>, Status> {
+        Ok(Box::pin(
+            futures_util::stream::repeat_with(|| {
+                Ok(EchoResponse {
+                    reply: format!("{:?}", tokio::task::try_id()),
+                })
+            })
+            .take(4096),
+        ))
+    }
 }
 
 async fn probe_server() -> (Server, ProbeClient<Client>) {
@@ -751,8 +764,9 @@ async fn probe_server() -> (Server, ProbeClient<Client>) {
 }
 
 /// Quick calls are served in the connection's accept loop, one after the
-/// other in the same task; once a call holds that loop up (works without
-/// yielding past the budget), every later call gets a task of its own.
+/// other in the same task, and a streaming answer moves to a task of its
+/// own without ending that. Once a call holds the loop up (works without
+/// yielding past the budget), calls get tasks of their own for a while.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_calls_are_served_inline_until_one_is_slow() {
     let (server, probe) = probe_server().await;
@@ -761,11 +775,27 @@ async fn quick_calls_are_served_inline_until_one_is_slow() {
     assert!(first.starts_with("Some("), "{first}");
     assert_eq!(first, second, "both ran in the accept loop's task");
 
+    let poured: Vec<_> = probe.pour(req("")).await.unwrap().collect().await;
+    assert_eq!(poured.len(), 4096);
+    for item in poured {
+        assert_ne!(
+            item.unwrap().reply,
+            first,
+            "streamed from a task of its own"
+        );
+    }
+    let after_stream = probe.task(req("")).await.unwrap().reply;
+    assert_eq!(after_stream, first, "a stream does not stop inline serving");
+
     probe.busy(req("")).await.unwrap();
     let third = probe.task(req("")).await.unwrap().reply;
     let fourth = probe.task(req("")).await.unwrap().reply;
     assert_ne!(third, first, "no longer in the accept loop");
     assert_ne!(third, fourth, "a task per call");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = probe.task(req("")).await.unwrap().reply;
+    assert_eq!(later, first, "inline again after the back-off");
     server.shutdown().await;
 }
 

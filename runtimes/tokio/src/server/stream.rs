@@ -160,10 +160,16 @@ enum Wake {
 /// function returning the loop as an `async move` block: an `async fn` would
 /// keep its arguments twice in the task, as arguments and as moved locals.
 #[allow(clippy::manual_async_fn)] // on purpose: see above
+///
+/// `inline`: the stream's first poll runs in its connection's accept loop
+/// (see `first_poll` in the server module). A call that answers with a
+/// stream then yields before its first response, so that streaming, which
+/// may go on for as long as flow control allows, happens in a task of its own.
 pub(crate) fn serve_stream(
     conn: ActiveStream,
     send: SendStream,
     mut recv: RecvStream,
+    mut inline: bool,
 ) -> impl Future<Output = ()> + Send {
     async move {
         // Dropped once the trailer went out: dropping a send side finishes
@@ -365,7 +371,12 @@ pub(crate) fn serve_stream(
                             end_call(&mut st.active, &Status::ok());
                             input = None;
                         }
-                        Ok(Outgoing::Stream(s)) => output = Some(s),
+                        Ok(Outgoing::Stream(s)) => {
+                            output = Some(s);
+                            if std::mem::take(&mut inline) {
+                                tokio::task::yield_now().await;
+                            }
+                        }
                         Err(status) => {
                             let _ = st.sm.complete(id, Err(status.clone()));
                             end_call(&mut st.active, &status);
@@ -608,14 +619,14 @@ fn end_call(active: &mut Option<Active>, status: &Status) {
 #[allow(dead_code)]
 fn _assert_send() {
     fn is_send<T: Send>(_: T) {}
-    let _ = |s: ActiveStream, a: SendStream, b: RecvStream| is_send(serve_stream(s, a, b));
+    let _ = |s: ActiveStream, a: SendStream, b: RecvStream| is_send(serve_stream(s, a, b, true));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn future_size<A, B, C, F>(_: fn(A, B, C) -> F) -> usize {
+    fn future_size<A, B, C, D, F>(_: fn(A, B, C, D) -> F) -> usize {
         std::mem::size_of::<F>()
     }
 
