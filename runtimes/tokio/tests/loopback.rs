@@ -711,7 +711,7 @@ pub trait Probe {
     /// The id of the tokio task the handler runs in.
     #[rpc]
     async fn task(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
-    /// Works for 2 ms without yielding.
+    /// Works for 60 ms without yielding.
     #[rpc]
     async fn busy(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
     /// Panics at once, or (message "later") after waiting.
@@ -731,7 +731,7 @@ impl Probe for ProbeImpl {
         })
     }
     async fn busy(&self, _req: EchoRequest) -> Result<EchoResponse, Status> {
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(60));
         Ok(EchoResponse::default())
     }
     async fn boom(&self, req: EchoRequest) -> Result<EchoResponse, Status> {
@@ -752,9 +752,12 @@ impl Probe for ProbeImpl {
     }
 }
 
-async fn probe_server() -> (Server, ProbeClient<Client>) {
+/// A server of `Probe`, with an inline budget far above a quick call's
+/// time and below `busy`'s, so that a loaded machine cannot flip it.
+async fn probe_server(budget: Option<Duration>) -> (Server, ProbeClient<Client>) {
     let server = Server::builder()
         .service(ProbeServer::new(ProbeImpl))
+        .inline_budget(budget)
         .loopback()
         .bind()
         .await
@@ -769,7 +772,7 @@ async fn probe_server() -> (Server, ProbeClient<Client>) {
 /// yielding past the budget), calls get tasks of their own for a while.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_calls_are_served_inline_until_one_is_slow() {
-    let (server, probe) = probe_server().await;
+    let (server, probe) = probe_server(Some(Duration::from_millis(40))).await;
     let first = probe.task(req("")).await.unwrap().reply;
     let second = probe.task(req("")).await.unwrap().reply;
     assert!(first.starts_with("Some("), "{first}");
@@ -803,7 +806,7 @@ async fn quick_calls_are_served_inline_until_one_is_slow() {
 /// served inline or in a task of its own; the connection serves on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_fails_only_its_call() {
-    let (server, probe) = probe_server().await;
+    let (server, probe) = probe_server(Some(Duration::from_millis(40))).await;
     let accept_loop = probe.task(req("")).await.unwrap().reply;
     for when in ["at once", "later"] {
         let err = probe
@@ -822,5 +825,16 @@ async fn a_panicking_handler_fails_only_its_call() {
             "{when}"
         );
     }
+    server.shutdown().await;
+}
+
+/// Without an inline budget every call gets a task of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_inline_budget_every_call_has_its_own_task() {
+    let (server, probe) = probe_server(None).await;
+    let first = probe.task(req("")).await.unwrap().reply;
+    let second = probe.task(req("")).await.unwrap().reply;
+    assert!(first.starts_with("Some("), "{first}");
+    assert_ne!(first, second);
     server.shutdown().await;
 }

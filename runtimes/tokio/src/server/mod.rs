@@ -98,6 +98,8 @@ pub(crate) struct ServerShared {
     /// Notified when a connection's last stream ends during a drain.
     idle: Notify,
     draining: AtomicBool,
+    /// See [`ServerBuilder::inline_budget`].
+    inline_budget: Option<Duration>,
     /// The own registry document's namespace (hex), or "" when none.
     pub(crate) registry_namespace: String,
 }
@@ -213,6 +215,7 @@ pub struct ServerBuilder {
     protocols: Vec<Box<dyn FnOnce(RouterBuilder) -> RouterBuilder + Send>>,
     registry: RegistryOptions,
     manifest_check: Option<std::path::PathBuf>,
+    inline_budget: Option<Duration>,
 }
 
 /// What the server does with the registry.
@@ -262,6 +265,16 @@ impl ServerBuilder {
     /// tests, demos and air-gapped hosts.
     pub fn loopback(self) -> Self {
         self.network(NetworkMode::loopback())
+    }
+
+    /// Quick calls are served in their connection's accept loop, without a
+    /// task of their own, until one holds that loop up for longer than
+    /// `budget` (default 500 µs); then, for a second, each call gets its own
+    /// task. `None`: every call gets its own task, always (for services
+    /// whose handlers compute for long without awaiting).
+    pub fn inline_budget(mut self, budget: Option<Duration>) -> Self {
+        self.inline_budget = budget;
+        self
     }
 
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
@@ -426,6 +439,7 @@ impl ServerBuilder {
             connections: Mutex::new(Vec::new()),
             idle: Notify::new(),
             draining: AtomicBool::new(false),
+            inline_budget: self.inline_budget,
             registry_namespace: registry
                 .as_ref()
                 .and_then(|r| r.own.as_ref())
@@ -685,6 +699,7 @@ impl Server {
             protocols: Vec::new(),
             registry: RegistryOptions::default(),
             manifest_check: None,
+            inline_budget: Some(INLINE_BUDGET),
         }
     }
 
@@ -828,6 +843,10 @@ impl ProtocolHandler for RpcProtocol {
             }
             let active = ActiveStream::start(shared.clone());
             let started = Instant::now();
+            let Some(budget) = self.shared.inline_budget else {
+                tokio::spawn(serve_stream(active, send, recv, false));
+                continue;
+            };
             if inline_after.is_some_and(|t| started < t) {
                 tokio::spawn(serve_stream(active, send, recv, false));
                 continue;
@@ -841,26 +860,28 @@ impl ProtocolHandler for RpcProtocol {
                 FirstPoll::Waiting(stream) => {
                     tokio::spawn(stream);
                 }
-                FirstPoll::Done => {
-                    if started.elapsed() > INLINE_BUDGET {
-                        // Its handler worked without yielding (or this
-                        // thread was descheduled): for a while, each stream
-                        // gets its own task, so that slow calls do not hold
-                        // up the connection's others.
-                        debug!(%peer, "rpc connection: calls not served inline for a while");
-                        inline_after = Some(Instant::now() + INLINE_BACKOFF);
-                    }
-                }
+                FirstPoll::Done => {}
                 FirstPoll::Panicked => {
+                    // Reporting a panic takes long (backtraces): not a
+                    // measure of how long calls hold the loop.
                     error!(%peer, "a call panicked; its stream is dropped");
+                    continue;
                 }
+            }
+            if started.elapsed() > budget {
+                // A handler worked without yielding (or this thread was
+                // descheduled): for a while, each stream gets its own task,
+                // so that slow calls do not hold up the connection's others.
+                debug!(%peer, "rpc connection: calls not served inline for a while");
+                inline_after = Some(Instant::now() + INLINE_BACKOFF);
             }
         }
     }
 }
 
 /// How long serving a stream inline ([`first_poll`]) may hold up its
-/// connection's accept loop before the connection stops doing so.
+/// connection's accept loop before the connection stops doing so for a
+/// while (the default of [`ServerBuilder::inline_budget`]).
 const INLINE_BUDGET: Duration = Duration::from_micros(500);
 /// Streams served inline between two yields of the accept loop. The
 /// connection's driver, woken by their writes, tends to wait in this
@@ -869,7 +890,7 @@ const INLINE_BUDGET: Duration = Duration::from_micros(500);
 /// and answers would leave in bursts (at 64 calls in flight the client then
 /// spent about a third more CPU per call).
 const INLINE_RUN: u64 = 16;
-/// After a stream went over [`INLINE_BUDGET`], how long its connection's
+/// After a stream went over the inline budget, how long its connection's
 /// streams all get tasks of their own.
 const INLINE_BACKOFF: Duration = Duration::from_secs(1);
 
