@@ -1,8 +1,10 @@
 //! One accepted RPC stream: the I/O loop around [`ServerStream`].
 //!
-//! One task per stream, no other spawn: the handler future and its response
-//! stream are polled here, next to the stream's reads, writes and deadline
-//! timer. Every protocol decision is the state machine's; this loop only
+//! One future per stream, no other spawn: the handler future and its
+//! response stream are polled here, next to the stream's reads, writes and
+//! deadline timer. Its first poll runs in the connection's accept loop, and
+//! a quick unary call is done there; a stream that has to wait continues as
+//! a task of its own (`first_poll` in the server module). Every protocol decision is the state machine's; this loop only
 //! moves bytes, runs handlers and keeps their input and output bounded:
 //! request messages wait in a small channel (reading pauses while it is full)
 //! and response messages are pulled only after the previous ones were
@@ -17,6 +19,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -58,7 +61,7 @@ const OUTPUT_BATCH_ITEMS: usize = 64;
 /// A write stops taking more ready responses once it holds this many bytes.
 const OUTPUT_BATCH_BYTES: usize = 64 * 1024;
 
-/// What a stream's task keeps between turns besides its I/O: the protocol
+/// What a stream's future keeps between turns besides its I/O: the protocol
 /// state machine and the call it runs. Kept on the heap, in one allocation
 /// small enough for the allocator's fast path, so that the task itself stays
 /// small: tokio moves a task's future on spawn and on completion, and a task
@@ -127,7 +130,7 @@ struct Active {
 }
 
 /// A running handler, inside its call's span.
-type Handler = Instrumented<BoxFuture<Result<Outgoing, Status>>>;
+type Handler = Instrumented<Guarded<BoxFuture<Result<Outgoing, Status>>>>;
 
 impl Active {
     /// Starts the handler.
@@ -137,11 +140,7 @@ impl Active {
             Instance::Own(d) => &**d,
         };
         let ctx = self.ctx.take()?;
-        Some(
-            dispatch
-                .call(self.method, ctx, input)
-                .instrument(self.span.clone()),
-        )
+        Some(Guarded::new(dispatch.call(self.method, ctx, input)).instrument(self.span.clone()))
     }
 }
 
@@ -185,7 +184,7 @@ pub(crate) fn serve_stream(
         let mut handler: Option<Handler> = None;
         // A handler started since the last turn: polled once before waiting.
         let mut handler_fresh = false;
-        let mut output: Option<BoxStream<Result<BoxMessage, Status>>> = None;
+        let mut output: Option<Guarded<BoxStream<Result<BoxMessage, Status>>>> = None;
         let mut input: Option<mpsc::Sender<Result<Bytes, Status>>> = None;
         // The request side ended; drop the channel once `st.pending_input` drains.
         let mut input_ended = false;
@@ -372,7 +371,7 @@ pub(crate) fn serve_stream(
                             input = None;
                         }
                         Ok(Outgoing::Stream(s)) => {
-                            output = Some(s);
+                            output = Some(Guarded::new(s));
                             if std::mem::take(&mut inline) {
                                 tokio::task::yield_now().await;
                             }
@@ -613,6 +612,69 @@ fn finish_span(call: &Active, status: &Status) {
 fn end_call(active: &mut Option<Active>, status: &Status) {
     if let Some(call) = active.take() {
         finish_span(&call, status);
+    }
+}
+
+/// A handler's future or response stream, with a panic in it turned into
+/// its call's INTERNAL status: the caller gets a trailer that says what
+/// happened, and the stream ends as any failed call does. (The panic's
+/// message stays in the server's log: it may say more than a caller should
+/// see.)
+struct Guarded<T> {
+    inner: T,
+    panicked: bool,
+}
+
+impl<T> Guarded<T> {
+    fn new(inner: T) -> Guarded<T> {
+        Guarded {
+            inner,
+            panicked: false,
+        }
+    }
+
+    fn caught(&mut self, payload: Box<dyn std::any::Any + Send>) -> Status {
+        self.panicked = true;
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        tracing::error!(panic = what, "a handler panicked");
+        Status::internal("the handler panicked")
+    }
+}
+
+impl<F: Future<Output = Result<Outgoing, Status>> + Unpin> Future for Guarded<F> {
+    type Output = Result<Outgoing, Status>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.panicked {
+            return Poll::Ready(Err(Status::internal("the handler panicked")));
+        }
+        let this = &mut *self;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll(cx))) {
+            Ok(polled) => polled,
+            Err(payload) => Poll::Ready(Err(this.caught(payload))),
+        }
+    }
+}
+
+impl<S: futures_util::Stream<Item = Result<BoxMessage, Status>> + Unpin> futures_util::Stream
+    for Guarded<S>
+{
+    type Item = Result<BoxMessage, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.panicked {
+            return Poll::Ready(None);
+        }
+        let this = &mut *self;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll_next(cx)))
+        {
+            Ok(polled) => polled,
+            Err(payload) => Poll::Ready(Some(Err(this.caught(payload)))),
+        }
     }
 }
 
