@@ -727,6 +727,23 @@ pub trait Probe {
 
 struct ProbeImpl;
 
+#[aster::service(name = "Where", version = 1, scope = "session")]
+pub trait Where {
+    /// The id of the tokio task the handler runs in.
+    #[rpc]
+    async fn task(&self, req: EchoRequest) -> Result<EchoResponse, Status>;
+}
+
+struct WhereImpl;
+
+impl Where for WhereImpl {
+    async fn task(&self, _req: EchoRequest) -> Result<EchoResponse, Status> {
+        Ok(EchoResponse {
+            reply: format!("{:?}", tokio::task::try_id()),
+        })
+    }
+}
+
 impl Probe for ProbeImpl {
     async fn task(&self, _req: EchoRequest) -> Result<EchoResponse, Status> {
         Ok(EchoResponse {
@@ -770,6 +787,7 @@ impl Probe for ProbeImpl {
 async fn probe_server(budget: Option<Duration>) -> (Server, ProbeClient<Client>) {
     let server = Server::builder()
         .service(ProbeServer::new(ProbeImpl))
+        .service(WhereServer::new(|_: &SessionContext| WhereImpl))
         .inline_budget(budget)
         .loopback()
         .bind()
@@ -812,6 +830,19 @@ async fn quick_calls_are_served_inline_until_one_is_slow() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let later = probe.task(req("")).await.unwrap().reply;
     assert_eq!(later, first, "inline again after the back-off");
+
+    // A session takes its calls in a task of its own.
+    let session = WhereClient::new(
+        probe
+            .caller()
+            .session(WhereClient::<Client>::descriptor())
+            .await
+            .unwrap(),
+    );
+    let in_session = session.task(req("")).await.unwrap().reply;
+    assert_ne!(in_session, first, "not in the accept loop");
+    assert_eq!(session.task(req("")).await.unwrap().reply, in_session);
+    assert_eq!(probe.task(req("")).await.unwrap().reply, first);
     server.shutdown().await;
 }
 

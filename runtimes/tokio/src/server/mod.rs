@@ -269,7 +269,8 @@ impl ServerBuilder {
 
     /// Quick calls are served in their connection's accept loop, without a
     /// task of their own, until one holds that loop up for longer than
-    /// `budget` (default 500 µs); then, for a second, each call gets its own
+    /// `budget` (default 500 µs); then, for a second (twice as long each
+    /// time it soon happens again, up to 64 s), each call gets its own
     /// task. `None`: every call gets its own task, always (for services
     /// whose handlers compute for long without awaiting).
     pub fn inline_budget(mut self, budget: Option<Duration>) -> Self {
@@ -822,9 +823,7 @@ impl ProtocolHandler for RpcProtocol {
         let shared = self.shared.connection_accepted(&conn);
         let peer = &shared.peer;
         debug!(%peer, "rpc connection");
-        // Until when new streams skip the inline poll (see `first_poll`).
-        let mut inline_after: Option<Instant> = None;
-        let mut served_inline: u64 = 0;
+        let mut inline = InlinePolicy::new(self.shared.inline_budget);
         loop {
             let (send, recv) = match conn.accept_bi().await {
                 Ok(s) => s,
@@ -833,6 +832,9 @@ impl ProtocolHandler for RpcProtocol {
                     return Ok(());
                 }
             };
+            // Counted before the check, so that a drain that has counted
+            // cannot miss a stream started just after it looked.
+            let active = ActiveStream::start(shared.clone());
             if self.shared.draining.load(Ordering::SeqCst) {
                 // Draining: refuse new streams, let the running ones finish.
                 let mut send = send;
@@ -841,21 +843,16 @@ impl ProtocolHandler for RpcProtocol {
                 ));
                 continue;
             }
-            let active = ActiveStream::start(shared.clone());
-            let started = Instant::now();
-            let Some(budget) = self.shared.inline_budget else {
+            let Some(budget) = inline.budget(Instant::now()) else {
                 tokio::spawn(serve_stream(active, send, recv, false));
                 continue;
             };
-            if inline_after.is_some_and(|t| started < t) {
-                tokio::spawn(serve_stream(active, send, recv, false));
-                continue;
-            }
-            inline_after = None;
-            served_inline += 1;
-            if served_inline % INLINE_RUN == 0 {
+            if inline.take_turn() {
                 tokio::task::yield_now().await;
             }
+            // Timed after the yield: time spent in the run queue is not
+            // the stream's.
+            let started = Instant::now();
             match first_poll(Box::pin(serve_stream(active, send, recv, true))).await {
                 FirstPoll::Waiting(stream) => {
                     tokio::spawn(stream);
@@ -868,14 +865,72 @@ impl ProtocolHandler for RpcProtocol {
                     continue;
                 }
             }
-            if started.elapsed() > budget {
-                // A handler worked without yielding (or this thread was
-                // descheduled): for a while, each stream gets its own task,
-                // so that slow calls do not hold up the connection's others.
-                debug!(%peer, "rpc connection: calls not served inline for a while");
-                inline_after = Some(Instant::now() + INLINE_BACKOFF);
+            // (A panic that `Guarded` caught inside the handler is timed
+            // with its report; at worst it pauses inline serving.)
+            let now = Instant::now();
+            if now.duration_since(started) > budget {
+                let pause = inline.overran(now);
+                debug!(%peer, ?pause, "rpc connection: calls not served inline for a while");
             }
         }
+    }
+}
+
+/// When one connection serves its new streams inline ([`first_poll`]).
+struct InlinePolicy {
+    /// See [`ServerBuilder::inline_budget`].
+    budget: Option<Duration>,
+    /// Streams skip the inline poll until then.
+    paused_until: Option<Instant>,
+    /// The pause after the latest overrun.
+    pause: Duration,
+    last_overrun: Option<Instant>,
+    /// Streams served inline so far.
+    served: u64,
+}
+
+impl InlinePolicy {
+    fn new(budget: Option<Duration>) -> InlinePolicy {
+        InlinePolicy {
+            budget,
+            paused_until: None,
+            pause: INLINE_PAUSE,
+            last_overrun: None,
+            served: 0,
+        }
+    }
+
+    /// The budget for a stream starting now, if it is to be served inline.
+    fn budget(&mut self, now: Instant) -> Option<Duration> {
+        if self.paused_until.is_some_and(|t| now < t) {
+            return None;
+        }
+        self.paused_until = None;
+        self.budget
+    }
+
+    /// Counts a stream served inline; true when the loop should yield first.
+    fn take_turn(&mut self) -> bool {
+        self.served += 1;
+        self.served % INLINE_RUN == 0
+    }
+
+    /// A stream held the loop past the budget: pause inline serving, for
+    /// twice as long as last time if that was recent (a handler that is
+    /// always slow then costs the connection less and less), else for
+    /// [`INLINE_PAUSE`]. Returns the pause.
+    fn overran(&mut self, now: Instant) -> Duration {
+        let recent = self
+            .last_overrun
+            .is_some_and(|t| now.duration_since(t) < self.pause * 8);
+        self.pause = if recent {
+            (self.pause * 2).min(INLINE_PAUSE_MAX)
+        } else {
+            INLINE_PAUSE
+        };
+        self.last_overrun = Some(now);
+        self.paused_until = Some(now + self.pause);
+        self.pause
     }
 }
 
@@ -891,8 +946,10 @@ const INLINE_BUDGET: Duration = Duration::from_micros(500);
 /// spent about a third more CPU per call).
 const INLINE_RUN: u64 = 16;
 /// After a stream went over the inline budget, how long its connection's
-/// streams all get tasks of their own.
-const INLINE_BACKOFF: Duration = Duration::from_secs(1);
+/// streams all get tasks of their own; doubled for each overrun that soon
+/// follows another, up to [`INLINE_PAUSE_MAX`].
+const INLINE_PAUSE: Duration = Duration::from_secs(1);
+const INLINE_PAUSE_MAX: Duration = Duration::from_secs(64);
 
 enum FirstPoll<F> {
     Done,
@@ -923,5 +980,46 @@ async fn first_poll<F: Future<Output = ()>>(mut stream: Pin<Box<F>>) -> FirstPol
         Ok(Poll::Ready(())) => FirstPoll::Done,
         Ok(Poll::Pending) => FirstPoll::Waiting(stream),
         Err(_) => FirstPoll::Panicked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_serving_pauses_longer_while_overruns_keep_coming() {
+        let budget = Some(Duration::from_micros(500));
+        let mut p = InlinePolicy::new(budget);
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        assert_eq!(p.budget(t0), budget);
+
+        assert_eq!(p.overran(t0), s(1));
+        assert_eq!(p.budget(t0 + Duration::from_millis(500)), None);
+        assert_eq!(p.budget(t0 + s(1)), budget, "the pause is over");
+
+        // Overruns soon after each other: 2, 4, ... up to 64 s.
+        let mut now = t0 + s(1);
+        let mut pauses = vec![];
+        for _ in 0..8 {
+            pauses.push(p.overran(now).as_secs());
+            now += p.pause;
+        }
+        assert_eq!(pauses, [2, 4, 8, 16, 32, 64, 64, 64]);
+
+        // After a quiet spell, back to one second.
+        assert_eq!(p.overran(now + s(64 * 8)), s(1));
+
+        // No budget: never inline.
+        assert_eq!(InlinePolicy::new(None).budget(t0), None);
+    }
+
+    #[test]
+    fn the_accept_loop_yields_every_few_inline_streams() {
+        let mut p = InlinePolicy::new(Some(INLINE_BUDGET));
+        let yields: Vec<bool> = (0..2 * INLINE_RUN).map(|_| p.take_turn()).collect();
+        assert_eq!(yields.iter().filter(|y| **y).count(), 2);
+        assert!(yields[INLINE_RUN as usize - 1] && yields[2 * INLINE_RUN as usize - 1]);
     }
 }

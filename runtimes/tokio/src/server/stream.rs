@@ -162,8 +162,9 @@ enum Wake {
 ///
 /// `inline`: the stream's first poll runs in its connection's accept loop
 /// (see `first_poll` in the server module). A call that answers with a
-/// stream then yields before its first response, so that streaming, which
-/// may go on for as long as flow control allows, happens in a task of its own.
+/// stream then yields before its first response, and a session as soon as
+/// it opens, so that streaming, which may go on for as long as flow control
+/// allows, and a session's calls happen in a task of their own.
 pub(crate) fn serve_stream(
     conn: ActiveStream,
     send: SendStream,
@@ -231,6 +232,11 @@ pub(crate) fn serve_stream(
                     ServerEvent::SessionOpen(info) => {
                         let (dispatch, ctx) = open_session(&conn, info);
                         st.session = Some((dispatch, ctx));
+                        if std::mem::take(&mut inline) {
+                            // A session may go on taking calls for as long
+                            // as its client sends them: not in the accept loop.
+                            tokio::task::yield_now().await;
+                        }
                     }
                     ServerEvent::Call(info) => {
                         match start_call(
