@@ -901,12 +901,11 @@ impl InlinePolicy {
     }
 
     /// The budget for a stream starting now, if it is to be served inline.
-    fn budget(&mut self, now: Instant) -> Option<Duration> {
-        if self.paused_until.is_some_and(|t| now < t) {
-            return None;
+    fn budget(&self, now: Instant) -> Option<Duration> {
+        match self.paused_until {
+            Some(until) if now < until => None,
+            _ => self.budget,
         }
-        self.paused_until = None;
-        self.budget
     }
 
     /// Counts a stream served inline; true when the loop should yield first.

@@ -4,8 +4,9 @@
 //! response stream are polled here, next to the stream's reads, writes and
 //! deadline timer. Its first poll runs in the connection's accept loop, and
 //! a quick unary call is done there; a stream that has to wait continues as
-//! a task of its own (`first_poll` in the server module). Every protocol decision is the state machine's; this loop only
-//! moves bytes, runs handlers and keeps their input and output bounded:
+//! a task of its own (`first_poll` in the server module). Every protocol
+//! decision is the state machine's; this loop only moves bytes, runs
+//! handlers and keeps their input and output bounded:
 //! request messages wait in a small channel (reading pauses while it is full)
 //! and response messages are pulled only after the previous ones were
 //! written (a slow reader pauses the handler through QUIC flow control).
@@ -158,13 +159,13 @@ enum Wake {
 /// Serves one accepted stream until its call (or session) ends. A plain
 /// function returning the loop as an `async move` block: an `async fn` would
 /// keep its arguments twice in the task, as arguments and as moved locals.
-#[allow(clippy::manual_async_fn)] // on purpose: see above
 ///
 /// `inline`: the stream's first poll runs in its connection's accept loop
 /// (see `first_poll` in the server module). A call that answers with a
 /// stream then yields before its first response, and a session as soon as
 /// it opens, so that streaming, which may go on for as long as flow control
 /// allows, and a session's calls happen in a task of their own.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
 pub(crate) fn serve_stream(
     conn: ActiveStream,
     send: SendStream,
@@ -631,7 +632,10 @@ struct Guarded<T> {
     panicked: bool,
 }
 
-impl<T> Guarded<T> {
+/// What a caller is told about a panicked handler.
+const PANICKED: &str = "the handler panicked";
+
+impl<T: Unpin> Guarded<T> {
     fn new(inner: T) -> Guarded<T> {
         Guarded {
             inner,
@@ -639,15 +643,25 @@ impl<T> Guarded<T> {
         }
     }
 
-    fn caught(&mut self, payload: Box<dyn std::any::Any + Send>) -> Status {
-        self.panicked = true;
-        let what = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("(no message)");
-        tracing::error!(panic = what, "a handler panicked");
-        Status::internal("the handler panicked")
+    /// Polls the inner value once; a panic is logged and becomes `Err`.
+    fn poll_guarded<R>(
+        &mut self,
+        poll: impl FnOnce(Pin<&mut T>) -> Poll<R>,
+    ) -> Result<Poll<R>, Status> {
+        if self.panicked {
+            return Err(Status::internal(PANICKED));
+        }
+        let inner = &mut self.inner;
+        std::panic::catch_unwind(AssertUnwindSafe(|| poll(Pin::new(inner)))).map_err(|payload| {
+            self.panicked = true;
+            let what = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            tracing::error!(panic = what, "a handler panicked");
+            Status::internal(PANICKED)
+        })
     }
 }
 
@@ -655,14 +669,8 @@ impl<F: Future<Output = Result<Outgoing, Status>> + Unpin> Future for Guarded<F>
     type Output = Result<Outgoing, Status>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.panicked {
-            return Poll::Ready(Err(Status::internal("the handler panicked")));
-        }
-        let this = &mut *self;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll(cx))) {
-            Ok(polled) => polled,
-            Err(payload) => Poll::Ready(Err(this.caught(payload))),
-        }
+        self.poll_guarded(|f| f.poll(cx))
+            .unwrap_or_else(|status| Poll::Ready(Err(status)))
     }
 }
 
@@ -672,14 +680,12 @@ impl<S: futures_util::Stream<Item = Result<BoxMessage, Status>> + Unpin> futures
     type Item = Result<BoxMessage, Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.panicked {
-            return Poll::Ready(None);
-        }
-        let this = &mut *self;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll_next(cx)))
-        {
+        // After the panic's error item, the stream is over.
+        let was_over = self.panicked;
+        match self.poll_guarded(|s| s.poll_next(cx)) {
             Ok(polled) => polled,
-            Err(payload) => Poll::Ready(Some(Err(this.caught(payload)))),
+            Err(_) if was_over => Poll::Ready(None),
+            Err(status) => Poll::Ready(Some(Err(status))),
         }
     }
 }
